@@ -1,0 +1,45 @@
+# Helpers that declare an agent's targets in one line each (in the spirit of leveldb_test()).
+#
+#   sre_library(detection_core SOURCES detector.cpp service.cpp DEPS sre_shared)
+#   sre_executable(sre-detection SOURCES main.cpp DEPS detection_core)
+#   sre_test(detection_test SOURCES detector_test.cpp DEPS detection_core LABELS unit)
+#
+# Integration and e2e tests that need the native stack add FIXTURES sre_stack.
+
+function(sre_library name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  add_library(${name} STATIC ${ARG_SOURCES})
+  target_include_directories(${name} PUBLIC ${PROJECT_SOURCE_DIR})
+  target_link_libraries(${name} PUBLIC ${ARG_DEPS})
+endfunction()
+
+function(sre_executable name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  add_executable(${name} ${ARG_SOURCES})
+  target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR})
+  target_link_libraries(${name} PRIVATE ${ARG_DEPS})
+  set_target_properties(${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/bin)
+endfunction()
+
+# LABELS: unit | integration | e2e. Tests labelled integration or e2e get the native stack fixture
+# (Redis, PostgreSQL, sre-devbroker, MailDev on free ports) and its env file in SRE_STACK_ENV.
+function(sre_test name)
+  cmake_parse_arguments(ARG "" "TIMEOUT" "SOURCES;DEPS;LABELS" ${ARGN})
+  if(NOT ARG_LABELS)
+    set(ARG_LABELS unit)
+  endif()
+  if(NOT ARG_TIMEOUT)
+    set(ARG_TIMEOUT 300)
+  endif()
+  add_executable(${name} ${ARG_SOURCES})
+  target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR})
+  target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
+  add_test(NAME ${name} COMMAND ${name})
+  set_tests_properties(${name} PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT ${ARG_TIMEOUT}
+    ENVIRONMENT "SRE_BIN_DIR=${PROJECT_BINARY_DIR}/bin;SRE_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
+  if(NOT ARG_LABELS STREQUAL "unit")
+    set_property(TEST ${name} APPEND PROPERTY FIXTURES_REQUIRED sre_stack)
+    set_property(TEST ${name} APPEND PROPERTY ENVIRONMENT
+      "SRE_STACK_ENV=${PROJECT_BINARY_DIR}/test-stack/stack.env")
+  endif()
+endfunction()

@@ -1,0 +1,258 @@
+#!/usr/bin/env bash
+# The native dev stack: Redis, PostgreSQL, sre-devbroker (in-memory Kafka) and MailDev, started
+# as plain processes with their state in one directory. What CI, the tests and the no-Docker demo
+# run on.
+#
+#   infra/local/stack.sh up     [--dir DIR] [--any-ports] [--fresh] [--devbroker PATH]
+#   infra/local/stack.sh down   [--dir DIR] [--purge]
+#   infra/local/stack.sh status [--dir DIR]
+#
+#   --dir DIR        state directory (default: .local in the repository)
+#   --any-ports      skip the standard ports (6379, 5432, 1025, 8025); use free ones (tests)
+#   --fresh          delete DIR's data first (a clean database and broker)
+#   --devbroker PATH the sre-devbroker binary (default: build/bin/sre-devbroker)
+#   --purge          with down: also delete DIR
+#
+# `up` waits until every service answers, then writes DIR/stack.env with export lines for
+# KAFKA_BOOTSTRAP_SERVERS, REDIS_URL, DATABASE_URL, SMTP_URL and MAILDEV_URL. `down` stops exactly
+# the processes `up` started (by the pids in DIR/pids). Logs go to DIR/logs.
+set -euo pipefail
+
+repo="$(cd "$(dirname "$0")/../.." && pwd)"
+cmd="${1:-}"
+[ $# -gt 0 ] && shift
+dir="$repo/.local"
+any_ports=0
+fresh=0
+purge=0
+devbroker="$repo/build/bin/sre-devbroker"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --dir) dir="$2"; shift 2 ;;
+    --any-ports) any_ports=1; shift ;;
+    --fresh) fresh=1; shift ;;
+    --purge) purge=1; shift ;;
+    --devbroker) devbroker="$2"; shift 2 ;;
+    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "stack.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+  esac
+done
+mkdir -p "$dir"
+dir="$(cd "$dir" && pwd)"
+pids="$dir/pids"
+logs="$dir/logs"
+
+say() { echo "stack: $*"; }
+die() { echo "stack: $*" >&2; exit 1; }
+
+pg_bin() {
+  local d
+  d="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
+  [ -n "$d" ] || die "PostgreSQL server binaries not found; run infra/local/install-deps"
+  echo "$d"
+}
+
+# PostgreSQL refuses to run as root: run its binaries as the postgres user then.
+as_pg() {
+  if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# pick_port STANDARD: the standard port when free (unless --any-ports), else a free one.
+taken_ports=" "
+pick_port() {
+  local p="$1"
+  if [ "$any_ports" = 0 ] && ! port_in_use "$p"; then
+    taken_ports+="$p "
+    echo "$p"
+    return
+  fi
+  for _ in $(seq 1 200); do
+    p=$(( (RANDOM * 32768 + RANDOM) % 30000 + 20000 ))
+    if [[ "$taken_ports" != *" $p "* ]] && ! port_in_use "$p"; then
+      taken_ports+="$p "
+      echo "$p"
+      return
+    fi
+  done
+  die "no free port found"
+}
+
+alive() { [ -f "$pids/$1.pid" ] && kill -0 "$(cat "$pids/$1.pid")" 2>/dev/null; }
+
+wait_for() {  # wait_for NAME SECONDS COMMAND...
+  local name="$1" secs="$2"
+  shift 2
+  local deadline=$((SECONDS + secs))
+  until "$@" >/dev/null 2>&1; do
+    if [ $SECONDS -ge $deadline ]; then
+      echo "stack: $name did not answer within ${secs}s; last log lines:" >&2
+      tail -n 20 "$logs/$name.log" >&2 2>/dev/null || true
+      exit 1
+    fi
+    alive "$name" || { echo "stack: $name exited; log:" >&2; tail -n 20 "$logs/$name.log" >&2 || true; exit 1; }
+    sleep 0.2
+  done
+}
+
+start_redis() {
+  local port
+  port="$(pick_port 6379)"
+  mkdir -p "$dir/redis"
+  command -v redis-server >/dev/null || die "redis-server not found; run infra/local/install-deps"
+  nohup redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
+    --dir "$dir/redis" --daemonize no --maxmemory 512mb --maxmemory-policy volatile-lru \
+    >"$logs/redis.log" 2>&1 &
+  echo $! >"$pids/redis.pid"
+  wait_for redis 20 redis-cli -h 127.0.0.1 -p "$port" ping
+  echo "$port" >"$dir/redis.port"
+}
+
+start_postgres() {
+  local port bin data sock
+  port="$(pick_port 5432)"
+  bin="$(pg_bin)"
+  data="$dir/pg"
+  # The postgres user must reach the data directory; when DIR is not traversable for it
+  # (e.g. under a private home), keep the cluster in /tmp and link it from DIR.
+  if [ "$(id -u)" -eq 0 ] && ! runuser -u postgres -- test -x "$dir"; then
+    if [ ! -L "$data" ]; then
+      local tmp
+      tmp="$(mktemp -d /tmp/sre-pg.XXXXXX)"
+      chown postgres: "$tmp"
+      ln -s "$tmp" "$data"
+    fi
+    data="$(readlink "$data")"
+  fi
+  sock="$data/sock"
+  if [ ! -f "$data/PG_VERSION" ]; then
+    mkdir -p "$data"
+    [ "$(id -u)" -eq 0 ] && chown postgres: "$data"
+    as_pg "$bin/initdb" -D "$data" -U postgres --auth-local=trust --auth-host=scram-sha-256 \
+      -E UTF8 --locale=C.UTF-8 --no-sync >"$logs/postgres-initdb.log" 2>&1 ||
+      { tail -n 20 "$logs/postgres-initdb.log" >&2; die "initdb failed"; }
+  fi
+  as_pg mkdir -p "$sock"
+  touch "$logs/postgres.log"
+  [ "$(id -u)" -eq 0 ] && chown postgres: "$logs/postgres.log"
+  local extra=()
+  [ "$any_ports" = 1 ] && extra=(-c fsync=off -c synchronous_commit=off -c full_page_writes=off)
+  if [ "$(id -u)" -eq 0 ]; then
+    nohup runuser -u postgres -- "$bin/postgres" -D "$data" -p "$port" -k "$sock" \
+      -c listen_addresses=127.0.0.1 -c max_connections=200 "${extra[@]}" >>"$logs/postgres.log" 2>&1 &
+  else
+    nohup "$bin/postgres" -D "$data" -p "$port" -k "$sock" \
+      -c listen_addresses=127.0.0.1 -c max_connections=200 "${extra[@]}" >>"$logs/postgres.log" 2>&1 &
+  fi
+  echo $! >"$pids/postgres.pid"
+  wait_for postgres 60 "$bin/pg_isready" -q -h 127.0.0.1 -p "$port"
+  # $! may be runuser; record the postmaster itself so `down` signals the right process.
+  head -n 1 "$data/postmaster.pid" >"$pids/postgres.pid"
+  # The role and database of DATABASE_URL's default (sre/sre/sre).
+  as_pg "$bin/../bin/psql" -q -h "$sock" -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 >/dev/null <<'SQL'
+SELECT 'CREATE ROLE sre LOGIN PASSWORD ''sre'''
+ WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'sre') \gexec
+SELECT 'CREATE DATABASE sre OWNER sre'
+ WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'sre') \gexec
+SQL
+  echo "$port" >"$dir/postgres.port"
+}
+
+start_devbroker() {
+  [ -x "$devbroker" ] || die "sre-devbroker not found at $devbroker; run 'make build' first"
+  rm -f "$dir/kafka.bootstrap"
+  nohup "$devbroker" --bootstrap-file "$dir/kafka.bootstrap" >"$logs/devbroker.log" 2>&1 &
+  echo $! >"$pids/devbroker.pid"
+  wait_for devbroker 20 test -s "$dir/kafka.bootstrap"
+}
+
+start_maildev() {
+  local smtp web bin
+  bin="$repo/.tools/maildev/node_modules/.bin/maildev"
+  [ -x "$bin" ] || die "maildev not found at $bin; run infra/local/install-deps"
+  smtp="$(pick_port 1025)"
+  web="$(pick_port 8025)"
+  nohup "$bin" --smtp "$smtp" --web "$web" --ip 127.0.0.1 --web-ip 127.0.0.1 \
+    >"$logs/maildev.log" 2>&1 &
+  echo $! >"$pids/maildev.pid"
+  wait_for maildev 30 curl -sf "http://127.0.0.1:$web/email"
+  echo "$smtp" >"$dir/smtp.port"
+  echo "$web" >"$dir/maildev.port"
+}
+
+write_env() {
+  cat >"$dir/stack.env.tmp" <<EOF
+export KAFKA_BOOTSTRAP_SERVERS=$(tr -d '\n' <"$dir/kafka.bootstrap")
+export REDIS_URL=redis://127.0.0.1:$(cat "$dir/redis.port")/0
+export DATABASE_URL=postgresql://sre:sre@127.0.0.1:$(cat "$dir/postgres.port")/sre
+export SMTP_URL=smtp://127.0.0.1:$(cat "$dir/smtp.port")
+export MAILDEV_URL=http://127.0.0.1:$(cat "$dir/maildev.port")
+EOF
+  mv "$dir/stack.env.tmp" "$dir/stack.env"
+}
+
+stop_one() {
+  local name="$1" sig="${2:-TERM}"
+  [ -f "$pids/$name.pid" ] || return 0
+  local pid
+  pid="$(cat "$pids/$name.pid")"
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -"$sig" "$pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$pid" 2>/dev/null; then
+      say "$name ($pid) did not stop; killing it"
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+  fi
+  rm -f "$pids/$name.pid"
+}
+
+case "$cmd" in
+  up)
+    if [ "$fresh" = 1 ]; then
+      "$0" down --dir "$dir" >/dev/null 2>&1 || true
+      if [ -L "$dir/pg" ]; then rm -rf "$(readlink "$dir/pg")"; fi
+      rm -rf "$dir/pg" "$dir/redis" "$dir/logs" "$dir"/*.port "$dir/stack.env" "$dir/kafka.bootstrap"
+    fi
+    mkdir -p "$pids" "$logs"
+    alive redis || start_redis
+    alive postgres || start_postgres
+    alive devbroker || start_devbroker
+    alive maildev || start_maildev
+    write_env
+    say "up; environment in $dir/stack.env"
+    sed 's/^export /  /' "$dir/stack.env"
+    ;;
+  down)
+    stop_one maildev
+    stop_one devbroker
+    stop_one postgres INT  # fast shutdown: disconnect clients, then stop
+    stop_one redis
+    rm -f "$dir/stack.env"
+    if [ "$purge" = 1 ]; then
+      if [ -L "$dir/pg" ]; then rm -rf "$(readlink "$dir/pg")"; fi
+      rm -rf "$dir"
+    fi
+    say "down"
+    ;;
+  status)
+    for name in redis postgres devbroker maildev; do
+      port=""
+      case "$name" in
+        devbroker) port="$(cat "$dir/kafka.bootstrap" 2>/dev/null || true)" ;;
+        maildev) port="smtp $(cat "$dir/smtp.port" 2>/dev/null || true), web $(cat "$dir/maildev.port" 2>/dev/null || true)" ;;
+        *) port="$(cat "$dir/$name.port" 2>/dev/null || true)" ;;
+      esac
+      if alive "$name"; then
+        printf '  %-10s running  pid %-8s %s\n' "$name" "$(cat "$pids/$name.pid")" "$port"
+      else
+        printf '  %-10s stopped\n' "$name"
+      fi
+    done
+    ;;
+  *)
+    echo "usage: stack.sh up|down|status [--dir DIR] [--any-ports] [--fresh] [--purge] [--devbroker PATH]" >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,451 @@
+#include "shared/kafka.h"
+
+#include <librdkafka/rdkafka.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <csignal>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "shared/ids.h"
+#include "shared/log.h"
+#include "shared/messages.h"
+#include "shared/metrics.h"
+
+namespace sre {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct KafkaDeleter {
+  void operator()(rd_kafka_t* rk) const { rd_kafka_destroy(rk); }
+};
+using KafkaHandle = std::unique_ptr<rd_kafka_t, KafkaDeleter>;
+
+struct ConfDeleter {
+  void operator()(rd_kafka_conf_t* c) const { rd_kafka_conf_destroy(c); }
+};
+using ConfHandle = std::unique_ptr<rd_kafka_conf_t, ConfDeleter>;
+
+struct TplDeleter {
+  void operator()(rd_kafka_topic_partition_list_t* l) const { rd_kafka_topic_partition_list_destroy(l); }
+};
+using TplHandle = std::unique_ptr<rd_kafka_topic_partition_list_t, TplDeleter>;
+
+Status SetAll(rd_kafka_conf_t* conf, const std::map<std::string, std::string>& props) {
+  char err[512];
+  for (const auto& [k, v] : props) {
+    if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof(err)) != RD_KAFKA_CONF_OK)
+      return Status::Fatal("kafka property " + k + ": " + err);
+  }
+  return Status::Ok();
+}
+
+void LogCallback(const rd_kafka_t*, int level, const char* fac, const char* buf) {
+  static auto logger = log::Get("librdkafka");
+  if (level <= 3) logger->error("{}: {}", fac, buf);
+  else if (level <= 4) logger->warn("{}: {}", fac, buf);
+  else logger->debug("{}: {}", fac, buf);
+}
+
+// Delivery state shared by the messages of one Publish/PublishBatch call.
+struct DeliveryGroup {
+  std::mutex mu;
+  std::condition_variable cv;
+  size_t remaining = 0;
+  std::string first_error;
+};
+
+void DeliveryCallback(rd_kafka_t*, const rd_kafka_message_t* m, void*) {
+  auto* group = static_cast<DeliveryGroup*>(m->_private);
+  if (!group) return;
+  std::lock_guard<std::mutex> lock(group->mu);
+  if (m->err && group->first_error.empty()) group->first_error = rd_kafka_err2str(m->err);
+  if (--group->remaining == 0) group->cv.notify_all();
+}
+
+}  // namespace
+
+std::chrono::milliseconds Backoff(int attempt, std::chrono::milliseconds initial,
+                                  std::chrono::milliseconds max) {
+  auto v = initial;
+  for (int i = 0; i < attempt && v < max; ++i) v *= 2;
+  return std::min(v, max);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Producer
+
+struct Producer::Impl {
+  KafkaHandle rk;
+  std::thread poller;
+  std::atomic<bool> stopping{false};
+  std::chrono::milliseconds delivery_timeout{30000};
+
+  ~Impl() {
+    stopping = true;
+    if (poller.joinable()) poller.join();
+    if (rk) rd_kafka_flush(rk.get(), 5000);
+  }
+};
+
+Producer::Producer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Producer::~Producer() = default;
+
+Expected<std::unique_ptr<Producer>> Producer::Create(const KafkaOptions& options,
+                                                     std::chrono::milliseconds delivery_timeout) {
+  ConfHandle conf(rd_kafka_conf_new());
+  std::map<std::string, std::string> props = {
+      {"bootstrap.servers", options.bootstrap_servers},
+      {"acks", "all"},
+      {"enable.idempotence", "true"},
+      {"linger.ms", "2"},
+      {"message.timeout.ms", std::to_string(delivery_timeout.count())},
+      {"client.id", "sre-producer"},
+  };
+  for (const auto& [k, v] : options.properties) props[k] = v;
+  if (auto s = SetAll(conf.get(), props); !s.ok()) return s;
+  rd_kafka_conf_set_dr_msg_cb(conf.get(), DeliveryCallback);
+  rd_kafka_conf_set_log_cb(conf.get(), LogCallback);
+  char err[512];
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), err, sizeof(err));
+  if (!rk) return Status::Fatal(std::string("kafka producer: ") + err);
+  conf.release();  // owned by rk now
+  auto impl = std::make_unique<Impl>();
+  impl->rk.reset(rk);
+  impl->delivery_timeout = delivery_timeout;
+  Impl* raw = impl.get();
+  impl->poller = std::thread([raw] {
+    while (!raw->stopping) rd_kafka_poll(raw->rk.get(), 50);
+  });
+  return std::unique_ptr<Producer>(new Producer(std::move(impl)));
+}
+
+Status Producer::Publish(const OutboundMessage& message) { return PublishBatch({message}); }
+
+Status Producer::PublishBatch(const std::vector<OutboundMessage>& messages) {
+  if (messages.empty()) return Status::Ok();
+  DeliveryGroup group;
+  group.remaining = messages.size();
+  size_t enqueued = 0;
+  std::string enqueue_error;
+  for (const auto& m : messages) {
+    rd_kafka_resp_err_t err;
+    for (int attempt = 0;; ++attempt) {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wold-style-cast"  // librdkafka's RD_KAFKA_V_* macros
+      err = rd_kafka_producev(
+          impl_->rk.get(), RD_KAFKA_V_TOPIC(m.topic.c_str()),
+          RD_KAFKA_V_KEY(const_cast<char*>(m.key.data()), m.key.size()),
+          RD_KAFKA_V_VALUE(const_cast<char*>(m.payload.data()), m.payload.size()),
+          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(&group), RD_KAFKA_V_END);
+#pragma GCC diagnostic pop
+      // A full local queue drains as deliveries complete; wait a little instead of failing.
+      if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL || attempt > 200) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    if (err) {
+      enqueue_error = rd_kafka_err2str(err);
+      break;
+    }
+    ++enqueued;
+  }
+  std::unique_lock<std::mutex> lock(group.mu);
+  group.remaining -= messages.size() - enqueued;
+  // Deliveries time out inside librdkafka after message.timeout.ms; wait a bit longer than that.
+  group.cv.wait_for(lock, impl_->delivery_timeout + std::chrono::seconds(5),
+                    [&] { return group.remaining == 0; });
+  if (group.remaining != 0) {
+    // Cannot happen unless librdkafka lost a report; keep `group` alive until it arrives.
+    lock.unlock();
+    rd_kafka_flush(impl_->rk.get(), -1);
+    return Status::Transient("kafka: delivery reports missing");
+  }
+  if (!enqueue_error.empty()) return Status::Transient("kafka produce: " + enqueue_error);
+  if (!group.first_error.empty()) return Status::Transient("kafka delivery: " + group.first_error);
+  for (const auto& m : messages)
+    Metrics().GetCounter("sre_messages_produced_total", "Messages acknowledged by the broker, by topic",
+                         {{"topic", m.topic}}).Inc();
+  return Status::Ok();
+}
+
+std::string Producer::CheckBroker(std::chrono::milliseconds timeout) const {
+  const rd_kafka_metadata_t* md = nullptr;
+  auto err = rd_kafka_metadata(impl_->rk.get(), 0, nullptr, &md, static_cast<int>(timeout.count()));
+  if (err) return std::string("kafka: ") + rd_kafka_err2str(err);
+  int brokers = md->broker_cnt;
+  rd_kafka_metadata_destroy(md);
+  return brokers > 0 ? "" : "kafka: no brokers";
+}
+
+// ---------------------------------------------------------------------------------------------
+// Handler default
+
+std::vector<Status> MessageHandler::HandleBatch(std::span<const InboundMessage> batch) {
+  std::vector<Status> out;
+  out.reserve(batch.size());
+  std::set<std::pair<std::string, int32_t>> failed;
+  for (const auto& m : batch) {
+    if (failed.count({m.topic, m.partition})) {
+      out.push_back(Status::Transient("an earlier message of this partition failed"));
+      continue;
+    }
+    Status s = Handle(m);
+    if (s.transient()) failed.insert({m.topic, m.partition});
+    bool fatal = s.fatal();
+    out.push_back(std::move(s));
+    if (fatal) break;
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Consumer runner
+
+struct ConsumerRunner::Impl {
+  ConsumerOptions options;
+  Producer* producer = nullptr;
+  KafkaHandle rk;
+  std::shared_ptr<spdlog::logger> logger;
+  std::atomic<int> assigned{0};
+
+  struct PartitionState {
+    int attempts = 0;  // consecutive transient failures
+    bool paused = false;
+    Clock::time_point resume_at;
+  };
+  std::map<std::pair<std::string, int32_t>, PartitionState> partitions;
+
+  static void Rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                        rd_kafka_topic_partition_list_t* parts, void* opaque) {
+    auto* self = static_cast<Impl*>(opaque);
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+      rd_kafka_assign(rk, parts);
+      self->assigned = parts->cnt;
+      self->logger->info("assigned {} partition(s)", parts->cnt);
+    } else {
+      rd_kafka_assign(rk, nullptr);
+      self->assigned = 0;
+      self->partitions.clear();
+      self->logger->info("partitions revoked");
+    }
+  }
+
+  Status DeadLetter(const InboundMessage& m, const std::string& error) {
+    sre::DeadLetter dl;
+    dl.event_id = UuidFromName("dead-letter/" + m.topic + "/" + std::to_string(m.partition) + "/" +
+                               std::to_string(m.offset));
+    dl.timestamp = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+    dl.agent = options.agent;
+    dl.topic = m.topic;
+    dl.partition = m.partition;
+    dl.offset = m.offset;
+    dl.error = error;
+    dl.payload = m.payload;
+    Status s = producer->Publish({topics::kDeadLetters, m.key, Encode(dl)});
+    if (s.ok()) {
+      logger->warn("dead-lettered {}[{}]@{}: {}", m.topic, m.partition, m.offset, error);
+      Metrics().GetCounter("sre_messages_dead_lettered_total", "Malformed messages sent to dead-letters",
+                           {{"topic", m.topic}}).Inc();
+    }
+    return s;
+  }
+
+  void PauseAndRewind(const InboundMessage& m, const Status& why) {
+    auto& st = partitions[{m.topic, m.partition}];
+    auto delay = Backoff(st.attempts, options.retry_initial, options.retry_max);
+    ++st.attempts;
+    st.paused = true;
+    st.resume_at = Clock::now() + delay;
+    TplHandle tpl(rd_kafka_topic_partition_list_new(1));
+    rd_kafka_topic_partition_list_add(tpl.get(), m.topic.c_str(), m.partition)->offset = m.offset;
+    rd_kafka_pause_partitions(rk.get(), tpl.get());
+    if (auto* err = rd_kafka_seek_partitions(rk.get(), tpl.get(), 5000)) {
+      logger->warn("seek {}[{}]@{} failed: {}", m.topic, m.partition, m.offset, rd_kafka_error_string(err));
+      rd_kafka_error_destroy(err);
+    }
+    Metrics().GetCounter("sre_handler_retries_total", "Transient handler failures retried", {{"topic", m.topic}}).Inc();
+    logger->warn("transient failure on {}[{}]@{} (attempt {}), retrying in {} ms: {}", m.topic,
+                 m.partition, m.offset, st.attempts, delay.count(), why.message());
+  }
+
+  void ResumeDue() {
+    auto now = Clock::now();
+    for (auto& [tp, st] : partitions) {
+      if (!st.paused || st.resume_at > now) continue;
+      TplHandle tpl(rd_kafka_topic_partition_list_new(1));
+      rd_kafka_topic_partition_list_add(tpl.get(), tp.first.c_str(), tp.second);
+      rd_kafka_resume_partitions(rk.get(), tpl.get());
+      st.paused = false;
+    }
+  }
+
+  bool IsPaused(const std::string& topic, int32_t partition) {
+    auto it = partitions.find({topic, partition});
+    return it != partitions.end() && it->second.paused;
+  }
+
+  // Polls up to max_batch messages: waits poll_timeout for the first, then takes what is ready.
+  Status Poll(std::vector<InboundMessage>& batch) {
+    for (size_t i = 0; i < options.max_batch; ++i) {
+      rd_kafka_message_t* m =
+          rd_kafka_consumer_poll(rk.get(), i == 0 ? static_cast<int>(options.poll_timeout.count()) : 0);
+      if (!m) break;
+      std::unique_ptr<rd_kafka_message_t, void (*)(rd_kafka_message_t*)> owner(m, rd_kafka_message_destroy);
+      if (m->err) {
+        if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) continue;
+        std::string what = rd_kafka_message_errstr(m);
+        if (m->err == RD_KAFKA_RESP_ERR__FATAL) return Status::Fatal("kafka consumer: " + what);
+        logger->warn("consumer error: {}", what);
+        continue;
+      }
+      InboundMessage in;
+      in.topic = rd_kafka_topic_name(m->rkt);
+      in.partition = m->partition;
+      in.offset = m->offset;
+      if (m->key) in.key.assign(static_cast<const char*>(m->key), m->key_len);
+      if (m->payload) in.payload.assign(static_cast<const char*>(m->payload), m->len);
+      // Messages fetched before a pause/rewind come again after the resume.
+      if (IsPaused(in.topic, in.partition)) continue;
+      batch.push_back(std::move(in));
+    }
+    return Status::Ok();
+  }
+
+  void Commit(const std::map<std::pair<std::string, int32_t>, int64_t>& next_offsets, bool sync) {
+    if (next_offsets.empty()) return;
+    TplHandle tpl(rd_kafka_topic_partition_list_new(static_cast<int>(next_offsets.size())));
+    for (const auto& [tp, off] : next_offsets)
+      rd_kafka_topic_partition_list_add(tpl.get(), tp.first.c_str(), tp.second)->offset = off;
+    auto err = rd_kafka_commit(rk.get(), tpl.get(), sync ? 0 : 1);
+    if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
+      logger->warn("offset commit failed (will be retried with the next batch): {}", rd_kafka_err2str(err));
+  }
+};
+
+ConsumerRunner::ConsumerRunner(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+ConsumerRunner::~ConsumerRunner() {
+  if (impl_ && impl_->rk) rd_kafka_consumer_close(impl_->rk.get());
+}
+
+Expected<std::unique_ptr<ConsumerRunner>> ConsumerRunner::Create(ConsumerOptions options, Producer& producer) {
+  auto impl = std::make_unique<Impl>();
+  if (options.group_id.empty()) options.group_id = "sre-" + options.agent;
+  impl->options = options;
+  impl->producer = &producer;
+  impl->logger = log::Get("consumer");
+  ConfHandle conf(rd_kafka_conf_new());
+  std::map<std::string, std::string> props = {
+      {"bootstrap.servers", options.kafka.bootstrap_servers},
+      {"group.id", options.group_id},
+      {"client.id", "sre-" + options.agent},
+      {"enable.auto.commit", "false"},
+      {"enable.auto.offset.store", "false"},
+      {"auto.offset.reset", "earliest"},
+      {"enable.partition.eof", "false"},
+      {"session.timeout.ms", "10000"},
+      {"heartbeat.interval.ms", "1000"},
+  };
+  for (const auto& [k, v] : options.kafka.properties) props[k] = v;
+  if (auto s = SetAll(conf.get(), props); !s.ok()) return s;
+  rd_kafka_conf_set_log_cb(conf.get(), LogCallback);
+  rd_kafka_conf_set_rebalance_cb(conf.get(), &Impl::Rebalance);
+  rd_kafka_conf_set_opaque(conf.get(), impl.get());
+  char err[512];
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), err, sizeof(err));
+  if (!rk) return Status::Fatal(std::string("kafka consumer: ") + err);
+  conf.release();
+  impl->rk.reset(rk);
+  rd_kafka_poll_set_consumer(rk);
+  TplHandle topics(rd_kafka_topic_partition_list_new(static_cast<int>(options.topics.size())));
+  for (const auto& t : options.topics)
+    rd_kafka_topic_partition_list_add(topics.get(), t.c_str(), RD_KAFKA_PARTITION_UA);
+  if (auto e = rd_kafka_subscribe(rk, topics.get()))
+    return Status::Fatal(std::string("kafka subscribe: ") + rd_kafka_err2str(e));
+  return std::unique_ptr<ConsumerRunner>(new ConsumerRunner(std::move(impl)));
+}
+
+int ConsumerRunner::AssignedPartitions() const { return impl_->assigned.load(); }
+
+Status ConsumerRunner::Run(MessageHandler& handler, const std::atomic<bool>& stop) {
+  auto& d = *impl_;
+  d.logger->info("consuming {} as group {}", [&] {
+    std::string s;
+    for (const auto& t : d.options.topics) s += (s.empty() ? "" : ",") + t;
+    return s;
+  }(), d.options.group_id);
+  Status result = Status::Ok();
+  while (!stop.load()) {
+    d.ResumeDue();
+    std::vector<InboundMessage> batch;
+    if (Status s = d.Poll(batch); !s.ok()) {
+      result = s;
+      break;
+    }
+    if (batch.empty()) continue;
+
+    auto started = Clock::now();
+    std::vector<Status> results = handler.HandleBatch(batch);
+    double per_message = std::chrono::duration<double>(Clock::now() - started).count() /
+                         static_cast<double>(batch.size());
+
+    std::map<std::pair<std::string, int32_t>, int64_t> commit;
+    std::set<std::pair<std::string, int32_t>> failed;
+    bool fatal = false;
+    for (size_t i = 0; i < batch.size(); ++i) {
+      const auto& m = batch[i];
+      std::pair<std::string, int32_t> tp{m.topic, m.partition};
+      if (failed.count(tp)) continue;
+      Status s = i < results.size() ? results[i] : Status::Transient("not handled");
+      Metrics().GetCounter("sre_messages_consumed_total", "Messages handled, by topic and outcome",
+                           {{"topic", m.topic}, {"outcome", s.ok() ? "ok" : s.invalid() ? "invalid"
+                                                                     : s.transient() ? "retry" : "fatal"}}).Inc();
+      Metrics().GetHistogram("sre_handler_duration_seconds", "Handler time per message",
+                             {{"topic", m.topic}}).Observe(per_message);
+      if (s.invalid()) s = d.DeadLetter(m, s.message());
+      if (s.ok()) {
+        commit[tp] = m.offset + 1;
+        d.partitions[tp].attempts = 0;
+      } else if (s.fatal()) {
+        d.logger->error("fatal error handling {}[{}]@{}: {}", m.topic, m.partition, m.offset, s.message());
+        result = s;
+        fatal = true;
+        break;
+      } else {
+        failed.insert(tp);
+        d.PauseAndRewind(m, s);
+      }
+    }
+    d.Commit(commit, /*sync=*/true);
+    if (fatal) break;
+  }
+  d.logger->info("stopping: committing and leaving the group");
+  rd_kafka_consumer_close(d.rk.get());
+  d.rk.reset();
+  return result;
+}
+
+namespace {
+std::atomic<bool> g_stop{false};
+void OnStopSignal(int) { g_stop.store(true); }
+}  // namespace
+
+const std::atomic<bool>& InstallStopSignals() {
+  static bool installed = [] {
+    struct sigaction sa {};
+    sa.sa_handler = OnStopSignal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, nullptr);
+    sigaction(SIGINT, &sa, nullptr);
+    return true;
+  }();
+  (void)installed;
+  return g_stop;
+}
+
+}  // namespace sre

@@ -1,0 +1,120 @@
+#pragma once
+// Kafka: a producer that returns only once the broker acknowledged, and the one consumer runner
+// of the project (ARCHITECTURE §2 items 1, 4, 5, 7):
+//   - consumer group `sre-<agent>`, auto commit off, earliest reset;
+//   - offsets committed only after the handler returned Ok for the message (and for every earlier
+//     message of its partition);
+//   - Status::Invalid from a handler: the message goes to `dead-letters` with the reason, then its
+//     offset is committed;
+//   - Status::Transient: the partition is paused and rewound to that message, and retried after a
+//     capped exponential backoff while the consumer keeps polling (so it keeps its group
+//     membership); nothing at or after that offset is committed meanwhile;
+//   - a stop request: finish the batch in hand, commit, close the consumer (leaving the group).
+// librdkafka handles live in the .cpp; this header does not include rdkafka.h.
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "shared/status.h"
+
+namespace sre {
+
+struct OutboundMessage {
+  std::string topic, key, payload;
+};
+
+struct InboundMessage {
+  std::string topic;
+  int32_t partition = 0;
+  int64_t offset = 0;
+  std::string key, payload;
+};
+
+struct KafkaOptions {
+  std::string bootstrap_servers = "localhost:9092";
+  // Extra librdkafka properties (e.g. {"session.timeout.ms", "6000"}).
+  std::map<std::string, std::string> properties;
+};
+
+class Producer {
+ public:
+  // Status::Fatal when the configuration is rejected.
+  static Expected<std::unique_ptr<Producer>> Create(const KafkaOptions& options,
+                                                    std::chrono::milliseconds delivery_timeout =
+                                                        std::chrono::seconds(30));
+  ~Producer();
+  Producer(const Producer&) = delete;
+  Producer& operator=(const Producer&) = delete;
+
+  // Blocks until the broker acknowledged the message. Status::Transient when it was not
+  // delivered within the delivery timeout (broker down) — nothing is known to be published then.
+  // Thread-safe.
+  Status Publish(const OutboundMessage& message);
+  // The same guarantee for a batch: Ok only when every message was acknowledged.
+  Status PublishBatch(const std::vector<OutboundMessage>& messages);
+  // Empty when the broker answers a metadata request within the timeout; else the problem.
+  std::string CheckBroker(std::chrono::milliseconds timeout) const;
+
+ private:
+  struct Impl;
+  explicit Producer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// The one handler shape. Handle() must be safe to call again for a message it already handled
+// (at-least-once delivery): effects idempotent, outputs re-published with the same event ids.
+class MessageHandler {
+ public:
+  virtual ~MessageHandler() = default;
+  virtual Status Handle(const InboundMessage& message) = 0;
+  // One result per message, in order. Override to amortise round trips over a batch (detection
+  // pipelines Redis); the default calls Handle() per message and, after a transient failure,
+  // reports the rest of that partition as transient without calling Handle().
+  virtual std::vector<Status> HandleBatch(std::span<const InboundMessage> batch);
+};
+
+struct ConsumerOptions {
+  std::string agent;  // "detection": group "sre-detection", dead letters name this agent
+  std::vector<std::string> topics;
+  KafkaOptions kafka;
+  std::string group_id;  // default "sre-" + agent
+  size_t max_batch = 200;
+  std::chrono::milliseconds poll_timeout{100};
+  std::chrono::milliseconds retry_initial{200};
+  std::chrono::milliseconds retry_max{15000};
+};
+
+class ConsumerRunner {
+ public:
+  // `producer` publishes dead letters; it must outlive the runner.
+  static Expected<std::unique_ptr<ConsumerRunner>> Create(ConsumerOptions options, Producer& producer);
+  ~ConsumerRunner();
+  ConsumerRunner(const ConsumerRunner&) = delete;
+  ConsumerRunner& operator=(const ConsumerRunner&) = delete;
+
+  // Consumes until `stop` becomes true, then commits and leaves the group. Returns Ok on a clean
+  // stop, the handler's Status when it returned Fatal, or a Fatal consumer error.
+  Status Run(MessageHandler& handler, const std::atomic<bool>& stop);
+
+  // Number of partitions currently assigned (for tests and health).
+  int AssignedPartitions() const;
+
+ private:
+  struct Impl;
+  explicit ConsumerRunner(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Capped exponential backoff: initial * 2^attempt, at most `max` (attempt counts from 0).
+std::chrono::milliseconds Backoff(int attempt, std::chrono::milliseconds initial,
+                                  std::chrono::milliseconds max);
+
+// SIGTERM and SIGINT set the returned flag (installed once per process).
+const std::atomic<bool>& InstallStopSignals();
+
+}  // namespace sre

@@ -1,0 +1,47 @@
+#pragma once
+// What every executable does at start-up, in one place: --help, configuration (with a clear
+// error naming the variable), logging, the /healthz + /metrics server, and exit codes
+// (0 clean stop, 1 runtime failure, 2 bad configuration or arguments).
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "shared/config.h"
+#include "shared/http_server.h"
+#include "shared/status.h"
+
+namespace sre {
+
+struct CommonConfig {
+  std::string kafka_bootstrap;
+  std::string redis_url;
+  std::string database_url;
+  int http_port = 0;
+};
+
+struct ExecutableSpec {
+  std::string name;     // "sre-detection"
+  std::string summary;  // one paragraph for --help
+  int default_port = 0;  // HTTP_PORT default; 0: no HTTP server
+  // Extra lines for --help: "VARIABLE  meaning (default)".
+  std::vector<std::string> env_help;
+};
+
+struct RunContext {
+  Config& config;
+  CommonConfig common;
+  HttpServer* http = nullptr;  // null when default_port == 0
+  const std::atomic<bool>& stop;
+  std::vector<std::string> args;  // positional arguments after the program name
+};
+
+// Parses --help, reads the common variables (KAFKA_BOOTSTRAP_SERVERS, REDIS_URL, DATABASE_URL,
+// LOG_LEVEL, LOG_FORMAT, HTTP_PORT), sets up logging and signals, starts the HTTP server, then
+// calls `body`. `body` reads its own variables and must call ctx.config.Validate() before doing
+// work. Returns the process exit code.
+int RunExecutable(int argc, char** argv, const ExecutableSpec& spec,
+                  const std::function<Status(RunContext&)>& body);
+
+}  // namespace sre
