@@ -1,0 +1,30 @@
+#pragma once
+// Access to the native stack the CTest fixture started (tests/CMakeLists.txt): reads the
+// stack.env file named by SRE_STACK_ENV. Tests skip with a clear message when it is absent
+// (running a test binary by hand without the fixture).
+#include <chrono>
+#include <functional>
+#include <string>
+
+namespace sre::testing {
+
+struct StackEnv {
+  std::string kafka_bootstrap, redis_url, database_url, smtp_url, maildev_url;
+};
+
+// Loads the stack environment; empty optional-like (kafka_bootstrap empty) when not available.
+const StackEnv& Stack();
+// A name unique to this test process ("t<pid>-<counter>-<suffix>").
+std::string Unique(const std::string& suffix);
+// Polls `condition` until true or timeout; returns the final result.
+bool Eventually(const std::function<bool()>& condition,
+                std::chrono::milliseconds timeout = std::chrono::seconds(30),
+                std::chrono::milliseconds every = std::chrono::milliseconds(50));
+
+}  // namespace sre::testing
+
+#define SRE_REQUIRE_STACK()                                                        \
+  do {                                                                             \
+    if (::sre::testing::Stack().kafka_bootstrap.empty())                           \
+      GTEST_SKIP() << "no native stack (SRE_STACK_ENV unset); run through ctest";  \
+  } while (0)
