@@ -30,7 +30,7 @@ TEST(ServiceCatalogTest, RejectsInconsistentCatalogs) {
                 {"language", "go"}, {"description", ""}, {"downstream", Json::array()},
                 {"upstream", Json::array()}, {"datastores", Json::array()}, {"db_pool_size", 10},
                 {"consumes_topics", Json::array()}, {"produces_topics", Json::array()},
-                {"common_failure_modes", Json::array()}, {"oncall", {{"primary", "a@x"}}},
+                {"common_failure_modes", Json::array()}, {"oncall", {{"primary", "a@x"}, {"secondary", ""}, {"slack", ""}, {"escalation", Json::array()}}},
                 {"owner", "a@x"}, {"runbooks", Json::array()}};
     Json baseline = Json::object(), noise = Json::object();
     for (const char* m : metrics::kAll) {
