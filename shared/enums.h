@@ -13,13 +13,30 @@ struct EnumNames;  // specialised below: kType and kList, in declaration order
 
 // Enum values are written in wire spelling (UPPER_SNAKE) so the table stays readable.
 enum class AnomalyType {
-  LATENCY_SPIKE, ERROR_RATE_SPIKE, CPU_SATURATION, MEMORY_LEAK, DB_CONNECTION_EXHAUSTION,
-  KAFKA_CONSUMER_LAG, DEPLOYMENT_FAILURE, DEPENDENCY_OUTAGE, TRAFFIC_ANOMALY, UNKNOWN
+  LATENCY_SPIKE,
+  ERROR_RATE_SPIKE,
+  CPU_SATURATION,
+  MEMORY_LEAK,
+  DB_CONNECTION_EXHAUSTION,
+  KAFKA_CONSUMER_LAG,
+  DEPLOYMENT_FAILURE,
+  DEPENDENCY_OUTAGE,
+  TRAFFIC_ANOMALY,
+  UNKNOWN
 };
 enum class Severity { CRITICAL, HIGH, MEDIUM, LOW };
 enum class RootCauseCategory {
-  DEPLOYMENT_REGRESSION, CONFIGURATION_ERROR, RESOURCE_LEAK, CPU_EXHAUSTION, DATABASE_BOTTLENECK,
-  DEPENDENCY_FAILURE, TRAFFIC_SURGE, CONSUMER_STALL, APPLICATION_BUG, INFRASTRUCTURE_FAILURE, UNKNOWN
+  DEPLOYMENT_REGRESSION,
+  CONFIGURATION_ERROR,
+  RESOURCE_LEAK,
+  CPU_EXHAUSTION,
+  DATABASE_BOTTLENECK,
+  DEPENDENCY_FAILURE,
+  TRAFFIC_SURGE,
+  CONSUMER_STALL,
+  APPLICATION_BUG,
+  INFRASTRUCTURE_FAILURE,
+  UNKNOWN
 };
 enum class LogLevel { DEBUG, INFO, WARN, ERROR, FATAL };
 enum class ChangeType { CODE, CONFIG, INFRA };
@@ -28,17 +45,27 @@ enum class RiskLevel { LOW, MEDIUM, HIGH };
 enum class Method { LLM, FALLBACK };
 enum class Phase { START, END };
 enum class IncidentStatus {
-  DETECTING, CORRELATING, INVESTIGATING, RCA_COMPLETE, REMEDIATING, RESOLVED, CLOSED
+  DETECTING,
+  CORRELATING,
+  INVESTIGATING,
+  RCA_COMPLETE,
+  REMEDIATING,
+  RESOLVED,
+  CLOSED
 };
 enum class NotificationType {
-  INCIDENT_ALERT, RCA_COMPLETE, REMEDIATION_PLAN, INCIDENT_RESOLVED, POSTMORTEM
+  INCIDENT_ALERT,
+  RCA_COMPLETE,
+  REMEDIATION_PLAN,
+  INCIDENT_RESOLVED,
+  POSTMORTEM
 };
 
-#define SRE_ENUM_NAMES(E, ...)                                              \
-  template <>                                                               \
-  struct EnumNames<E> {                                                     \
-    static constexpr std::string_view kType = #E;                           \
-    static constexpr std::string_view kList[] = {__VA_ARGS__};              \
+#define SRE_ENUM_NAMES(E, ...)                                 \
+  template <>                                                  \
+  struct EnumNames<E> {                                        \
+    static constexpr std::string_view kType = #E;              \
+    static constexpr std::string_view kList[] = {__VA_ARGS__}; \
   };
 
 SRE_ENUM_NAMES(AnomalyType, "LATENCY_SPIKE", "ERROR_RATE_SPIKE", "CPU_SATURATION", "MEMORY_LEAK",

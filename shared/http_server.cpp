@@ -27,8 +27,9 @@ HttpServer::HttpServer(MetricsRegistry& metrics)
       healthy = healthy && problem.empty();
     }
     res.status = healthy ? 200 : 503;
-    res.set_content(nlohmann::json{{"status", healthy ? "ok" : "unhealthy"}, {"checks", checks}}.dump(),
-                    "application/json");
+    res.set_content(
+        nlohmann::json{{"status", healthy ? "ok" : "unhealthy"}, {"checks", checks}}.dump(),
+        "application/json");
   });
 }
 

@@ -45,7 +45,9 @@ std::string UuidFromRng(std::mt19937_64& rng) {
   return Format(hi, lo);
 }
 
-std::string UuidFromName(const std::string& name) { return Format(Fnv(name, 0), Fnv(name, 0x5bd1e995)); }
+std::string UuidFromName(const std::string& name) {
+  return Format(Fnv(name, 0), Fnv(name, 0x5bd1e995));
+}
 
 std::string IncidentNumber(const std::string& incident_id) {
   std::string out = "INC-";

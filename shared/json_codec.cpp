@@ -25,15 +25,22 @@ void Fail(const std::string& path, const std::string& what) {
 
 std::string TypeName(const Json& j) {
   switch (j.type()) {
-    case Json::value_t::null: return "null";
-    case Json::value_t::boolean: return "a boolean";
-    case Json::value_t::string: return "a string";
-    case Json::value_t::array: return "an array";
-    case Json::value_t::object: return "an object";
+    case Json::value_t::null:
+      return "null";
+    case Json::value_t::boolean:
+      return "a boolean";
+    case Json::value_t::string:
+      return "a string";
+    case Json::value_t::array:
+      return "an array";
+    case Json::value_t::object:
+      return "an object";
     case Json::value_t::number_float:
     case Json::value_t::number_integer:
-    case Json::value_t::number_unsigned: return "a number";
-    default: return "an unsupported value";
+    case Json::value_t::number_unsigned:
+      return "a number";
+    default:
+      return "an unsupported value";
   }
 }
 
@@ -55,7 +62,8 @@ void ApplyCheck(const std::string& path, const Json& j, const Check& c) {
   if (j.is_string()) {
     const auto& s = j.get_ref<const std::string&>();
     if (c.non_empty && s.empty()) Fail(path, "must not be empty");
-    if (c.max_len && s.size() > c.max_len) Fail(path, "longer than " + std::to_string(c.max_len) + " characters");
+    if (c.max_len && s.size() > c.max_len)
+      Fail(path, "longer than " + std::to_string(c.max_len) + " characters");
     if (c.uuid && !IsUuid(s)) Fail(path, "'" + s + "' is not a UUID");
   }
   if (j.is_array() && c.non_empty && j.empty()) Fail(path, "must not be empty");

@@ -31,12 +31,14 @@ using Json = nlohmann::json;
 // Constraints on one field, checked on decode.
 struct Check {
   std::optional<double> min, max;
-  size_t max_len = 0;     // 0: unlimited
+  size_t max_len = 0;      // 0: unlimited
   bool non_empty = false;  // strings and arrays
   bool uuid = false;
   static Check Range(double lo, double hi) { return Check{lo, hi, 0, false, false}; }
   static Check Min(double lo) { return Check{lo, std::nullopt, 0, false, false}; }
-  static Check NonEmpty(size_t max_len = 0) { return Check{std::nullopt, std::nullopt, max_len, true, false}; }
+  static Check NonEmpty(size_t max_len = 0) {
+    return Check{std::nullopt, std::nullopt, max_len, true, false};
+  }
   static Check Uuid() { return Check{std::nullopt, std::nullopt, 0, true, true}; }
 };
 
@@ -113,7 +115,8 @@ void Read(const Json& j, T& out, const std::string& path) {
   } else if constexpr (std::is_integral_v<T>) {
     if (j.is_number_integer() || j.is_number_unsigned()) {
       out = j.template get<T>();
-    } else if (j.is_number_float() && std::floor(j.template get<double>()) == j.template get<double>() &&
+    } else if (j.is_number_float() &&
+               std::floor(j.template get<double>()) == j.template get<double>() &&
                std::abs(j.template get<double>()) < 9.0e15) {
       out = static_cast<T>(j.template get<double>());
     } else {
@@ -126,7 +129,9 @@ void Read(const Json& j, T& out, const std::string& path) {
   } else if constexpr (IsEnum<T>::value) {
     if (!j.is_string()) Fail(path, "expected one of " + EnumChoices<T>() + ", got " + TypeName(j));
     auto e = ParseEnum<T>(j.template get<std::string>());
-    if (!e) Fail(path, "unknown value '" + j.template get<std::string>() + "' (expected one of " + EnumChoices<T>() + ")");
+    if (!e)
+      Fail(path, "unknown value '" + j.template get<std::string>() + "' (expected one of " +
+                     EnumChoices<T>() + ")");
     out = *e;
   } else if constexpr (HasVisit<T>::value) {
     if (!j.is_object()) Fail(path, "expected an object, got " + TypeName(j));
@@ -228,7 +233,8 @@ template <typename T>
 Expected<T> Decode(std::string_view payload) {
   Json j = Json::parse(payload.begin(), payload.end(), nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return Status::Invalid("payload is not valid JSON");
-  if (!j.is_object()) return Status::Invalid("payload must be a JSON object, got " + codec::TypeName(j));
+  if (!j.is_object())
+    return Status::Invalid("payload must be a JSON object, got " + codec::TypeName(j));
   return FromJson<T>(j);
 }
 

@@ -30,7 +30,9 @@ struct ConfDeleter {
 using ConfHandle = std::unique_ptr<rd_kafka_conf_t, ConfDeleter>;
 
 struct TplDeleter {
-  void operator()(rd_kafka_topic_partition_list_t* l) const { rd_kafka_topic_partition_list_destroy(l); }
+  void operator()(rd_kafka_topic_partition_list_t* l) const {
+    rd_kafka_topic_partition_list_destroy(l);
+  }
 };
 using TplHandle = std::unique_ptr<rd_kafka_topic_partition_list_t, TplDeleter>;
 
@@ -45,9 +47,12 @@ Status SetAll(rd_kafka_conf_t* conf, const std::map<std::string, std::string>& p
 
 void LogCallback(const rd_kafka_t*, int level, const char* fac, const char* buf) {
   static auto logger = log::Get("librdkafka");
-  if (level <= 3) logger->error("{}: {}", fac, buf);
-  else if (level <= 4) logger->warn("{}: {}", fac, buf);
-  else logger->debug("{}: {}", fac, buf);
+  if (level <= 3)
+    logger->error("{}: {}", fac, buf);
+  else if (level <= 4)
+    logger->warn("{}: {}", fac, buf);
+  else
+    logger->debug("{}: {}", fac, buf);
 }
 
 // Delivery state shared by the messages of one Publish/PublishBatch call.
@@ -166,8 +171,10 @@ Status Producer::PublishBatch(const std::vector<OutboundMessage>& messages) {
   if (!enqueue_error.empty()) return Status::Transient("kafka produce: " + enqueue_error);
   if (!group.first_error.empty()) return Status::Transient("kafka delivery: " + group.first_error);
   for (const auto& m : messages)
-    Metrics().GetCounter("sre_messages_produced_total", "Messages acknowledged by the broker, by topic",
-                         {{"topic", m.topic}}).Inc();
+    Metrics()
+        .GetCounter("sre_messages_produced_total", "Messages acknowledged by the broker, by topic",
+                    {{"topic", m.topic}})
+        .Inc();
   return Status::Ok();
 }
 
@@ -249,8 +256,10 @@ struct ConsumerRunner::Impl {
     Status s = producer->Publish({topics::kDeadLetters, m.key, Encode(dl)});
     if (s.ok()) {
       logger->warn("dead-lettered {}[{}]@{}: {}", m.topic, m.partition, m.offset, error);
-      Metrics().GetCounter("sre_messages_dead_lettered_total", "Malformed messages sent to dead-letters",
-                           {{"topic", m.topic}}).Inc();
+      Metrics()
+          .GetCounter("sre_messages_dead_lettered_total", "Malformed messages sent to dead-letters",
+                      {{"topic", m.topic}})
+          .Inc();
     }
     return s;
   }
@@ -265,10 +274,14 @@ struct ConsumerRunner::Impl {
     rd_kafka_topic_partition_list_add(tpl.get(), m.topic.c_str(), m.partition)->offset = m.offset;
     rd_kafka_pause_partitions(rk.get(), tpl.get());
     if (auto* err = rd_kafka_seek_partitions(rk.get(), tpl.get(), 5000)) {
-      logger->warn("seek {}[{}]@{} failed: {}", m.topic, m.partition, m.offset, rd_kafka_error_string(err));
+      logger->warn("seek {}[{}]@{} failed: {}", m.topic, m.partition, m.offset,
+                   rd_kafka_error_string(err));
       rd_kafka_error_destroy(err);
     }
-    Metrics().GetCounter("sre_handler_retries_total", "Transient handler failures retried", {{"topic", m.topic}}).Inc();
+    Metrics()
+        .GetCounter("sre_handler_retries_total", "Transient handler failures retried",
+                    {{"topic", m.topic}})
+        .Inc();
     logger->warn("transient failure on {}[{}]@{} (attempt {}), retrying in {} ms: {}", m.topic,
                  m.partition, m.offset, st.attempts, delay.count(), why.message());
   }
@@ -292,10 +305,11 @@ struct ConsumerRunner::Impl {
   // Polls up to max_batch messages: waits poll_timeout for the first, then takes what is ready.
   Status Poll(std::vector<InboundMessage>& batch) {
     for (size_t i = 0; i < options.max_batch; ++i) {
-      rd_kafka_message_t* m =
-          rd_kafka_consumer_poll(rk.get(), i == 0 ? static_cast<int>(options.poll_timeout.count()) : 0);
+      rd_kafka_message_t* m = rd_kafka_consumer_poll(
+          rk.get(), i == 0 ? static_cast<int>(options.poll_timeout.count()) : 0);
       if (!m) break;
-      std::unique_ptr<rd_kafka_message_t, void (*)(rd_kafka_message_t*)> owner(m, rd_kafka_message_destroy);
+      std::unique_ptr<rd_kafka_message_t, void (*)(rd_kafka_message_t*)> owner(
+          m, rd_kafka_message_destroy);
       if (m->err) {
         if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) continue;
         std::string what = rd_kafka_message_errstr(m);
@@ -323,7 +337,8 @@ struct ConsumerRunner::Impl {
       rd_kafka_topic_partition_list_add(tpl.get(), tp.first.c_str(), tp.second)->offset = off;
     auto err = rd_kafka_commit(rk.get(), tpl.get(), sync ? 0 : 1);
     if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
-      logger->warn("offset commit failed (will be retried with the next batch): {}", rd_kafka_err2str(err));
+      logger->warn("offset commit failed (will be retried with the next batch): {}",
+                   rd_kafka_err2str(err));
   }
 };
 
@@ -333,7 +348,8 @@ ConsumerRunner::~ConsumerRunner() {
   if (impl_ && impl_->rk) rd_kafka_consumer_close(impl_->rk.get());
 }
 
-Expected<std::unique_ptr<ConsumerRunner>> ConsumerRunner::Create(ConsumerOptions options, Producer& producer) {
+Expected<std::unique_ptr<ConsumerRunner>> ConsumerRunner::Create(ConsumerOptions options,
+                                                                 Producer& producer) {
   auto impl = std::make_unique<Impl>();
   if (options.group_id.empty()) options.group_id = "sre-" + options.agent;
   impl->options = options;
@@ -374,11 +390,14 @@ int ConsumerRunner::AssignedPartitions() const { return impl_->assigned.load(); 
 
 Status ConsumerRunner::Run(MessageHandler& handler, const std::atomic<bool>& stop) {
   auto& d = *impl_;
-  d.logger->info("consuming {} as group {}", [&] {
-    std::string s;
-    for (const auto& t : d.options.topics) s += (s.empty() ? "" : ",") + t;
-    return s;
-  }(), d.options.group_id);
+  d.logger->info(
+      "consuming {} as group {}",
+      [&] {
+        std::string s;
+        for (const auto& t : d.options.topics) s += (s.empty() ? "" : ",") + t;
+        return s;
+      }(),
+      d.options.group_id);
   Status result = Status::Ok();
   while (!stop.load()) {
     d.ResumeDue();
@@ -402,17 +421,25 @@ Status ConsumerRunner::Run(MessageHandler& handler, const std::atomic<bool>& sto
       std::pair<std::string, int32_t> tp{m.topic, m.partition};
       if (failed.count(tp)) continue;
       Status s = i < results.size() ? results[i] : Status::Transient("not handled");
-      Metrics().GetCounter("sre_messages_consumed_total", "Messages handled, by topic and outcome",
-                           {{"topic", m.topic}, {"outcome", s.ok() ? "ok" : s.invalid() ? "invalid"
-                                                                     : s.transient() ? "retry" : "fatal"}}).Inc();
-      Metrics().GetHistogram("sre_handler_duration_seconds", "Handler time per message",
-                             {{"topic", m.topic}}).Observe(per_message);
+      Metrics()
+          .GetCounter("sre_messages_consumed_total", "Messages handled, by topic and outcome",
+                      {{"topic", m.topic},
+                       {"outcome", s.ok()          ? "ok"
+                                   : s.invalid()   ? "invalid"
+                                   : s.transient() ? "retry"
+                                                   : "fatal"}})
+          .Inc();
+      Metrics()
+          .GetHistogram("sre_handler_duration_seconds", "Handler time per message",
+                        {{"topic", m.topic}})
+          .Observe(per_message);
       if (s.invalid()) s = d.DeadLetter(m, s.message());
       if (s.ok()) {
         commit[tp] = m.offset + 1;
         d.partitions[tp].attempts = 0;
       } else if (s.fatal()) {
-        d.logger->error("fatal error handling {}[{}]@{}: {}", m.topic, m.partition, m.offset, s.message());
+        d.logger->error("fatal error handling {}[{}]@{}: {}", m.topic, m.partition, m.offset,
+                        s.message());
         result = s;
         fatal = true;
         break;

@@ -44,9 +44,9 @@ struct KafkaOptions {
 class Producer {
  public:
   // Status::Fatal when the configuration is rejected.
-  static Expected<std::unique_ptr<Producer>> Create(const KafkaOptions& options,
-                                                    std::chrono::milliseconds delivery_timeout =
-                                                        std::chrono::seconds(30));
+  static Expected<std::unique_ptr<Producer>> Create(
+      const KafkaOptions& options,
+      std::chrono::milliseconds delivery_timeout = std::chrono::seconds(30));
   ~Producer();
   Producer(const Producer&) = delete;
   Producer& operator=(const Producer&) = delete;
@@ -92,7 +92,8 @@ struct ConsumerOptions {
 class ConsumerRunner {
  public:
   // `producer` publishes dead letters; it must outlive the runner.
-  static Expected<std::unique_ptr<ConsumerRunner>> Create(ConsumerOptions options, Producer& producer);
+  static Expected<std::unique_ptr<ConsumerRunner>> Create(ConsumerOptions options,
+                                                          Producer& producer);
   ~ConsumerRunner();
   ConsumerRunner(const ConsumerRunner&) = delete;
   ConsumerRunner& operator=(const ConsumerRunner&) = delete;

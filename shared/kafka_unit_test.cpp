@@ -27,9 +27,11 @@ class ScriptedHandler : public MessageHandler {
 };
 
 TEST(MessageHandlerTest, DefaultBatchStopsAPartitionAfterATransientFailure) {
-  std::vector<InboundMessage> batch = {
-      {"t", 0, 10, "", "ok"}, {"t", 0, 11, "", "transient"}, {"t", 1, 5, "", "bad"},
-      {"t", 0, 12, "", "ok"}, {"t", 1, 6, "", "ok"}};
+  std::vector<InboundMessage> batch = {{"t", 0, 10, "", "ok"},
+                                       {"t", 0, 11, "", "transient"},
+                                       {"t", 1, 5, "", "bad"},
+                                       {"t", 0, 12, "", "ok"},
+                                       {"t", 1, 6, "", "ok"}};
   ScriptedHandler h;
   auto results = h.HandleBatch(batch);
   ASSERT_EQ(results.size(), 5u);

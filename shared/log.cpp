@@ -34,10 +34,9 @@ class Formatter final : public spdlog::formatter {
   explicit Formatter(Format f) : format_(f) {}
   void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
     auto lvl = spdlog::level::to_string_view(msg.level);
-    std::string line =
-        FormatRecord(format_, IsoTime(msg.time), std::string(lvl.data(), lvl.size()),
-                     std::string(msg.logger_name.data(), msg.logger_name.size()),
-                     std::string(msg.payload.data(), msg.payload.size()), t_fields);
+    std::string line = FormatRecord(format_, IsoTime(msg.time), std::string(lvl.data(), lvl.size()),
+                                    std::string(msg.logger_name.data(), msg.logger_name.size()),
+                                    std::string(msg.payload.data(), msg.payload.size()), t_fields);
     line.push_back('\n');
     dest.append(line.data(), line.data() + line.size());
   }
@@ -68,7 +67,8 @@ std::string FormatRecord(Format format, const std::string& ts, const std::string
     return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   }
   std::string upper;
-  for (char c : level) upper.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+  for (char c : level)
+    upper.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
   std::string out = ts + " " + upper;
   out.append(upper.size() < 5 ? 5 - upper.size() : 0, ' ');
   out += " [" + logger + "] " + msg;

@@ -1,7 +1,8 @@
 #pragma once
 // Logging: spdlog underneath, one logger per component ("detection", "kafka", ...).
 //   LOG_FORMAT=text  2026-11-23T18:02:03.123Z INFO  [detection] anomaly detected incident_id=...
-//   LOG_FORMAT=json  {"ts":"...","level":"info","logger":"detection","msg":"...","incident_id":"..."}
+//   LOG_FORMAT=json
+//   {"ts":"...","level":"info","logger":"detection","msg":"...","incident_id":"..."}
 // Structured fields come from LogScope (thread-local, nests) and are attached to every line the
 // thread logs while the scope lives — the consumer runner opens one per message, handlers add
 // incident_id.
@@ -29,7 +30,8 @@ using Fields = std::vector<std::pair<std::string, std::string>>;
 class LogScope {
  public:
   explicit LogScope(Fields fields);
-  LogScope(std::string key, std::string value) : LogScope(Fields{{std::move(key), std::move(value)}}) {}
+  LogScope(std::string key, std::string value)
+      : LogScope(Fields{{std::move(key), std::move(value)}}) {}
   ~LogScope();
   LogScope(const LogScope&) = delete;
   LogScope& operator=(const LogScope&) = delete;

@@ -27,9 +27,9 @@ inline constexpr const char* kDeadLetters = "dead-letters";
 inline constexpr const char* kSimGroundTruth = "sim.ground_truth";
 // Every topic the pipeline uses; sre-devbroker creates all of them.
 inline constexpr const char* kAll[] = {
-    kRawMetrics,        kRawLogs,           kRawDeployments,      kAnomaliesDetected,
-    kIncidentsOpened,   kRcaCompleted,      kRemediationPlans,    kIncidentsResolved,
-    kPostmortemsGenerated, kDeadLetters,    kSimGroundTruth};
+    kRawMetrics,           kRawLogs,      kRawDeployments,   kAnomaliesDetected,
+    kIncidentsOpened,      kRcaCompleted, kRemediationPlans, kIncidentsResolved,
+    kPostmortemsGenerated, kDeadLetters,  kSimGroundTruth};
 inline constexpr int kPartitions = 6;
 }  // namespace topics
 
@@ -386,8 +386,8 @@ struct GroundTruth : Envelope {
 
 // Metric names as emitted (ARCHITECTURE §3).
 namespace metrics {
-inline constexpr const char* kAll[] = {"request_rate",   "error_rate",     "latency_p99_ms",
-                                       "cpu_percent",    "memory_percent", "db_connections",
+inline constexpr const char* kAll[] = {"request_rate",      "error_rate",     "latency_p99_ms",
+                                       "cpu_percent",       "memory_percent", "db_connections",
                                        "kafka_consumer_lag"};
 }
 

@@ -71,8 +71,11 @@ TEST(MessagesTest, EveryPayloadTypeRoundTrips) {
   o.incident_id = incident;
   o.service = "payment-service";
   o.affected_services = {"payment-service", "order-service"};
-  o.blast_radius = {{"payment-service", "order-service"}, "checkout failing for ~30% of users", "two P0 services"};
-  o.correlation_signals = {{"DEPLOYMENT", 0.9, "payment 3.1.0 deployed 6 min before", {"sha 1a2b"}}};
+  o.blast_radius = {{"payment-service", "order-service"},
+                    "checkout failing for ~30% of users",
+                    "two P0 services"};
+  o.correlation_signals = {
+      {"DEPLOYMENT", 0.9, "payment 3.1.0 deployed 6 min before", {"sha 1a2b"}}};
   o.deployment_context = Json{{"version", "3.1.0"}};
   o.recent_metrics = {{"latency_p99_ms", {380, 390, 2100}}};
   o.recent_errors = {"timeout"};
@@ -85,8 +88,14 @@ TEST(MessagesTest, EveryPayloadTypeRoundTrips) {
   r.root_cause_category = RootCauseCategory::DATABASE_BOTTLENECK;
   r.top_root_cause = "slow query on payments table";
   r.top_confidence = 0.82;
-  r.root_cause_candidates = {{1, "slow query", RootCauseCategory::DATABASE_BOTTLENECK, "payment-service", 0.82, {"slow query log"}}};
-  r.similar_incidents = {{"INC-2025-0142", "Payments p99 spike", RootCauseCategory::DATABASE_BOTTLENECK, 0.4}};
+  r.root_cause_candidates = {{1,
+                              "slow query",
+                              RootCauseCategory::DATABASE_BOTTLENECK,
+                              "payment-service",
+                              0.82,
+                              {"slow query log"}}};
+  r.similar_incidents = {
+      {"INC-2025-0142", "Payments p99 spike", RootCauseCategory::DATABASE_BOTTLENECK, 0.4}};
   r.method = Method::LLM;
   r.tool_calls = {{"get_runbooks", Json{{"anomaly_type", "LATENCY_SPIKE"}}, 12, false}};
   ExpectRoundTrip(r);
@@ -95,8 +104,8 @@ TEST(MessagesTest, EveryPayloadTypeRoundTrips) {
   p.incident_id = incident;
   p.root_cause = "slow query";
   p.confidence = 0.8;
-  p.action_steps = {{1, Priority::IMMEDIATE, "kill long-running queries", "frees connections", RiskLevel::MEDIUM,
-                     "none needed", "payments", "p99 below 500 ms"}};
+  p.action_steps = {{1, Priority::IMMEDIATE, "kill long-running queries", "frees connections",
+                     RiskLevel::MEDIUM, "none needed", "payments", "p99 below 500 ms"}};
   p.runbook_references = {"rb-latency-spike"};
   ExpectRoundTrip(p);
 
@@ -148,15 +157,26 @@ TEST(MessagesTest, BadInputsGivePreciseErrors) {
     std::function<void(Json&)> mutate;
     std::string expected;
   } cases[] = {
-      {"missing field", [](Json& j) { j.erase("metric_value"); }, "field 'metric_value': missing required field"},
-      {"wrong type", [](Json& j) { j["metric_value"] = "high"; }, "field 'metric_value': expected a number, got a string"},
-      {"null required", [](Json& j) { j["source_service"] = nullptr; }, "field 'source_service': must not be null"},
-      {"empty string", [](Json& j) { j["source_service"] = ""; }, "field 'source_service': must not be empty"},
+      {"missing field", [](Json& j) { j.erase("metric_value"); },
+       "field 'metric_value': missing required field"},
+      {"wrong type", [](Json& j) { j["metric_value"] = "high"; },
+       "field 'metric_value': expected a number, got a string"},
+      {"null required", [](Json& j) { j["source_service"] = nullptr; },
+       "field 'source_service': must not be null"},
+      {"empty string", [](Json& j) { j["source_service"] = ""; },
+       "field 'source_service': must not be empty"},
       {"bad uuid", [](Json& j) { j["event_id"] = "42"; }, "field 'event_id': '42' is not a UUID"},
-      {"schema version", [](Json& j) { j["schema_version"] = 2; }, "field 'schema_version': 2 is outside [1, 1]"},
-      {"negative timestamp", [](Json& j) { j["timestamp"] = -5; }, "field 'timestamp': -5 is outside"},
-      {"float timestamp", [](Json& j) { j["timestamp"] = 1.5; }, "field 'timestamp': expected an integer"},
-      {"labels not strings", [](Json& j) { j["labels"] = Json{{"a", 1}}; }, "field 'labels.a': expected a string"},
+      {"schema version", [](Json& j) { j["schema_version"] = 2; },
+       "field 'schema_version': 2 is outside [1, 1]"},
+      {"negative timestamp", [](Json& j) { j["timestamp"] = -5; },
+       "field 'timestamp': -5 is outside"},
+      {"float timestamp", [](Json& j) { j["timestamp"] = 1.5; },
+       "field 'timestamp': expected an integer"},
+      {"labels not strings",
+       [](Json& j) {
+         j["labels"] = Json{{"a", 1}};
+       },
+       "field 'labels.a': expected a string"},
   };
   for (const auto& c : cases) {
     Json j = ValidMetric();
@@ -179,19 +199,25 @@ TEST(MessagesTest, RejectsUnknownEnumAndOutOfRangeNestedValues) {
   j["root_cause_category"] = "COSMIC_RAYS";
   auto bad_enum = FromJson<RcaCompleted>(j);
   ASSERT_FALSE(bad_enum.ok());
-  EXPECT_NE(bad_enum.status().message().find("field 'root_cause_category': unknown value 'COSMIC_RAYS' (expected one of DEPLOYMENT_REGRESSION"),
-            std::string::npos) << bad_enum.status().message();
+  EXPECT_NE(
+      bad_enum.status().message().find("field 'root_cause_category': unknown value 'COSMIC_RAYS' "
+                                       "(expected one of DEPLOYMENT_REGRESSION"),
+      std::string::npos)
+      << bad_enum.status().message();
 
   j = ToJson(r);
   j["root_cause_candidates"][0]["confidence"] = 1.7;
   auto bad_range = FromJson<RcaCompleted>(j);
   ASSERT_FALSE(bad_range.ok());
-  EXPECT_NE(bad_range.status().message().find("field 'root_cause_candidates[0].confidence': 1.7 is outside [0, 1]"),
-            std::string::npos) << bad_range.status().message();
+  EXPECT_NE(bad_range.status().message().find(
+                "field 'root_cause_candidates[0].confidence': 1.7 is outside [0, 1]"),
+            std::string::npos)
+      << bad_range.status().message();
 }
 
 TEST(MessagesTest, NonJsonAndNonObjectPayloadsAreInvalidNotCrashes) {
-  for (std::string payload : std::vector<std::string>{"", "{", "[]", "42", "null", "\"x\"", std::string("\xff\xfe", 2)}) {
+  for (std::string payload :
+       std::vector<std::string>{"", "{", "[]", "42", "null", "\"x\"", std::string("\xff\xfe", 2)}) {
     auto r = Decode<AnomalyDetected>(payload);
     EXPECT_FALSE(r.ok());
     EXPECT_TRUE(r.status().invalid());

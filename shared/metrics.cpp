@@ -10,10 +10,14 @@ namespace {
 std::string Escape(const std::string& v) {
   std::string out;
   for (char c : v) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '"') out += "\\\"";
-    else if (c == '\n') out += "\\n";
-    else out.push_back(c);
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '"')
+      out += "\\\"";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out.push_back(c);
   }
   return out;
 }
@@ -54,7 +58,8 @@ void Gauge::Add(double v) {
   }
 }
 
-Histogram::Histogram(std::vector<double> bounds) : bounds_(std::move(bounds)), counts_(bounds_.size() + 1, 0) {}
+Histogram::Histogram(std::vector<double> bounds)
+    : bounds_(std::move(bounds)), counts_(bounds_.size() + 1, 0) {}
 
 void Histogram::Observe(double v) {
   std::lock_guard<std::mutex> lock(mu_);
@@ -83,8 +88,8 @@ std::vector<double> MetricsRegistry::LatencyBuckets() {
   return {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
 }
 
-MetricsRegistry::Family& MetricsRegistry::GetFamily(const std::string& name, const std::string& help,
-                                                    Kind kind) {
+MetricsRegistry::Family& MetricsRegistry::GetFamily(const std::string& name,
+                                                    const std::string& help, Kind kind) {
   auto [it, inserted] = families_.try_emplace(name);
   if (inserted) {
     it->second.kind = kind;
@@ -127,11 +132,13 @@ std::string MetricsRegistry::Render() const {
     switch (f.kind) {
       case Kind::kCounter:
         os << "# TYPE " << name << " counter\n";
-        for (const auto& [l, c] : f.counters) os << name << LabelText(l) << " " << Num(c->Value()) << "\n";
+        for (const auto& [l, c] : f.counters)
+          os << name << LabelText(l) << " " << Num(c->Value()) << "\n";
         break;
       case Kind::kGauge:
         os << "# TYPE " << name << " gauge\n";
-        for (const auto& [l, g] : f.gauges) os << name << LabelText(l) << " " << Num(g->Value()) << "\n";
+        for (const auto& [l, g] : f.gauges)
+          os << name << LabelText(l) << " " << Num(g->Value()) << "\n";
         break;
       case Kind::kHistogram:
         os << "# TYPE " << name << " histogram\n";

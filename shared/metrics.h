@@ -58,10 +58,13 @@ class MetricsRegistry {
   // Default latency buckets in seconds: 1 ms … 30 s.
   static std::vector<double> LatencyBuckets();
 
-  Counter& GetCounter(const std::string& name, const std::string& help, const MetricLabels& labels = {});
-  Gauge& GetGauge(const std::string& name, const std::string& help, const MetricLabels& labels = {});
+  Counter& GetCounter(const std::string& name, const std::string& help,
+                      const MetricLabels& labels = {});
+  Gauge& GetGauge(const std::string& name, const std::string& help,
+                  const MetricLabels& labels = {});
   Histogram& GetHistogram(const std::string& name, const std::string& help,
-                          const MetricLabels& labels = {}, std::vector<double> bounds = LatencyBuckets());
+                          const MetricLabels& labels = {},
+                          std::vector<double> bounds = LatencyBuckets());
   // The text exposition format, families sorted by name.
   std::string Render() const;
 

@@ -14,10 +14,16 @@ TEST(MetricsTest, RendersCountersGaugesAndHistogramsInExpositionFormat) {
   h.Observe(0.5);
   h.Observe(5);
   std::string text = r.Render();
-  EXPECT_NE(text.find("# HELP sre_messages_consumed_total Messages\n# TYPE sre_messages_consumed_total counter\n"
-                      "sre_messages_consumed_total{topic=\"raw.metrics\"} 3\n"), std::string::npos) << text;
-  EXPECT_NE(text.find("# TYPE sre_open_incidents gauge\nsre_open_incidents 2\n"), std::string::npos);
-  EXPECT_NE(text.find("sre_handler_duration_seconds_bucket{le=\"0.10000000000000001\"} 1\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("# HELP sre_messages_consumed_total Messages\n# TYPE "
+                      "sre_messages_consumed_total counter\n"
+                      "sre_messages_consumed_total{topic=\"raw.metrics\"} 3\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("# TYPE sre_open_incidents gauge\nsre_open_incidents 2\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("sre_handler_duration_seconds_bucket{le=\"0.10000000000000001\"} 1\n"),
+            std::string::npos)
+      << text;
   EXPECT_NE(text.find("sre_handler_duration_seconds_bucket{le=\"1\"} 2\n"), std::string::npos);
   EXPECT_NE(text.find("sre_handler_duration_seconds_bucket{le=\"+Inf\"} 3\n"), std::string::npos);
   EXPECT_NE(text.find("sre_handler_duration_seconds_count 3\n"), std::string::npos);

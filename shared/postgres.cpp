@@ -116,9 +116,11 @@ Expected<ProcessResult> ProcessOnce(
     auto outputs = fn(tx);
     if (!outputs.ok()) return outputs.status();
     Json stored = Json::array();
-    for (const auto& o : *outputs) stored.push_back({{"topic", o.topic}, {"key", o.key}, {"payload", o.payload}});
-    tx.exec_params("UPDATE processed_events SET outputs = $3::jsonb WHERE consumer = $1 AND event_id = $2",
-                   consumer, event_id, stored.dump());
+    for (const auto& o : *outputs)
+      stored.push_back({{"topic", o.topic}, {"key", o.key}, {"payload", o.payload}});
+    tx.exec_params(
+        "UPDATE processed_events SET outputs = $3::jsonb WHERE consumer = $1 AND event_id = $2",
+        consumer, event_id, stored.dump());
     result.outputs = std::move(outputs).value();
     return Status::Ok();
   });

@@ -28,16 +28,30 @@ timeval ToTimeval(std::chrono::milliseconds ms) {
 RedisReply Convert(const redisReply* r) {
   RedisReply out;
   switch (r->type) {
-    case REDIS_REPLY_INTEGER: out.type = RedisReply::Type::kInteger; out.integer = r->integer; break;
-    case REDIS_REPLY_STRING: out.type = RedisReply::Type::kString; out.str.assign(r->str, r->len); break;
-    case REDIS_REPLY_STATUS: out.type = RedisReply::Type::kStatus; out.str.assign(r->str, r->len); break;
-    case REDIS_REPLY_ERROR: out.type = RedisReply::Type::kError; out.str.assign(r->str, r->len); break;
+    case REDIS_REPLY_INTEGER:
+      out.type = RedisReply::Type::kInteger;
+      out.integer = r->integer;
+      break;
+    case REDIS_REPLY_STRING:
+      out.type = RedisReply::Type::kString;
+      out.str.assign(r->str, r->len);
+      break;
+    case REDIS_REPLY_STATUS:
+      out.type = RedisReply::Type::kStatus;
+      out.str.assign(r->str, r->len);
+      break;
+    case REDIS_REPLY_ERROR:
+      out.type = RedisReply::Type::kError;
+      out.str.assign(r->str, r->len);
+      break;
     case REDIS_REPLY_ARRAY:
       out.type = RedisReply::Type::kArray;
       out.elements.reserve(r->elements);
       for (size_t i = 0; i < r->elements; ++i) out.elements.push_back(Convert(r->element[i]));
       break;
-    default: out.type = RedisReply::Type::kNil; break;
+    default:
+      out.type = RedisReply::Type::kNil;
+      break;
   }
   return out;
 }
@@ -99,7 +113,8 @@ Expected<RedisOptions> ParseRedisUrl(const std::string& url) {
   return o;
 }
 
-RedisScript::RedisScript(std::string source) : source_(std::move(source)), sha1_(Sha1Hex(source_)) {}
+RedisScript::RedisScript(std::string source)
+    : source_(std::move(source)), sha1_(Sha1Hex(source_)) {}
 
 struct RedisClient::Impl {
   RedisOptions options;
@@ -107,10 +122,13 @@ struct RedisClient::Impl {
 
   Status Connect() {
     if (ctx) return Status::Ok();
-    redisContext* c = redisConnectWithTimeout(options.host.c_str(), options.port, ToTimeval(options.connect_timeout));
+    redisContext* c = redisConnectWithTimeout(options.host.c_str(), options.port,
+                                              ToTimeval(options.connect_timeout));
     if (!c) return Status::Transient("redis: cannot allocate context");
     ContextHandle h(c);
-    if (c->err) return Status::Transient(std::string("redis connect ") + options.host + ":" + std::to_string(options.port) + ": " + c->errstr);
+    if (c->err)
+      return Status::Transient(std::string("redis connect ") + options.host + ":" +
+                               std::to_string(options.port) + ": " + c->errstr);
     redisSetTimeout(c, ToTimeval(options.command_timeout));
     ctx = std::move(h);
     if (!options.password.empty()) {
@@ -138,7 +156,8 @@ struct RedisClient::Impl {
       args.push_back(a.data());
       lens.push_back(a.size());
     }
-    if (redisAppendCommandArgv(ctx.get(), static_cast<int>(args.size()), args.data(), lens.data()) != REDIS_OK)
+    if (redisAppendCommandArgv(ctx.get(), static_cast<int>(args.size()), args.data(),
+                               lens.data()) != REDIS_OK)
       return Drop("append");
     return Status::Ok();
   }
@@ -151,7 +170,8 @@ struct RedisClient::Impl {
   }
 
   Status Drop(const char* what) {
-    std::string msg = std::string("redis ") + what + ": " + (ctx && ctx->errstr[0] ? ctx->errstr : "connection lost");
+    std::string msg = std::string("redis ") + what + ": " +
+                      (ctx && ctx->errstr[0] ? ctx->errstr : "connection lost");
     ctx.reset();
     return Status::Transient(msg);
   }
@@ -161,7 +181,8 @@ struct RedisClient::Impl {
     return Read();
   }
 
-  Expected<std::vector<RedisReply>> Pipeline(const std::vector<std::vector<std::string>>& commands) {
+  Expected<std::vector<RedisReply>> Pipeline(
+      const std::vector<std::vector<std::string>>& commands) {
     if (auto s = Connect(); !s.ok()) return s;
     for (const auto& c : commands)
       if (auto s = Append(c); !s.ok()) return s;
@@ -189,11 +210,13 @@ Expected<RedisReply> RedisClient::Command(const std::vector<std::string>& argv) 
   return std::move(r->front());
 }
 
-Expected<std::vector<RedisReply>> RedisClient::Pipeline(const std::vector<std::vector<std::string>>& commands) {
+Expected<std::vector<RedisReply>> RedisClient::Pipeline(
+    const std::vector<std::vector<std::string>>& commands) {
   return impl_->Pipeline(commands);
 }
 
-Expected<RedisReply> RedisClient::Eval(const RedisScript& script, const std::vector<std::string>& keys,
+Expected<RedisReply> RedisClient::Eval(const RedisScript& script,
+                                       const std::vector<std::string>& keys,
                                        const std::vector<std::string>& args) {
   auto r = EvalPipeline(script, {{keys, args}});
   if (!r.ok()) return r.status();

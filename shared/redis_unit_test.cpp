@@ -27,7 +27,8 @@ TEST(RedisUrlTest, ParsesHostPortDbAndPassword) {
 }
 
 TEST(RedisUrlTest, RejectsMalformedUrls) {
-  for (std::string bad : {"http://x", "redis://", "redis://h:port", "redis://h:1/x", "redis://h:0"}) {
+  for (std::string bad :
+       {"http://x", "redis://", "redis://h:port", "redis://h:1/x", "redis://h:0"}) {
     auto o = ParseRedisUrl(bad);
     EXPECT_FALSE(o.ok()) << bad;
     EXPECT_TRUE(o.status().invalid()) << bad;

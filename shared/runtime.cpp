@@ -10,7 +10,8 @@ namespace sre {
 namespace {
 
 void PrintHelp(const ExecutableSpec& spec) {
-  std::cout << "Usage: " << spec.name << " [--help]\n\n" << spec.summary << "\n\n"
+  std::cout << "Usage: " << spec.name << " [--help]\n\n"
+            << spec.summary << "\n\n"
             << "Environment (a .env file in the working directory is read too):\n"
             << "  KAFKA_BOOTSTRAP_SERVERS  broker list (localhost:9092)\n"
             << "  REDIS_URL                redis://localhost:6379/0\n"
@@ -37,13 +38,14 @@ int RunExecutable(int argc, char** argv, const ExecutableSpec& spec,
   }
   try {
     Config config = Config::FromEnvironment();
-    std::string level = config.Choice("LOG_LEVEL", "info", {"trace", "debug", "info", "warn", "error"});
+    std::string level =
+        config.Choice("LOG_LEVEL", "info", {"trace", "debug", "info", "warn", "error"});
     std::string format = config.Choice("LOG_FORMAT", "text", {"text", "json"});
     CommonConfig common;
     common.kafka_bootstrap = config.String("KAFKA_BOOTSTRAP_SERVERS", "localhost:9092");
     common.redis_url = config.Url("REDIS_URL", "redis://localhost:6379/0", {"redis"});
-    common.database_url =
-        config.Url("DATABASE_URL", "postgresql://sre:sre@localhost:5432/sre", {"postgresql", "postgres"});
+    common.database_url = config.Url("DATABASE_URL", "postgresql://sre:sre@localhost:5432/sre",
+                                     {"postgresql", "postgres"});
     if (spec.default_port) common.http_port = config.Port("HTTP_PORT", spec.default_port, true);
     log::Init(format == "json" ? log::Format::kJson : log::Format::kText, level);
     auto logger = log::Get(spec.name);

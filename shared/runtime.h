@@ -22,8 +22,8 @@ struct CommonConfig {
 };
 
 struct ExecutableSpec {
-  std::string name;     // "sre-detection"
-  std::string summary;  // one paragraph for --help
+  std::string name;      // "sre-detection"
+  std::string summary;   // one paragraph for --help
   int default_port = 0;  // HTTP_PORT default; 0: no HTTP server
   // Extra lines for --help: "VARIABLE  meaning (default)".
   std::vector<std::string> env_help;

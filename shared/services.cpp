@@ -37,23 +37,28 @@ Expected<ServiceCatalog> ServiceCatalog::Parse(const std::string& json_text) {
   if (!file.ok()) return Status::Invalid("services.json: " + file.status().message());
   std::set<std::string> names;
   for (const auto& s : file->services)
-    if (!names.insert(s.name).second) return Status::Invalid("services.json: duplicate service " + s.name);
+    if (!names.insert(s.name).second)
+      return Status::Invalid("services.json: duplicate service " + s.name);
   for (const auto& s : file->services) {
     if (CriticalityRank(s.criticality) < 0)
       return Status::Invalid("services.json: " + s.name + ": criticality must be P0, P1 or P2");
     for (const char* m : metrics::kAll) {
-      if (!s.baseline.count(m)) return Status::Invalid("services.json: " + s.name + ": no baseline for " + m);
-      if (!s.noise.count(m)) return Status::Invalid("services.json: " + s.name + ": no noise for " + m);
+      if (!s.baseline.count(m))
+        return Status::Invalid("services.json: " + s.name + ": no baseline for " + m);
+      if (!s.noise.count(m))
+        return Status::Invalid("services.json: " + s.name + ": no noise for " + m);
     }
     for (const auto& d : s.downstream) {
-      if (!names.count(d)) return Status::Invalid("services.json: " + s.name + ": unknown downstream " + d);
+      if (!names.count(d))
+        return Status::Invalid("services.json: " + s.name + ": unknown downstream " + d);
       auto callee = std::find_if(file->services.begin(), file->services.end(),
                                  [&](const ServiceInfo& x) { return x.name == d; });
       if (!Contains(callee->upstream, s.name))
         return Status::Invalid("services.json: " + d + ".upstream must list " + s.name);
     }
     for (const auto& u : s.upstream)
-      if (!names.count(u)) return Status::Invalid("services.json: " + s.name + ": unknown upstream " + u);
+      if (!names.count(u))
+        return Status::Invalid("services.json: " + s.name + ": unknown upstream " + u);
   }
   ServiceCatalog c;
   c.services_ = std::move(file->services);

@@ -5,9 +5,12 @@ namespace sre {
 std::string Status::ToString() const {
   if (ok()) return "ok";
   switch (*kind_) {
-    case ErrorKind::kTransient: return "transient: " + message_;
-    case ErrorKind::kInvalid: return "invalid: " + message_;
-    case ErrorKind::kFatal: return "fatal: " + message_;
+    case ErrorKind::kTransient:
+      return "transient: " + message_;
+    case ErrorKind::kInvalid:
+      return "invalid: " + message_;
+    case ErrorKind::kFatal:
+      return "fatal: " + message_;
   }
   return message_;
 }

@@ -18,8 +18,12 @@ class [[nodiscard]] Status {
  public:
   Status() = default;
   static Status Ok() { return Status(); }
-  static Status Transient(std::string message) { return Status(ErrorKind::kTransient, std::move(message)); }
-  static Status Invalid(std::string message) { return Status(ErrorKind::kInvalid, std::move(message)); }
+  static Status Transient(std::string message) {
+    return Status(ErrorKind::kTransient, std::move(message));
+  }
+  static Status Invalid(std::string message) {
+    return Status(ErrorKind::kInvalid, std::move(message));
+  }
   static Status Fatal(std::string message) { return Status(ErrorKind::kFatal, std::move(message)); }
 
   bool ok() const { return !kind_.has_value(); }
@@ -41,7 +45,7 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Expected {
  public:
-  Expected(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Expected(T value) : v_(std::move(value)) {}         // NOLINT(google-explicit-constructor)
   Expected(Status status) : v_(std::move(status)) {}  // NOLINT(google-explicit-constructor)
 
   bool ok() const { return std::holds_alternative<T>(v_); }

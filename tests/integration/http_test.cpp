@@ -14,7 +14,8 @@ TEST(HttpServerTest, ServesMetricsAndHealthReflectingDependencies) {
   registry.GetCounter("sre_test_total", "A test counter").Inc(5);
   std::atomic<bool> redis_up{true};
   HttpServer server(registry);
-  server.AddHealthCheck("redis", [&] { return redis_up ? std::string() : std::string("connection refused"); });
+  server.AddHealthCheck(
+      "redis", [&] { return redis_up ? std::string() : std::string("connection refused"); });
   int port = server.Start("127.0.0.1", 0);
   ASSERT_GT(port, 0);
 
@@ -22,7 +23,8 @@ TEST(HttpServerTest, ServesMetricsAndHealthReflectingDependencies) {
   auto metrics = client.Get("/metrics");
   ASSERT_TRUE(metrics);
   EXPECT_EQ(metrics->status, 200);
-  EXPECT_NE(metrics->body.find("# TYPE sre_test_total counter\nsre_test_total 5\n"), std::string::npos);
+  EXPECT_NE(metrics->body.find("# TYPE sre_test_total counter\nsre_test_total 5\n"),
+            std::string::npos);
 
   auto healthy = client.Get("/healthz");
   ASSERT_TRUE(healthy);

@@ -109,11 +109,13 @@ TEST(KafkaIntegrationTest, TwoConsumersInOneGroupSharePartitions) {
   std::string agent = testing::Unique("share-agent");
   Running ra(Options(agent, topic), *producer, a);
   Running rb(Options(agent, topic), *producer, b);
-  ASSERT_TRUE(testing::Eventually([&] { return ra.Assigned() > 0 && rb.Assigned() > 0 &&
-                                               ra.Assigned() + rb.Assigned() == 4; }, 120s))
+  ASSERT_TRUE(testing::Eventually(
+      [&] { return ra.Assigned() > 0 && rb.Assigned() > 0 && ra.Assigned() + rb.Assigned() == 4; },
+      120s))
       << ra.Assigned() << " + " << rb.Assigned();
   std::vector<OutboundMessage> batch;
-  for (int i = 0; i < 40; ++i) batch.push_back({topic, "key-" + std::to_string(i), std::to_string(i)});
+  for (int i = 0; i < 40; ++i)
+    batch.push_back({topic, "key-" + std::to_string(i), std::to_string(i)});
   ASSERT_TRUE(producer->PublishBatch(batch).ok());
   ASSERT_TRUE(testing::Eventually([&] { return a.Count() + b.Count() == 41; }, 30s))
       << a.Count() << " + " << b.Count();
@@ -169,7 +171,8 @@ TEST(KafkaIntegrationTest, TransientFailureIsRetriedAndNothingIsCommittedEarly) 
   EXPECT_EQ(h.order, expected);
   ASSERT_EQ(h.committed_during_failure.size(), 2u);
   for (int64_t c : h.committed_during_failure) EXPECT_LE(c, h.failed_offset);
-  EXPECT_EQ(testing::CommittedOffset(testing::Stack().kafka_bootstrap, h.group, topic, partition), 5);
+  EXPECT_EQ(testing::CommittedOffset(testing::Stack().kafka_bootstrap, h.group, topic, partition),
+            5);
 }
 
 // First run: does the effect and stores outputs, then "crashes" (Fatal) before publishing or
@@ -181,16 +184,18 @@ class EffectHandler : public MessageHandler {
   Status Handle(const InboundMessage& m) override {
     auto in = Decode<IncidentResolved>(m.payload);
     if (!in.ok()) return in.status();
-    auto r = ProcessOnce(db_, "sre-effect-test", in->event_id, [&](pqxx::work& tx) -> Expected<std::vector<OutboundMessage>> {
-      ++effects;
-      RecordAgentEvent(tx, in->incident_id, "test", "EFFECT", Json::object(), in->timestamp);
-      PostmortemGenerated out;
-      out.event_id = NewUuid();  // random on purpose: a redo would publish a different id
-      out.timestamp = in->timestamp;
-      out.incident_id = in->incident_id;
-      out.postmortem_markdown = "# done";
-      return std::vector<OutboundMessage>{{out_topic_, in->incident_id, Encode(out)}};
-    });
+    auto r = ProcessOnce(
+        db_, "sre-effect-test", in->event_id,
+        [&](pqxx::work& tx) -> Expected<std::vector<OutboundMessage>> {
+          ++effects;
+          RecordAgentEvent(tx, in->incident_id, "test", "EFFECT", Json::object(), in->timestamp);
+          PostmortemGenerated out;
+          out.event_id = NewUuid();  // random on purpose: a redo would publish a different id
+          out.timestamp = in->timestamp;
+          out.incident_id = in->incident_id;
+          out.postmortem_markdown = "# done";
+          return std::vector<OutboundMessage>{{out_topic_, in->incident_id, Encode(out)}};
+        });
     if (!r.ok()) return r.status();
     stored_event_id = Json::parse(r->outputs[0].payload)["event_id"];
     if (crash_) return Status::Fatal("simulated crash after the effect, before publish and commit");
@@ -226,15 +231,17 @@ TEST(KafkaIntegrationTest, CrashAfterEffectBeforeCommitRepublishesStoredOutput) 
     ASSERT_TRUE(testing::Eventually([&] { return crashing.effects == 1; }));
     EXPECT_TRUE(r.Stop().fatal());
   }
-  EXPECT_EQ(testing::CommittedOffset(testing::Stack().kafka_bootstrap, "sre-" + agent, in_topic, 0) +
-                testing::CommittedOffset(testing::Stack().kafka_bootstrap, "sre-" + agent, in_topic, 1) +
-                testing::CommittedOffset(testing::Stack().kafka_bootstrap, "sre-" + agent, in_topic, 2) +
-                testing::CommittedOffset(testing::Stack().kafka_bootstrap, "sre-" + agent, in_topic, 3),
-            -4);  // nothing committed
+  EXPECT_EQ(
+      testing::CommittedOffset(testing::Stack().kafka_bootstrap, "sre-" + agent, in_topic, 0) +
+          testing::CommittedOffset(testing::Stack().kafka_bootstrap, "sre-" + agent, in_topic, 1) +
+          testing::CommittedOffset(testing::Stack().kafka_bootstrap, "sre-" + agent, in_topic, 2) +
+          testing::CommittedOffset(testing::Stack().kafka_bootstrap, "sre-" + agent, in_topic, 3),
+      -4);  // nothing committed
 
   EffectHandler restarted(db, *producer, out_topic, /*crash=*/false);
   Running r(Options(agent, in_topic), *producer, restarted);
-  ASSERT_TRUE(testing::Eventually([&] { return !testing::ReadAll(testing::Stack().kafka_bootstrap, out_topic).empty(); }));
+  ASSERT_TRUE(testing::Eventually(
+      [&] { return !testing::ReadAll(testing::Stack().kafka_bootstrap, out_topic).empty(); }));
   EXPECT_TRUE(r.Stop().ok());
   EXPECT_EQ(restarted.effects, 0);  // the effect was not redone
   auto published = testing::ReadAll(testing::Stack().kafka_bootstrap, out_topic);
@@ -242,8 +249,11 @@ TEST(KafkaIntegrationTest, CrashAfterEffectBeforeCommitRepublishesStoredOutput) 
   EXPECT_EQ(Json::parse(published[0].payload)["event_id"], crashing.stored_event_id);
   int64_t effect_rows = 0;
   ASSERT_TRUE(db.Transact([&](pqxx::work& tx) {
-                  effect_rows = tx.exec_params1("SELECT count(*) FROM agent_events WHERE incident_id = $1::uuid",
-                                                msg.incident_id)[0].as<int64_t>();
+                  effect_rows =
+                      tx.exec_params1(
+                            "SELECT count(*) FROM agent_events WHERE incident_id = $1::uuid",
+                            msg.incident_id)[0]
+                          .as<int64_t>();
                   return Status::Ok();
                 }).ok());
   EXPECT_EQ(effect_rows, 1);
@@ -264,16 +274,33 @@ TEST(KafkaIntegrationTest, ThousandMalformedMessagesAllLandInDeadLettersAndConsu
   SRE_REQUIRE_STACK();
   auto producer = NewProducer();
   std::string topic = testing::Unique("malformed");
-  Json good = {{"event_id", NewUuid()}, {"schema_version", 1}, {"timestamp", 1763892000000},
-               {"source_service", "payment-service"}, {"metric_name", "cpu_percent"},
-               {"metric_value", 35.0}, {"labels", Json::object()}};
+  Json good = {{"event_id", NewUuid()},        {"schema_version", 1},
+               {"timestamp", 1763892000000},   {"source_service", "payment-service"},
+               {"metric_name", "cpu_percent"}, {"metric_value", 35.0},
+               {"labels", Json::object()}};
   std::vector<std::function<std::string(int)>> kinds = {
       [](int i) { return "not json " + std::to_string(i); },
       [](int) { return std::string("[1,2,3]"); },
-      [&](int) { Json j = good; j.erase("metric_value"); return j.dump(); },
-      [&](int) { Json j = good; j["metric_value"] = "high"; return j.dump(); },
-      [&](int) { Json j = good; j["event_id"] = "not-a-uuid"; return j.dump(); },
-      [&](int) { Json j = good; j["schema_version"] = 9; return j.dump(); },
+      [&](int) {
+        Json j = good;
+        j.erase("metric_value");
+        return j.dump();
+      },
+      [&](int) {
+        Json j = good;
+        j["metric_value"] = "high";
+        return j.dump();
+      },
+      [&](int) {
+        Json j = good;
+        j["event_id"] = "not-a-uuid";
+        return j.dump();
+      },
+      [&](int) {
+        Json j = good;
+        j["schema_version"] = 9;
+        return j.dump();
+      },
       [](int) { return std::string(); },
       [](int) { return std::string("\xff\xfe\xfd", 3); },
   };
@@ -300,7 +327,8 @@ TEST(KafkaIntegrationTest, ThousandMalformedMessagesAllLandInDeadLettersAndConsu
     }
     return out;
   };
-  ASSERT_TRUE(testing::Eventually([&] { return h.valid.load() == valid && mine().size() >= 1000; }, 60s, 500ms))
+  ASSERT_TRUE(testing::Eventually([&] { return h.valid.load() == valid && mine().size() >= 1000; },
+                                  60s, 500ms))
       << h.valid.load() << " valid of " << valid << ", dead letters " << mine().size();
   EXPECT_TRUE(r.Stop().ok());
   auto letters = mine();

@@ -1,10 +1,11 @@
+#include "shared/postgres.h"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <thread>
 
 #include "shared/ids.h"
-#include "shared/postgres.h"
 #include "tests/support/test_stack.h"
 
 namespace sre {
@@ -58,7 +59,8 @@ TEST(PostgresIntegrationTest, ProcessOnceRunsTheEffectOnceAndReturnsStoredOutput
   auto fn = [&](pqxx::work& tx) -> Expected<std::vector<OutboundMessage>> {
     ++calls;
     RecordAgentEvent(tx, incident, "test", "EFFECT", Json{{"n", calls}}, 1763892000000);
-    return std::vector<OutboundMessage>{{"incidents.resolved", incident, "{\"event_id\":\"" + NewUuid() + "\"}"}};
+    return std::vector<OutboundMessage>{
+        {"incidents.resolved", incident, "{\"event_id\":\"" + NewUuid() + "\"}"}};
   };
   auto first = ProcessOnce(db, "sre-test", event, fn);
   ASSERT_TRUE(first.ok()) << first.status().message();
@@ -85,11 +87,12 @@ TEST(PostgresIntegrationTest, ConcurrentDuplicatesRunTheEffectExactlyOnce) {
   for (int i = 0; i < 6; ++i) {
     threads.emplace_back([&] {
       Database db(testing::Stack().database_url);
-      auto r = ProcessOnce(db, "sre-race", event, [&](pqxx::work&) -> Expected<std::vector<OutboundMessage>> {
-        ++calls;
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        return std::vector<OutboundMessage>{{"t", "k", "p"}};
-      });
+      auto r = ProcessOnce(db, "sre-race", event,
+                           [&](pqxx::work&) -> Expected<std::vector<OutboundMessage>> {
+                             ++calls;
+                             std::this_thread::sleep_for(std::chrono::milliseconds(100));
+                             return std::vector<OutboundMessage>{{"t", "k", "p"}};
+                           });
       EXPECT_TRUE(r.ok());
       if (r.ok()) {
         EXPECT_EQ(r->outputs.size(), 1u);
@@ -104,16 +107,18 @@ TEST(PostgresIntegrationTest, FailedEffectRollsBackTheClaim) {
   SRE_REQUIRE_STACK();
   Database db(testing::Stack().database_url);
   std::string event = NewUuid();
-  auto failed = ProcessOnce(db, "sre-test", event, [](pqxx::work&) -> Expected<std::vector<OutboundMessage>> {
-    return Status::Transient("smtp down");
-  });
+  auto failed =
+      ProcessOnce(db, "sre-test", event, [](pqxx::work&) -> Expected<std::vector<OutboundMessage>> {
+        return Status::Transient("smtp down");
+      });
   ASSERT_FALSE(failed.ok());
   EXPECT_TRUE(failed.status().transient());
   int calls = 0;
-  auto retried = ProcessOnce(db, "sre-test", event, [&](pqxx::work&) -> Expected<std::vector<OutboundMessage>> {
-    ++calls;
-    return std::vector<OutboundMessage>{};
-  });
+  auto retried = ProcessOnce(db, "sre-test", event,
+                             [&](pqxx::work&) -> Expected<std::vector<OutboundMessage>> {
+                               ++calls;
+                               return std::vector<OutboundMessage>{};
+                             });
   ASSERT_TRUE(retried.ok());
   EXPECT_TRUE(retried->fresh);
   EXPECT_EQ(calls, 1);

@@ -1,6 +1,7 @@
+#include "shared/redis.h"
+
 #include <gtest/gtest.h>
 
-#include "shared/redis.h"
 #include "tests/support/test_stack.h"
 
 namespace sre {

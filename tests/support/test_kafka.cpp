@@ -64,8 +64,8 @@ std::vector<InboundMessage> ReadAll(const std::string& bootstrap, const std::str
   return out;
 }
 
-int64_t CommittedOffset(const std::string& bootstrap, const std::string& group, const std::string& topic,
-                        int32_t partition) {
+int64_t CommittedOffset(const std::string& bootstrap, const std::string& group,
+                        const std::string& topic, int32_t partition) {
   rd_kafka_t* rk = NewConsumer(bootstrap, group);
   if (!rk) return -2;
   rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(1);

@@ -23,8 +23,8 @@ bool Eventually(const std::function<bool()>& condition,
 
 }  // namespace sre::testing
 
-#define SRE_REQUIRE_STACK()                                                        \
-  do {                                                                             \
-    if (::sre::testing::Stack().kafka_bootstrap.empty())                           \
-      GTEST_SKIP() << "no native stack (SRE_STACK_ENV unset); run through ctest";  \
+#define SRE_REQUIRE_STACK()                                                       \
+  do {                                                                            \
+    if (::sre::testing::Stack().kafka_bootstrap.empty())                          \
+      GTEST_SKIP() << "no native stack (SRE_STACK_ENV unset); run through ctest"; \
   } while (0)

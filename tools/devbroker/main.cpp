@@ -17,7 +17,8 @@
 
 namespace {
 
-constexpr const char* kHelp = R"(Usage: sre-devbroker [--bootstrap-file PATH] [--partitions N] [--brokers N]
+constexpr const char* kHelp =
+    R"(Usage: sre-devbroker [--bootstrap-file PATH] [--partitions N] [--brokers N]
 
 A Kafka-protocol broker for development and tests: librdkafka's mock cluster, kept running.
 It creates every topic of the pipeline (raw.metrics, raw.logs, raw.deployments,
