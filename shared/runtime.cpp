@@ -1,6 +1,8 @@
 #include "shared/runtime.h"
 
 #include <iostream>
+#include <mutex>
+#include <thread>
 
 #include "shared/kafka.h"
 #include "shared/log.h"
@@ -79,6 +81,89 @@ int RunExecutable(int argc, char** argv, const ExecutableSpec& spec,
     std::cerr << spec.name << ": " << e.what() << "\n";
     return 2;
   }
+}
+
+namespace {
+
+// A client used from the HTTP thread only, one check at a time.
+template <typename Client>
+struct Guarded {
+  template <typename Arg>
+  explicit Guarded(Arg arg) : client(std::move(arg)) {}
+  std::mutex mu;
+  Client client;
+};
+
+// Retries `attempt` with capped backoff until it succeeds or a stop is requested.
+Status WaitFor(const std::string& what, RunContext& ctx, const std::function<Status()>& attempt) {
+  auto logger = log::Get("runtime");
+  for (int i = 0;; ++i) {
+    Status s = attempt();
+    if (s.ok() || !s.transient()) return s;
+    if (ctx.stop.load()) return Status::Fatal("stopped while waiting for " + what);
+    auto delay = Backoff(i, std::chrono::milliseconds(250), std::chrono::seconds(5));
+    logger->warn("waiting for {}: {} (retry in {} ms)", what, s.message(), delay.count());
+    for (auto waited = std::chrono::milliseconds(0); waited < delay && !ctx.stop.load();
+         waited += std::chrono::milliseconds(50))
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+}  // namespace
+
+Expected<AgentDeps> ConnectDependencies(RunContext& ctx, bool redis, bool db) {
+  AgentDeps deps;
+  KafkaOptions kafka;
+  kafka.bootstrap_servers = ctx.common.kafka_bootstrap;
+  auto producer = Producer::Create(kafka);
+  if (!producer.ok()) return producer.status();
+  deps.producer = std::move(producer).value();
+  if (ctx.http) {
+    Producer* p = deps.producer.get();
+    ctx.http->AddHealthCheck("kafka", [p] { return p->CheckBroker(std::chrono::seconds(2)); });
+  }
+  if (redis) {
+    auto options = ParseRedisUrl(ctx.common.redis_url);
+    if (!options.ok()) return Status::Fatal("REDIS_URL: " + options.status().message());
+    deps.redis = std::make_unique<RedisClient>(*options);
+    if (Status s = WaitFor("redis", ctx, [&] {
+          std::string problem = deps.redis->Ping();
+          return problem.empty() ? Status::Ok() : Status::Transient(problem);
+        });
+        !s.ok())
+      return s;
+    if (ctx.http) {
+      auto health = std::make_shared<Guarded<RedisClient>>(*options);
+      ctx.http->AddHealthCheck("redis", [health] {
+        std::lock_guard<std::mutex> lock(health->mu);
+        return health->client.Ping();
+      });
+    }
+  }
+  if (db) {
+    deps.db = std::make_unique<Database>(ctx.common.database_url);
+    if (Status s = WaitFor("postgres", ctx, [&] { return deps.db->Migrate().status(); }); !s.ok()) return s;
+    if (ctx.http) {
+      auto health = std::make_shared<Guarded<Database>>(ctx.common.database_url);
+      ctx.http->AddHealthCheck("postgres", [health] {
+        std::lock_guard<std::mutex> lock(health->mu);
+        return health->client.Ping();
+      });
+    }
+  }
+  return deps;
+}
+
+Status RunConsumer(RunContext& ctx, AgentDeps& deps, const std::string& agent, const std::vector<std::string>& topics,
+                   MessageHandler& handler, size_t max_batch) {
+  ConsumerOptions options;
+  options.agent = agent;
+  options.topics = topics;
+  options.kafka.bootstrap_servers = ctx.common.kafka_bootstrap;
+  options.max_batch = max_batch;
+  auto runner = ConsumerRunner::Create(options, *deps.producer);
+  if (!runner.ok()) return runner.status();
+  return (*runner)->Run(handler, ctx.stop);
 }
 
 }  // namespace sre

@@ -10,6 +10,9 @@
 
 #include "shared/config.h"
 #include "shared/http_server.h"
+#include "shared/kafka.h"
+#include "shared/postgres.h"
+#include "shared/redis.h"
 #include "shared/status.h"
 
 namespace sre {
@@ -43,5 +46,21 @@ struct RunContext {
 // work. Returns the process exit code.
 int RunExecutable(int argc, char** argv, const ExecutableSpec& spec,
                   const std::function<Status(RunContext&)>& body);
+
+// The stores and the producer an agent works with. Owned here; handlers borrow them.
+struct AgentDeps {
+  std::unique_ptr<RedisClient> redis;  // null unless requested
+  std::unique_ptr<Database> db;        // null unless requested; migrations applied
+  std::unique_ptr<Producer> producer;
+};
+
+// Connects what the agent needs (waiting with capped backoff while a store is down, until a stop
+// is requested), applies the database migrations, and registers /healthz checks that use their
+// own connections (the HTTP thread never shares the agent's).
+Expected<AgentDeps> ConnectDependencies(RunContext& ctx, bool redis, bool db);
+
+// The agent's consumer loop: group sre-<agent> on `topics`, until SIGTERM/SIGINT.
+Status RunConsumer(RunContext& ctx, AgentDeps& deps, const std::string& agent,
+                   const std::vector<std::string>& topics, MessageHandler& handler, size_t max_batch = 200);
 
 }  // namespace sre
