@@ -1,0 +1,162 @@
+#include "agents/correlation/service.h"
+
+#include <cmath>
+
+#include "shared/ids.h"
+#include "shared/log.h"
+#include "shared/metrics.h"
+#include "shared/redis_keys.h"
+
+namespace sre::correlation {
+namespace {
+
+constexpr const char* kAgent = "correlation";
+constexpr int64_t kDeployWindowMs = 60 * 60 * 1000;
+constexpr int kRecentSamples = 30;
+
+// "ts|value|..." members of a series history, oldest first.
+std::vector<double> Values(const RedisReply& reply) {
+  std::vector<double> out;
+  for (auto it = reply.elements.rbegin(); it != reply.elements.rend(); ++it) {
+    auto bar = it->str.find('|');
+    if (bar == std::string::npos) continue;
+    try {
+      out.push_back(std::stod(it->str.substr(bar + 1)));
+    } catch (const std::exception&) {
+    }
+  }
+  return out;
+}
+
+void MeanStd(const RedisReply& list, double& mean, double& std) {
+  double sum = 0, sq = 0;
+  size_t n = 0;
+  std::vector<double> v;
+  for (const auto& e : list.elements) {
+    try {
+      v.push_back(std::stod(e.str));
+    } catch (const std::exception&) {
+    }
+  }
+  for (double x : v) sum += x;
+  n = v.size();
+  mean = n ? sum / static_cast<double>(n) : 0;
+  for (double x : v) sq += (x - mean) * (x - mean);
+  std = n ? std::sqrt(sq / static_cast<double>(n)) : 0;
+}
+
+}  // namespace
+
+CorrelationService::CorrelationService(RedisClient& redis, Database& db, Producer& producer,
+                                       const ServiceCatalog& catalog)
+    : redis_(redis), db_(db), producer_(producer), catalog_(catalog) {}
+
+Status CorrelationService::Handle(const InboundMessage& m) {
+  if (m.topic == topics::kRawDeployments) {
+    auto d = Decode<RawDeployment>(m.payload);
+    return d.ok() ? OnDeployment(*d) : d.status();
+  }
+  if (m.topic == topics::kAnomaliesDetected) {
+    auto a = Decode<AnomalyDetected>(m.payload);
+    return a.ok() ? OnAnomaly(*a) : a.status();
+  }
+  return Status::Invalid("correlation does not consume topic " + m.topic);
+}
+
+Status CorrelationService::OnDeployment(const RawDeployment& d) {
+  std::string key = keys::Deployments(d.source_service);
+  // The member is the canonical encoding, so a redelivered deployment is the same member.
+  auto r = redis_.Pipeline({{"ZADD", key, std::to_string(d.timestamp), Encode(d)},
+                            {"ZREMRANGEBYSCORE", key, "-inf", std::to_string(d.timestamp - 24 * kDeployWindowMs)},
+                            {"EXPIRE", key, std::to_string(7 * 86400)}});
+  if (!r.ok()) return r.status();
+  Metrics().GetCounter("sre_deployments_cached_total", "Deployments added to the shared cache").Inc();
+  return Status::Ok();
+}
+
+Expected<CorrelationInput> CorrelationService::Gather(const AnomalyDetected& a) {
+  CorrelationInput in;
+  in.anomaly = a;
+  std::vector<std::string> neighbours = Reachable(catalog_, a.service, true, 2);
+  for (const auto& up : Reachable(catalog_, a.service, false, 2)) neighbours.push_back(up);
+  const std::string around = std::to_string(a.detection_time + 30000);
+  std::vector<std::vector<std::string>> cmds;
+  cmds.push_back({"ZRANGEBYSCORE", keys::Deployments(a.service), std::to_string(a.detection_time - kDeployWindowMs),
+                  std::to_string(a.detection_time)});
+  cmds.push_back({"LRANGE", keys::RecentErrors(a.service), "0", "19"});
+  for (const char* metric : metrics::kAll)
+    cmds.push_back({"ZREVRANGEBYSCORE", keys::SeriesHistory(a.service, metric), std::to_string(a.detection_time),
+                    "-inf", "LIMIT", "0", std::to_string(kRecentSamples)});
+  for (const auto& n : neighbours) {
+    cmds.push_back({"GET", keys::OpenIncidentLock(n)});
+    for (const char* metric : {"error_rate", "latency_p99_ms"}) {
+      cmds.push_back({"LRANGE", keys::SeriesBaseline(n, metric), "0", "-1"});
+      cmds.push_back({"ZREVRANGEBYSCORE", keys::SeriesHistory(n, metric), around, "-inf", "LIMIT", "0", "3"});
+    }
+  }
+  auto replies = redis_.Pipeline(cmds);
+  if (!replies.ok()) return replies.status();
+  size_t i = 0;
+  for (const auto& e : (*replies)[i++].elements) {
+    auto d = Decode<RawDeployment>(e.str);
+    if (d.ok()) in.deployments.push_back(*d);
+  }
+  for (const auto& e : (*replies)[i++].elements) {
+    auto j = Json::parse(e.str, nullptr, false);
+    if (j.is_object() && j.contains("message") && j["message"].is_string())
+      in.recent_errors.push_back(j["message"].get<std::string>().substr(0, 500));
+  }
+  for (const char* metric : metrics::kAll) {
+    auto values = Values((*replies)[i++]);
+    if (!values.empty()) in.recent_metrics[metric] = values;
+  }
+  for (const auto& n : neighbours) {
+    const auto& lock = (*replies)[i++];
+    if (lock.type == RedisReply::Type::kString && !lock.str.empty() && lock.str != a.incident_id)
+      in.open_incidents[n] = lock.str;
+    for (const char* metric : {"error_rate", "latency_p99_ms"}) {
+      SeriesSnapshot s;
+      MeanStd((*replies)[i++], s.mean, s.std);
+      s.recent = Values((*replies)[i++]);
+      if (!s.recent.empty()) in.neighbours[n][metric] = s;
+    }
+  }
+  return in;
+}
+
+Status CorrelationService::OnAnomaly(const AnomalyDetected& a) {
+  log::LogScope scope("incident_id", a.incident_id);
+  auto in = Gather(a);
+  if (!in.ok()) return in.status();
+  CorrelationResult r = Correlate(*in, catalog_);
+  std::string event_id = UuidFromName("opened/" + a.incident_id);
+  IncidentOpened opened = BuildOpened(*in, r, event_id);
+  auto processed = ProcessOnce(db_, "sre-correlation", a.event_id, [&](pqxx::work& tx) -> Expected<std::vector<OutboundMessage>> {
+    Json context = {{"signals", ToJson(r.signals)},
+                    {"deployment", r.deployment_context ? *r.deployment_context : Json(nullptr)},
+                    {"summary", r.summary},
+                    {"recent_errors", in->recent_errors}};
+    tx.exec_params(
+        "UPDATE incidents SET correlation_context = $2::jsonb, blast_radius = $3::jsonb, affected_services = $4::jsonb, "
+        " related_incident_id = (SELECT id FROM incidents WHERE id = NULLIF($5, '')::uuid AND id <> $1::uuid), "
+        " status = CASE WHEN status IN ('DETECTING', 'CORRELATING') THEN 'INVESTIGATING' ELSE status END, "
+        " updated_at = now() WHERE id = $1::uuid",
+        a.incident_id, context.dump(), ToJson(r.blast_radius).dump(), Json(r.affected_services).dump(),
+        r.related_incident_id.value_or(""));
+    RecordAgentEvent(tx, a.incident_id, kAgent, "CORRELATION_COMPLETE",
+                     Json{{"summary", r.summary}, {"signals", ToJson(r.signals)},
+                          {"related_incident_id", r.related_incident_id ? Json(*r.related_incident_id) : Json(nullptr)},
+                          {"affected_services", r.affected_services}},
+                     a.detection_time);
+    return std::vector<OutboundMessage>{{topics::kIncidentsOpened, a.incident_id, Encode(opened)}};
+  });
+  if (!processed.ok()) return processed.status();
+  if (Status s = producer_.PublishBatch(processed->outputs); !s.ok()) return s;
+  if (processed->fresh) {
+    Metrics().GetCounter("sre_incidents_opened_total", "Incidents correlated and opened", {{"service", a.service}}).Inc();
+    log::Get(kAgent)->info("incident correlated: {}", r.summary);
+  }
+  return Status::Ok();
+}
+
+}  // namespace sre::correlation
