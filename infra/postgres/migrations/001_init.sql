@@ -99,9 +99,11 @@ CREATE TABLE knowledge_chunks (
   ordinal     INTEGER NOT NULL,
   section     TEXT NOT NULL,
   content     TEXT NOT NULL,
+  -- Dots, slashes, colons and underscores split words, so "java.lang.NullPointerException" or
+  -- "latency_p99_ms" match "NullPointerException" or "latency" (the parser would keep them whole).
   tsv         TSVECTOR GENERATED ALWAYS AS (
-                setweight(to_tsvector('english', coalesce(section, '')), 'B') ||
-                setweight(to_tsvector('english', content), 'A')) STORED,
+                setweight(to_tsvector('english', regexp_replace(coalesce(section, ''), '[._/:=-]+', ' ', 'g')), 'B') ||
+                setweight(to_tsvector('english', regexp_replace(content, '[._/:=-]+', ' ', 'g')), 'A')) STORED,
   UNIQUE (document_id, ordinal)
 );
 CREATE INDEX knowledge_chunks_tsv_idx ON knowledge_chunks USING GIN (tsv);
