@@ -1,0 +1,207 @@
+#include <gtest/gtest.h>
+
+#include "agents/investigation/rca.h"
+#include "agents/investigation/resolution.h"
+#include "shared/ids.h"
+
+namespace sre::investigation {
+namespace {
+
+using C = RootCauseCategory;
+
+std::vector<double> Ramp(double from, double to, int n) {
+  std::vector<double> v;
+  for (int i = 0; i < n; ++i) v.push_back(from + (to - from) * i / (n - 1));
+  return v;
+}
+std::vector<double> Flat(double v, int n) { return std::vector<double>(n, v); }
+
+struct Case {
+  std::string name;
+  AnomalyType type;
+  std::string service;
+  std::vector<std::string> errors;                      // at the alerting service
+  std::map<std::string, std::vector<double>> metrics;   // at the alerting service
+  std::optional<Json> deployment;
+  std::string cascade_origin;                           // empty: none
+  std::vector<std::string> origin_errors;
+  C expected_category;
+  std::string expected_service;
+};
+
+Json Deploy(const std::string& change, const std::string& version, double minutes) {
+  return Json{{"change_type", change}, {"version", version}, {"previous_version", "1.0.0"},
+              {"minutes_before_detection", minutes}, {"confidence", std::max(0.1, 1 - minutes / 60)}};
+}
+
+RcaEvidence Evidence(const Case& c) {
+  RcaEvidence e;
+  e.opened.incident_id = NewUuid();
+  e.opened.anomaly_type = c.type;
+  e.opened.service = c.service;
+  e.opened.deployment_context = c.deployment;
+  if (!c.cascade_origin.empty()) {
+    e.opened.correlation_signals.push_back({"CASCADE", 0.9, "downstream degraded", {"origin_candidate " + c.cascade_origin}});
+    e.errors_by_service[c.cascade_origin] = c.origin_errors;
+  }
+  e.errors_by_service[c.service] = c.errors;
+  e.metrics_by_service[c.service] = c.metrics;
+  e.db_pool_size = 100;
+  return e;
+}
+
+// The eleven simulator scenarios as investigation sees them, including the look-alike pairs.
+std::vector<Case> Cases() {
+  return {
+      {"LATENCY_SPIKE", AnomalyType::LATENCY_SPIKE, "payment-service",
+       {"slow query: SELECT * FROM payments WHERE merchant_id = $1 took 6834 ms", "query took 5120 ms (seq scan on payments)"},
+       {{"latency_p99_ms", Ramp(380, 7400, 12)}, {"request_rate", Flat(850, 12)}, {"db_connections", Ramp(30, 60, 12)}},
+       std::nullopt, "", {}, C::DATABASE_BOTTLENECK, "payment-service"},
+      {"BAD_DEPLOY_LATENCY", AnomalyType::LATENCY_SPIKE, "payment-service",
+       {"PaymentRouter v3.2.0: fraud-check client retrying (attempt 3)", "PaymentRouter v3.2.0: request handling exceeded 2000 ms"},
+       {{"latency_p99_ms", Ramp(380, 3000, 12)}, {"request_rate", Flat(850, 12)}},
+       Deploy("CODE", "v3.2.0", 2), "", {}, C::DEPLOYMENT_REGRESSION, "payment-service"},
+      {"ERROR_RATE_SPIKE", AnomalyType::ERROR_RATE_SPIKE, "order-service",
+       {"java.lang.NullPointerException: Cannot invoke \"Order.getItems()\" at OrderProcessor.apply(OrderProcessor.java:142)"},
+       {{"error_rate", Ramp(0.5, 45, 12)}, {"request_rate", Flat(650, 12)}},
+       std::nullopt, "", {}, C::APPLICATION_BUG, "order-service"},
+      {"CONFIG_PUSH", AnomalyType::ERROR_RATE_SPIKE, "order-service",
+       {"Configuration validation failed: invalid value for order.pricing.currency-scale", "config error: missing required property order.tax.region"},
+       {{"error_rate", Ramp(0.5, 25, 12)}, {"request_rate", Flat(650, 12)}},
+       Deploy("CONFIG", "cfg-2026.11.23-2", 1.5), "", {}, C::CONFIGURATION_ERROR, "order-service"},
+      {"CPU_SATURATION", AnomalyType::CPU_SATURATION, "api-gateway",
+       {"GC pause of 1840 ms (G1 Evacuation Pause)", "worker thread pool exhausted: 200/200 busy"},
+       {{"cpu_percent", Ramp(30, 97, 12)}, {"request_rate", Flat(2400, 12)}},
+       std::nullopt, "", {}, C::CPU_EXHAUSTION, "api-gateway"},
+      {"TRAFFIC_SURGE", AnomalyType::TRAFFIC_ANOMALY, "api-gateway",
+       {"rate limit exceeded for client 10.2.3.4: 429 Too Many Requests", "autoscaler: scaling api-gateway from 6 to 12 replicas"},
+       {{"cpu_percent", Ramp(30, 80, 12)}, {"request_rate", Ramp(2400, 7200, 12)}},
+       std::nullopt, "", {}, C::TRAFFIC_SURGE, "api-gateway"},
+      {"MEMORY_LEAK", AnomalyType::MEMORY_LEAK, "notification-service",
+       {"heap usage 91% after full GC", "java.lang.OutOfMemoryError: Java heap space"},
+       {{"memory_percent", Ramp(55, 98, 12)}},
+       std::nullopt, "", {}, C::RESOURCE_LEAK, "notification-service"},
+      {"DB_CONNECTION_EXHAUSTION", AnomalyType::DB_CONNECTION_EXHAUSTION, "payment-service",
+       {"HikariPool-1 - Connection is not available, request timed out after 30000ms"},
+       {{"db_connections", Ramp(30, 100, 12)}},
+       std::nullopt, "", {}, C::DATABASE_BOTTLENECK, "payment-service"},
+      {"KAFKA_CONSUMER_LAG", AnomalyType::KAFKA_CONSUMER_LAG, "order-service",
+       {"consumer group order-service rebalancing: member left (max.poll.interval.ms exceeded)"},
+       {{"kafka_consumer_lag", Ramp(100, 50000, 12)}},
+       std::nullopt, "", {}, C::CONSUMER_STALL, "order-service"},
+      {"DEPLOYMENT_FAILURE", AnomalyType::ERROR_RATE_SPIKE, "user-service",
+       {"UserProfileHandler 4.1.0: unexpected response shape from session store", "500 Internal Server Error on GET /v1/users/{id}"},
+       {{"error_rate", Ramp(0.5, 40, 12)}, {"latency_p99_ms", Ramp(90, 400, 12)}},
+       Deploy("CODE", "4.1.0", 1), "", {}, C::DEPLOYMENT_REGRESSION, "user-service"},
+      {"PAYMENT_OUTAGE from payment", AnomalyType::ERROR_RATE_SPIKE, "payment-service",
+       {"dial tcp 10.0.3.7:8080: connect: connection refused", "payment-service-7f9c pod exited with code 137"},
+       {{"error_rate", Ramp(0.5, 60, 12)}},
+       std::nullopt, "", {}, C::INFRASTRUCTURE_FAILURE, "payment-service"},
+      {"PAYMENT_OUTAGE from api-gateway", AnomalyType::DEPENDENCY_OUTAGE, "api-gateway",
+       {"upstream payment-service returned 503", "timeout calling payment-service after 3000 ms"},
+       {{"error_rate", Ramp(0.3, 20, 12)}, {"request_rate", Flat(2400, 12)}},
+       std::nullopt, "payment-service",
+       {"dial tcp 10.0.3.7:8080: connect: connection refused", "payment-service-7f9c pod exited with code 137"},
+       C::INFRASTRUCTURE_FAILURE, "payment-service"},
+  };
+}
+
+TEST(RcaFallbackTest, NamesTheRightServiceAndCategoryForEveryScenario) {
+  for (const auto& c : Cases()) {
+    auto ranked = RankRootCauses(Evidence(c));
+    ASSERT_FALSE(ranked.empty()) << c.name;
+    EXPECT_EQ(ToString(ranked[0].category), ToString(c.expected_category)) << c.name;
+    EXPECT_EQ(ranked[0].service, c.expected_service) << c.name;
+    EXPECT_EQ(ranked[0].rank, 1);
+    EXPECT_GT(ranked[0].confidence, 0.3) << c.name;
+    EXPECT_LE(ranked[0].confidence, 0.95);
+    EXPECT_FALSE(ranked[0].evidence.empty()) << c.name;
+    double sum = 0;
+    for (size_t i = 0; i < ranked.size(); ++i) {
+      sum += ranked[i].confidence;
+      if (i) {
+        EXPECT_LE(ranked[i].confidence, ranked[i - 1].confidence) << c.name;
+      }
+    }
+    EXPECT_LE(sum, 1.0 + 1e-9) << c.name;
+  }
+}
+
+TEST(RcaFallbackTest, AgreementRaisesConfidence) {
+  Case c = Cases()[1];  // BAD_DEPLOY_LATENCY: deployment + version-tagged logs
+  double with_logs = RankRootCauses(Evidence(c))[0].confidence;
+  c.errors.clear();
+  double without_logs = RankRootCauses(Evidence(c))[0].confidence;
+  EXPECT_GT(with_logs, without_logs);
+}
+
+TEST(RcaFallbackTest, AStaleUnrelatedDeploymentDoesNotOverrideStrongLogEvidence) {
+  Case c = Cases()[0];  // LATENCY_SPIKE with a benign deploy 50 minutes earlier
+  c.deployment = Deploy("CODE", "2.9.1", 50);
+  EXPECT_EQ(RankRootCauses(Evidence(c))[0].category, C::DATABASE_BOTTLENECK);
+}
+
+TEST(RcaFallbackTest, NoEvidenceIsUnknownNotACrash) {
+  RcaEvidence e;
+  e.opened.service = "x";
+  auto r = RankRootCauses(e);
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].category, C::UNKNOWN);
+}
+
+TEST(ResolutionTest, ThreeSamplesBackInBaselineResolveWithMttrAtRecoveryStart) {
+  ResolutionInput in;
+  in.detection_time = 1000000;
+  in.baselines = ParseBaselines(Json::parse(R"({"error_rate":{"mean":0.5,"std":0.1,"threshold":2.5,"direction":"up"}})"));
+  auto& s = in.samples["error_rate"];
+  int64_t t = in.detection_time;
+  for (double v : {5.0, 20.0, 30.0, 10.0, 0.6, 0.55, 0.52}) s.emplace_back(t += 10000, v);
+  auto d = Decide(in);
+  EXPECT_TRUE(d.resolved) << d.reason;
+  EXPECT_EQ(d.resolution_time, in.detection_time + 50000);  // the 0.6 sample
+  s.pop_back();
+  EXPECT_FALSE(Decide(in).resolved);  // two samples are not enough
+}
+
+TEST(ResolutionTest, ARampStillRisingIsNeverResolved) {
+  // A six-minute memory ramp: every sample after detection is above the band.
+  ResolutionInput in;
+  in.detection_time = 0;
+  in.baselines = ParseBaselines(Json::parse(R"({"memory_percent":{"mean":55,"std":1.1,"threshold":2.5,"direction":"up"}})"));
+  for (int i = 1; i <= 36; ++i) {
+    in.samples["memory_percent"].emplace_back(i * 10000, 58 + i * 1.1);
+    EXPECT_FALSE(Decide(in).resolved) << i;
+  }
+}
+
+TEST(ResolutionTest, HysteresisAndDirections) {
+  SeriesBaseline up{100, 10, 2.5, "up"};
+  EXPECT_TRUE(Recovered(up, 119));   // z 1.9
+  EXPECT_FALSE(Recovered(up, 122));  // z 2.2: below the alert threshold but outside the recovery band
+  EXPECT_TRUE(Recovered(up, 10));    // far below is fine for an up-only metric
+  SeriesBaseline both{100, 10, 2.5, "both"};
+  EXPECT_FALSE(Recovered(both, 70));
+}
+
+TEST(ResolutionTest, EverySeriesMustRecoverAndLogsMustBeQuiet) {
+  ResolutionInput in;
+  in.detection_time = 0;
+  in.baselines = ParseBaselines(Json::parse(
+      R"({"latency_p99_ms":{"mean":380,"std":20,"threshold":2.5,"direction":"up"},
+          "error_rate":{"mean":0.5,"std":0.1,"threshold":2.5,"direction":"up"},
+          "log:oom":{"pattern":"oom","since":0}})"));
+  for (int i = 1; i <= 5; ++i) {
+    in.samples["latency_p99_ms"].emplace_back(i * 10000, 385);
+    in.samples["error_rate"].emplace_back(i * 10000, i < 5 ? 0.5 : 9);
+  }
+  EXPECT_FALSE(Decide(in).resolved);
+  in.samples["error_rate"].back().second = 0.5;
+  in.last_pattern_error_ts = 40000;  // 10 s before the latest sample
+  EXPECT_FALSE(Decide(in).resolved);
+  in.last_pattern_error_ts = 10000;
+  auto d = Decide(in);
+  EXPECT_TRUE(d.resolved) << d.reason;
+}
+
+}  // namespace
+}  // namespace sre::investigation
