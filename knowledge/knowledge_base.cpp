@@ -365,4 +365,12 @@ Expected<std::vector<Hit>> Search(Database& db, const Query& q) {
   return hits;
 }
 
+std::vector<Chunk> Chunks(pqxx::work& tx, const std::string& document_id) {
+  std::vector<Chunk> out;
+  for (auto row : tx.exec_params("SELECT section, content FROM knowledge_chunks WHERE document_id = $1 ORDER BY ordinal",
+                                 document_id))
+    out.push_back({row[0].as<std::string>(), row[1].as<std::string>()});
+  return out;
+}
+
 }  // namespace sre::knowledge

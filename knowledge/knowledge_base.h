@@ -68,4 +68,7 @@ Expected<std::vector<Hit>> Search(Database& db, const Query& q);
 // The same inside an open transaction.
 std::vector<Hit> Search(pqxx::work& tx, const Query& q);
 
+// Every chunk of one document, in order (e.g. all sections of a runbook). Empty when unknown.
+std::vector<Chunk> Chunks(pqxx::work& tx, const std::string& document_id);
+
 }  // namespace sre::knowledge

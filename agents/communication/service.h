@@ -1,0 +1,36 @@
+#pragma once
+// The communication agent's IO shell: one email per lifecycle stage, chosen by topic. Each email
+// is recorded in `emails` (unique per incident and type) before it is sent and marked SENT after;
+// a redelivered message finds it SENT and sends nothing. SMTP failures are retried 3 times with
+// backoff; if the server stays down the message is not committed and comes back later.
+#include <functional>
+
+#include "agents/communication/notifier.h"
+#include "shared/kafka.h"
+#include "shared/postgres.h"
+#include "shared/smtp.h"
+
+namespace sre::communication {
+
+// Sends one composed message; SendMail in production, a fake in unit tests.
+using Sender = std::function<Status(const std::string& from, const std::vector<std::string>& to, const std::string& mime)>;
+
+class CommunicationService : public MessageHandler {
+ public:
+  CommunicationService(Database& db, Routing routing, Templates templates, std::string dashboard_url, Sender sender,
+                       std::chrono::milliseconds retry_initial = std::chrono::milliseconds(500));
+  Status Handle(const InboundMessage& message) override;
+
+ private:
+  Expected<Email> Build(const InboundMessage& m, int64_t& ts);
+  Status Deliver(const Email& email, int64_t ts);
+
+  Database& db_;
+  Routing routing_;
+  Templates templates_;
+  std::string dashboard_url_;
+  Sender sender_;
+  std::chrono::milliseconds retry_initial_;
+};
+
+}  // namespace sre::communication

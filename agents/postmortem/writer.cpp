@@ -1,0 +1,223 @@
+#include "agents/postmortem/writer.h"
+
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+
+#include "shared/ids.h"
+
+namespace sre::postmortem {
+namespace {
+
+using C = RootCauseCategory;
+
+std::string Cell(std::string s) {
+  for (auto& c : s)
+    if (c == '|' || c == '\n') c = c == '|' ? '/' : ' ';
+  return s;
+}
+
+std::vector<std::string> Prevention(C c, const std::string& svc) {
+  switch (c) {
+    case C::DEPLOYMENT_REGRESSION:
+      return {"Add a canary stage with automatic rollback on error-rate and p99 regressions for " + svc,
+              "Add a regression test for the failing path to " + svc + "'s CI"};
+    case C::CONFIGURATION_ERROR:
+      return {"Validate " + svc + " configuration in CI and at admission time before it is applied",
+              "Roll configuration out progressively (one pod first) with automatic revert"};
+    case C::RESOURCE_LEAK:
+      return {"Find and fix the leak from the captured heap dump of " + svc,
+              "Alert on memory growth rate (time to saturation) for " + svc};
+    case C::CPU_EXHAUSTION:
+      return {"Profile " + svc + " under production load and fix the hot path",
+              "Set CPU-based autoscaling headroom for " + svc};
+    case C::DATABASE_BOTTLENECK:
+      return {"Review slow queries and indexes of " + svc + "'s database; add statement timeouts",
+              "Alert on connection-pool saturation for " + svc};
+    case C::DEPENDENCY_FAILURE:
+      return {"Add circuit breakers, timeouts and fallbacks to " + svc + "'s dependency calls"};
+    case C::TRAFFIC_SURGE:
+      return {"Load-test " + svc + " at 3x peak and tune autoscaling and rate limits"};
+    case C::CONSUMER_STALL:
+      return {"Add dead-letter handling and poll-interval alerts to " + svc + "'s consumers"};
+    case C::APPLICATION_BUG:
+      return {"Fix the defect in " + svc + " and add a test that covers the failing input"};
+    case C::INFRASTRUCTURE_FAILURE:
+      return {"Spread " + svc + " across zones with pod disruption budgets and check node health alerts"};
+    case C::UNKNOWN: break;
+  }
+  return {"Complete the investigation of " + svc + " and document the cause"};
+}
+
+std::string Join(const std::vector<std::string>& v, const std::string& sep) {
+  std::string out;
+  for (size_t i = 0; i < v.size(); ++i) out += (i ? sep : "") + v[i];
+  return out;
+}
+
+}  // namespace
+
+std::string FormatTime(int64_t ms) {
+  std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[40];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S UTC", &tm);
+  return buf;
+}
+
+std::string FormatDate(int64_t ms) { return FormatTime(ms).substr(0, 10); }
+
+std::string FormatDuration(double seconds) {
+  long total = std::lround(std::max(0.0, seconds));
+  long h = total / 3600, m = (total % 3600) / 60, s = total % 60;
+  char buf[48];
+  if (h) std::snprintf(buf, sizeof(buf), "%ld h %ld min", h, m);
+  else if (m) std::snprintf(buf, sizeof(buf), "%ld min %ld s", m, s);
+  else std::snprintf(buf, sizeof(buf), "%ld s", s);
+  return buf;
+}
+
+std::string DescribeEvent(const TimelineEntry& e) {
+  const Json& p = e.payload;
+  std::string what;
+  if (e.event_type == "ANOMALY_DETECTED" && p.contains("anomaly")) {
+    const Json& a = p["anomaly"];
+    what = "anomaly detected: " + a.value("description", std::string("(no description)"));
+  } else if (e.event_type == "METRIC_ATTACHED" || e.event_type == "LOG_PATTERN_ATTACHED") {
+    what = "also breached: " + p.value("trigger", std::string("?"));
+  } else if (e.event_type == "CORRELATION_COMPLETE") {
+    what = "correlated: " + p.value("summary", std::string());
+  } else if (e.event_type == "RCA_COMPLETED") {
+    char conf[16];
+    std::snprintf(conf, sizeof(conf), "%.0f%%", 100 * p.value("confidence", 0.0));
+    what = "root cause identified (" + p.value("method", std::string("?")) + "): " +
+           p.value("root_cause_category", std::string("?")) + " in " + p.value("root_cause_service", std::string("?")) +
+           ", confidence " + conf;
+  } else if (e.event_type == "PLAN_CREATED") {
+    what = "remediation plan published (" + std::to_string(p.value("steps", 0)) + " steps)";
+  } else if (e.event_type == "INCIDENT_RESOLVED") {
+    what = "resolved after " + FormatDuration(p.value("mttr_seconds", 0.0)) + ": " + p.value("reason", std::string());
+  } else if (e.event_type == "EMAIL_SENT") {
+    what = p.value("notification_type", std::string("email")) + " email sent";
+  } else {
+    what = e.event_type;
+  }
+  return FormatTime(e.time_ms).substr(11, 8) + " " + e.agent + ": " + what;
+}
+
+Narrative FallbackNarrative(const IncidentRecord& r, const std::vector<TimelineEntry>& timeline) {
+  Narrative n;
+  std::string number = IncidentNumber(r.id);
+  std::string type = std::string(ToString(r.anomaly_type));
+  n.summary = number + ": " + type + " on " + r.service + " (" + std::string(ToString(r.severity)) + "), detected at " +
+              FormatTime(r.detection_time) + " when " + r.trigger_metric + " reached " +
+              [&] { char b[32]; std::snprintf(b, sizeof(b), "%.4g", r.observed_value); return std::string(b); }() +
+              " against a baseline of " +
+              [&] { char b[32]; std::snprintf(b, sizeof(b), "%.4g", r.baseline_mean); return std::string(b); }() + ".";
+  if (r.resolution_time)
+    n.summary += " It resolved at " + FormatTime(*r.resolution_time) + " (MTTR " + FormatDuration(r.mttr_seconds) + ").";
+  if (r.rca)
+    n.summary += " Root cause: " + r.rca->top_root_cause + ".";
+  std::string radius;
+  if (r.blast_radius.is_object()) radius = r.blast_radius.value("description", std::string());
+  n.impact = "Affected services: " + Join(r.affected_services, ", ") + ". " +
+             (radius.empty() ? "" : "Blast radius: " + radius + ". ") +
+             (r.blast_radius.is_object() ? "Estimated user impact: " + r.blast_radius.value("estimated_user_impact", std::string("unknown")) + ". " : "") +
+             "Duration of impact: " + FormatDuration(r.mttr_seconds) + ".";
+  if (r.rca) {
+    const auto& rca = *r.rca;
+    char conf[16];
+    std::snprintf(conf, sizeof(conf), "%.0f%%", 100 * rca.top_confidence);
+    n.root_cause = rca.top_root_cause + " (category " + std::string(ToString(rca.root_cause_category)) + ", service " +
+                   rca.root_cause_service + ", confidence " + conf + ", method " + std::string(ToString(rca.method)) + ").";
+    if (!rca.root_cause_candidates.empty() && !rca.root_cause_candidates[0].evidence.empty())
+      n.root_cause += " Evidence: " + Join(rca.root_cause_candidates[0].evidence, "; ") + ".";
+    for (size_t i = 1; i < rca.root_cause_candidates.size() && i < 3; ++i)
+      n.contributing_factors.push_back("Also considered: " + rca.root_cause_candidates[i].hypothesis);
+  } else {
+    n.root_cause = "The root-cause analysis did not complete before the postmortem was written; the evidence below "
+                   "is what the pipeline recorded.";
+  }
+  if (r.correlation_context.is_object()) {
+    if (r.correlation_context.contains("deployment") && r.correlation_context["deployment"].is_object()) {
+      const Json& d = r.correlation_context["deployment"];
+      n.contributing_factors.push_back("A " + d.value("change_type", std::string("")) + " deployment of " +
+                                       d.value("service", r.service) + " (" + d.value("version", std::string("?")) +
+                                       ") preceded detection");
+    }
+    if (r.correlation_context.contains("signals"))
+      for (const auto& s : r.correlation_context["signals"])
+        if (s.value("signal_type", std::string()) == "CASCADE" || s.value("signal_type", std::string()) == "UPSTREAM_DEGRADATION")
+          n.contributing_factors.push_back(s.value("description", std::string()));
+  }
+  if (r.related_incident_id) n.contributing_factors.push_back("Linked to incident " + IncidentNumber(*r.related_incident_id) + " on a related service");
+  if (n.contributing_factors.empty()) n.contributing_factors.push_back("No contributing factor beyond the root cause was recorded");
+
+  int64_t first_rca = 0, first_plan = 0;
+  for (const auto& e : timeline) {
+    if (e.event_type == "RCA_COMPLETED" && !first_rca) first_rca = e.time_ms;
+    if (e.event_type == "PLAN_CREATED" && !first_plan) first_plan = e.time_ms;
+  }
+  n.went_well.push_back("The anomaly was detected automatically from " + r.trigger_metric + " (" +
+                        [&] { char b[16]; std::snprintf(b, sizeof(b), "%.1f", r.deviation_sigma); return std::string(b); }() +
+                        " sigma) and an alert was sent without paging anyone manually");
+  if (r.rca) n.went_well.push_back("A root cause was proposed with its evidence and ranked alternatives");
+  if (r.plan) n.went_well.push_back("A remediation plan with " + std::to_string(r.plan->action_steps.size()) +
+                                    " prioritised steps and rollbacks was available");
+  if (r.resolution_time) n.went_well.push_back("Recovery was confirmed automatically against the pre-incident baseline");
+  if (!r.rca) n.could_improve.push_back("The root-cause analysis did not finish before resolution");
+  if (r.rca && r.rca->top_confidence < 0.5)
+    n.could_improve.push_back("Root-cause confidence was low; better signals (traces, DB metrics) would help");
+  if (r.mttr_seconds > 1800) n.could_improve.push_back("Time to resolve exceeded 30 minutes");
+  n.could_improve.push_back("Earlier warning: alert on the trend of " + r.trigger_metric + " before it breaches");
+  (void)first_rca;
+  (void)first_plan;
+  return n;
+}
+
+std::vector<ActionItem> BuildActionItems(const IncidentRecord& r, const ServiceCatalog& catalog) {
+  std::string svc = r.rca ? r.rca->root_cause_service : r.service;
+  C category = r.rca ? r.rca->root_cause_category : C::UNKNOWN;
+  const ServiceInfo* info = catalog.Find(svc);
+  std::string owner = info ? info->team + " (" + info->owner + ")" : "sre-platform";
+  const int64_t day = 86400000;
+  std::vector<ActionItem> items;
+  auto add = [&](const std::string& action, const std::string& priority, int days) {
+    if (items.size() >= 8) return;
+    items.push_back({action, owner, priority, FormatDate(r.detection_time + days * day)});
+  };
+  auto prevention = Prevention(category, svc);
+  for (size_t i = 0; i < prevention.size(); ++i) add(prevention[i], i == 0 ? "HIGH" : "MEDIUM", i == 0 ? 7 : 14);
+  if (r.plan)
+    for (const auto& s : r.plan->action_steps)
+      if (s.priority == Priority::WITHIN_1HOUR) add("Follow up: " + s.action, "MEDIUM", 14);
+  add("Review this postmortem with the " + (info ? info->team : std::string("owning")) + " team", "LOW", 30);
+  return items;
+}
+
+std::string RenderMarkdown(const IncidentRecord& r, const std::vector<TimelineEntry>& timeline, const Narrative& n,
+                           const std::vector<ActionItem>& items) {
+  std::string md = "# Postmortem " + IncidentNumber(r.id) + ": " + std::string(ToString(r.anomaly_type)) + " on " +
+                   r.service + "\n\n";
+  md += "*Blameless postmortem. Severity " + std::string(ToString(r.severity)) + ", detected " +
+        FormatTime(r.detection_time) + (r.resolution_time ? ", resolved " + FormatTime(*r.resolution_time) : "") +
+        ", MTTR " + FormatDuration(r.mttr_seconds) + ".*\n\n";
+  md += "## Summary\n\n" + n.summary + "\n\n";
+  md += "## Impact\n\n" + n.impact + "\n\n";
+  md += "## Timeline\n\n";
+  for (const auto& e : timeline) md += "- " + DescribeEvent(e) + "\n";
+  if (timeline.empty()) md += "- (no events recorded)\n";
+  md += "\n## Root Cause\n\n" + n.root_cause + "\n\n";
+  md += "## Contributing Factors\n\n";
+  for (const auto& f : n.contributing_factors) md += "- " + f + "\n";
+  md += "\n## What Went Well\n\n";
+  for (const auto& f : n.went_well) md += "- " + f + "\n";
+  md += "\n## What Could Be Improved\n\n";
+  for (const auto& f : n.could_improve) md += "- " + f + "\n";
+  md += "\n## Action Items\n\n| Action | Owner | Priority | Due |\n|---|---|---|---|\n";
+  for (const auto& i : items) md += "| " + Cell(i.action) + " | " + Cell(i.owner) + " | " + Cell(i.priority) + " | " + Cell(i.due) + " |\n";
+  return md;
+}
+
+}  // namespace sre::postmortem

@@ -1,0 +1,61 @@
+#pragma once
+// The postmortem core: a blameless Markdown postmortem (ARCHITECTURE §4 sections) from the stored
+// incident, RCA, plan and the agent_events timeline. Pure: no IO, no clock.
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "shared/messages.h"
+#include "shared/services.h"
+
+namespace sre::postmortem {
+
+struct TimelineEntry {
+  int64_t time_ms = 0;
+  std::string agent, event_type;
+  Json payload;
+};
+
+struct IncidentRecord {
+  std::string id, service, status, trigger_metric, description;
+  AnomalyType anomaly_type = AnomalyType::UNKNOWN;
+  Severity severity = Severity::LOW;
+  int64_t detection_time = 0;
+  std::optional<int64_t> resolution_time;
+  double mttr_seconds = 0;
+  double observed_value = 0, baseline_mean = 0, deviation_sigma = 0;
+  std::vector<std::string> affected_services;
+  Json blast_radius = nullptr, correlation_context = nullptr;
+  std::optional<RcaCompleted> rca;              // as stored (candidates, category, service)
+  std::optional<RemediationPlan> plan;
+  std::optional<std::string> related_incident_id;
+};
+
+// Narrative parts a model may write instead of the deterministic ones (validated by the caller).
+struct Narrative {
+  std::string summary, impact, root_cause;
+  std::vector<std::string> contributing_factors, went_well, could_improve;
+};
+
+// Deterministic narrative from the record: no placeholders, every sentence from stored data.
+Narrative FallbackNarrative(const IncidentRecord& r, const std::vector<TimelineEntry>& timeline);
+
+// Action items: the plan's follow-up steps plus category-specific prevention, owners from the
+// catalogue, due dates counted from the detection date (HIGH +7 days, MEDIUM +14, LOW +30).
+std::vector<ActionItem> BuildActionItems(const IncidentRecord& r, const ServiceCatalog& catalog);
+
+// The document: # title, then ## Summary, Impact, Timeline, Root Cause, Contributing Factors,
+// What Went Well, What Could Be Improved, Action Items (a table: Action | Owner | Priority | Due).
+std::string RenderMarkdown(const IncidentRecord& r, const std::vector<TimelineEntry>& timeline, const Narrative& n,
+                           const std::vector<ActionItem>& items);
+
+// "2026-11-23 14:05:09 UTC".
+std::string FormatTime(int64_t ms);
+// "2026-11-30".
+std::string FormatDate(int64_t ms);
+// "12 min 30 s".
+std::string FormatDuration(double seconds);
+// One line per timeline entry, for people ("14:05:09 detection: anomaly detected ...").
+std::string DescribeEvent(const TimelineEntry& e);
+
+}  // namespace sre::postmortem

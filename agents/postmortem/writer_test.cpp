@@ -1,0 +1,118 @@
+#include "agents/postmortem/writer.h"
+
+#include <gtest/gtest.h>
+
+#include "shared/ids.h"
+
+namespace sre::postmortem {
+namespace {
+
+const ServiceCatalog& Catalog() {
+  static ServiceCatalog c =
+      *ServiceCatalog::Load(std::string(SRE_TEST_SOURCE_DIR) + "/knowledge/architecture/services.json");
+  return c;
+}
+
+IncidentRecord Record(bool with_rca) {
+  IncidentRecord r;
+  r.id = "3f2a9c1d-0000-4000-8000-000000000000";
+  r.service = "payment-service";
+  r.trigger_metric = "latency_p99_ms";
+  r.anomaly_type = AnomalyType::LATENCY_SPIKE;
+  r.severity = Severity::HIGH;
+  r.detection_time = 1763892000000;  // 2025-11-23 10:00:00 UTC
+  r.resolution_time = r.detection_time + 300000;
+  r.mttr_seconds = 300;
+  r.observed_value = 2400;
+  r.baseline_mean = 380;
+  r.deviation_sigma = 40;
+  r.affected_services = {"payment-service", "order-service"};
+  r.blast_radius = Json{{"description", "3 services"}, {"estimated_user_impact", "HIGH: checkout slow"}};
+  if (with_rca) {
+    RcaCompleted rca;
+    rca.root_cause_service = "payment-service";
+    rca.root_cause_category = RootCauseCategory::DATABASE_BOTTLENECK;
+    rca.top_root_cause = "Slow queries on the payments table";
+    rca.top_confidence = 0.8;
+    rca.root_cause_candidates = {{1, "Slow queries", RootCauseCategory::DATABASE_BOTTLENECK, "payment-service", 0.8, {"slow query log"}},
+                                 {2, "Bad deploy", RootCauseCategory::DEPLOYMENT_REGRESSION, "payment-service", 0.1, {}}};
+    r.rca = rca;
+    RemediationPlan plan;
+    plan.action_steps = {{1, Priority::IMMEDIATE, "Cancel long queries", "", RiskLevel::MEDIUM, "none", "payments", "p99 drops"},
+                         {2, Priority::WITHIN_1HOUR, "Add the missing index", "", RiskLevel::LOW, "drop it", "payments", "fast"}};
+    r.plan = plan;
+  }
+  return r;
+}
+
+std::vector<TimelineEntry> Timeline() {
+  return {{1763892000000, "detection", "ANOMALY_DETECTED", Json{{"anomaly", {{"description", "p99 at 2400 ms"}}}}},
+          {1763892001000, "correlation", "CORRELATION_COMPLETE", Json{{"summary", "no deployment"}}},
+          {1763892002000, "investigation", "RCA_COMPLETED",
+           Json{{"root_cause_category", "DATABASE_BOTTLENECK"}, {"root_cause_service", "payment-service"},
+                {"confidence", 0.8}, {"method", "FALLBACK"}}},
+          {1763892003000, "remediation", "PLAN_CREATED", Json{{"steps", 5}}},
+          {1763892300000, "investigation", "INCIDENT_RESOLVED", Json{{"mttr_seconds", 300}, {"reason", "recovered"}}}};
+}
+
+TEST(PostmortemWriterTest, HasEverySectionInOrderAndTheTimelineInOrder) {
+  auto r = Record(true);
+  auto md = RenderMarkdown(r, Timeline(), FallbackNarrative(r, Timeline()), BuildActionItems(r, Catalog()));
+  size_t pos = 0;
+  for (const char* section : {"## Summary", "## Impact", "## Timeline", "## Root Cause", "## Contributing Factors",
+                              "## What Went Well", "## What Could Be Improved", "## Action Items"}) {
+    size_t at = md.find(section, pos);
+    ASSERT_NE(at, std::string::npos) << section << "\n" << md;
+    pos = at;
+  }
+  EXPECT_NE(md.find("| Action | Owner | Priority | Due |"), std::string::npos);
+  size_t detected = md.find("anomaly detected"), rca = md.find("root cause identified"), resolved = md.find("resolved after 5 min");
+  ASSERT_NE(detected, std::string::npos);
+  ASSERT_NE(rca, std::string::npos);
+  ASSERT_NE(resolved, std::string::npos) << md;
+  EXPECT_LT(detected, rca);
+  EXPECT_LT(rca, resolved);
+  EXPECT_NE(md.find("INC-3F2A9C1D"), std::string::npos);
+  EXPECT_NE(md.find("Slow queries on the payments table"), std::string::npos);
+  EXPECT_EQ(md.find("TODO"), std::string::npos);
+  EXPECT_EQ(md.find("fill in"), std::string::npos);
+}
+
+TEST(PostmortemWriterTest, ActionItemsHaveOwnersFromTheCatalogueAndDueDates) {
+  auto items = BuildActionItems(Record(true), Catalog());
+  ASSERT_GE(items.size(), 3u);
+  for (const auto& i : items) {
+    EXPECT_NE(i.owner.find("payments"), std::string::npos) << i.owner;
+    EXPECT_EQ(i.due.size(), 10u);
+  }
+  EXPECT_EQ(items[0].due, "2025-11-30");  // HIGH: a week after detection
+  bool follow_up = false;
+  for (const auto& i : items) follow_up = follow_up || i.action.find("Add the missing index") != std::string::npos;
+  EXPECT_TRUE(follow_up);
+}
+
+TEST(PostmortemWriterTest, WithoutRcaTheFallbackStillReadsAsADocument) {
+  auto r = Record(false);
+  auto n = FallbackNarrative(r, {});
+  EXPECT_NE(n.root_cause.find("did not complete"), std::string::npos);
+  auto md = RenderMarkdown(r, {}, n, BuildActionItems(r, Catalog()));
+  EXPECT_NE(md.find("(no events recorded)"), std::string::npos);
+  EXPECT_NE(md.find("## Action Items"), std::string::npos);
+}
+
+TEST(PostmortemWriterTest, TableCellsCannotBreakTheTable) {
+  auto r = Record(true);
+  r.plan->action_steps[1].action = "a | b\nc";
+  auto md = RenderMarkdown(r, {}, FallbackNarrative(r, {}), BuildActionItems(r, Catalog()));
+  EXPECT_NE(md.find("Follow up: a / b c"), std::string::npos);
+}
+
+TEST(PostmortemWriterTest, FormatsTimesAndDurations) {
+  EXPECT_EQ(FormatTime(1763892000000), "2025-11-23 10:00:00 UTC");
+  EXPECT_EQ(FormatDuration(45), "45 s");
+  EXPECT_EQ(FormatDuration(750), "12 min 30 s");
+  EXPECT_EQ(FormatDuration(7300), "2 h 1 min");
+}
+
+}  // namespace
+}  // namespace sre::postmortem

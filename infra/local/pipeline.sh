@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# The pipeline's executables as background processes on the native stack (no Docker): what
+# `make demo`, `make start`, `make stop`, `make logs`, `make status` and `make restart-agents`
+# run where no Docker engine answers. Logs go to DIR/logs/<name>.log, pids to DIR/pids.
+#
+#   infra/local/pipeline.sh start   [--dir DIR] [--bin DIR]   stack up, seed, every executable
+#   infra/local/pipeline.sh stop    [--dir DIR]               every executable, then the stack
+#   infra/local/pipeline.sh restart-agents [--dir DIR] [--bin DIR]
+#   infra/local/pipeline.sh status  [--dir DIR]
+#   infra/local/pipeline.sh logs    [--dir DIR] [agents|sim|api]   follow logs, prefixed by name
+#   infra/local/pipeline.sh seed    [--dir DIR] [--bin DIR]
+#
+# Environment for the executables: DIR/stack.env (from stack.sh), then ./.env if present (the
+# executables read it themselves), then the caller's environment.
+set -euo pipefail
+
+repo="$(cd "$(dirname "$0")/../.." && pwd)"
+cmd="${1:-}"
+[ $# -gt 0 ] && shift
+dir="$repo/.local"
+bin="$repo/build/bin"
+what="agents"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --dir) dir="$2"; shift 2 ;;
+    --bin) bin="$2"; shift 2 ;;
+    agents|sim|api) what="$1"; shift ;;
+    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "pipeline.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+  esac
+done
+mkdir -p "$dir/pids" "$dir/logs"
+dir="$(cd "$dir" && pwd)"
+
+AGENTS=(detection correlation investigation remediation communication postmortem)
+OTHERS=(simulator api)
+
+say() { echo "pipeline: $*"; }
+
+alive() { [ -f "$dir/pids/$1.pid" ] && kill -0 "$(cat "$dir/pids/$1.pid")" 2>/dev/null; }
+
+load_env() {
+  [ -f "$dir/stack.env" ] || { echo "pipeline: $dir/stack.env missing; is the stack up?" >&2; exit 1; }
+  # shellcheck disable=SC1091
+  source "$dir/stack.env"
+  export SMTP_URL KAFKA_BOOTSTRAP_SERVERS REDIS_URL DATABASE_URL MAILDEV_URL
+  export KNOWLEDGE_DIR="${KNOWLEDGE_DIR:-$repo/knowledge}"
+  export TEMPLATES_DIR="${TEMPLATES_DIR:-$repo/agents/communication/templates}"
+  export DETECTION_CONFIG="${DETECTION_CONFIG:-$repo/infra/detection/detection.json}"
+}
+
+start_one() {
+  local name="$1" exe="$bin/sre-$1"
+  if alive "$name"; then return; fi
+  if [ ! -x "$exe" ]; then
+    say "skipping $name: $exe not built"
+    return
+  fi
+  (cd "$repo" && nohup "$exe" >>"$dir/logs/$name.log" 2>&1 & echo $! >"$dir/pids/$name.pid")
+}
+
+stop_one() {
+  local name="$1"
+  [ -f "$dir/pids/$name.pid" ] || return 0
+  local pid
+  pid="$(cat "$dir/pids/$name.pid")"
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$pid" 2>/dev/null && { say "$name did not stop in 15 s; killing it"; kill -KILL "$pid" 2>/dev/null || true; }
+  fi
+  rm -f "$dir/pids/$name.pid"
+}
+
+seed() {
+  load_env
+  (cd "$repo" && "$bin/sre-knowledge" seed)
+}
+
+case "$cmd" in
+  start)
+    "$repo/infra/local/stack.sh" up --dir "$dir" --devbroker "$bin/sre-devbroker"
+    seed
+    load_env
+    for a in "${AGENTS[@]}"; do start_one "$a"; done
+    start_one simulator
+    start_one api
+    sleep 1
+    for n in "${AGENTS[@]}" "${OTHERS[@]}"; do
+      if [ -f "$dir/pids/$n.pid" ] && ! alive "$n"; then
+        echo "pipeline: sre-$n exited at start; last lines of $dir/logs/$n.log:" >&2
+        tail -n 5 "$dir/logs/$n.log" >&2
+      fi
+    done
+    say "started; logs in $dir/logs"
+    ;;
+  stop)
+    for n in simulator api "${AGENTS[@]}"; do stop_one "$n"; done
+    "$repo/infra/local/stack.sh" down --dir "$dir"
+    ;;
+  restart-agents)
+    load_env
+    for a in "${AGENTS[@]}"; do stop_one "$a"; done
+    for a in "${AGENTS[@]}"; do start_one "$a"; done
+    say "agents restarted"
+    ;;
+  seed) seed ;;
+  status)
+    "$repo/infra/local/stack.sh" status --dir "$dir"
+    for n in "${AGENTS[@]}" "${OTHERS[@]}"; do
+      if alive "$n"; then printf '  %-14s running  pid %s\n' "sre-$n" "$(cat "$dir/pids/$n.pid")"
+      else printf '  %-14s stopped\n' "sre-$n"; fi
+    done
+    ;;
+  logs)
+    case "$what" in
+      agents) names=("${AGENTS[@]}") ;;
+      sim) names=(simulator) ;;
+      api) names=(api) ;;
+    esac
+    files=()
+    for n in "${names[@]}"; do touch "$dir/logs/$n.log"; files+=("$dir/logs/$n.log"); done
+    # tail -F prints "==> file <==" headers; turn them into a name prefix on every line.
+    tail -n 20 -F "${files[@]}" 2>/dev/null | awk '
+      /^==> .* <==$/ { n = $2; sub(".*/", "", n); sub("\\.log$", "", n); next }
+      NF { printf "%-13s | %s\n", n, $0; fflush() }'
+    ;;
+  *)
+    echo "usage: pipeline.sh start|stop|restart-agents|seed|status|logs [--dir DIR] [--bin DIR]" >&2
+    exit 2
+    ;;
+esac

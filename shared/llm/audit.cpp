@@ -1,0 +1,7 @@
+#include "shared/llm/audit.h"
+
+namespace sre::llm {
+
+Json CallAudit::ToJson() const { return sre::ToJson(*this); }
+
+}  // namespace sre::llm

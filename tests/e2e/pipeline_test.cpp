@@ -1,0 +1,240 @@
+// End to end: the real executables on the native stack with the accelerated simulator. Every
+// scenario is injected once, one after another; each must yield exactly one incident on its
+// service (callers' incidents only for PAYMENT_OUTAGE, linked to payment's), reach CLOSED with
+// the right root cause in fallback mode and produce five emails in MailDev. Midway, agents are
+// killed with SIGKILL and restarted: nothing may be lost or sent twice.
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <set>
+#include <thread>
+
+#include "shared/ids.h"
+#include "shared/messages.h"
+#include "shared/postgres.h"
+#include "tests/support/process.h"
+#include "tests/support/test_kafka.h"
+#include "tests/support/test_stack.h"
+
+namespace sre {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::Stack;
+
+constexpr double kSpeed = 20;
+const std::vector<std::string> kServices = {"api-gateway", "payment-service", "order-service",
+                                            "user-service", "inventory-service", "notification-service"};
+const std::vector<std::string> kAgents = {"detection", "correlation", "investigation", "remediation", "communication", "postmortem"};
+
+struct Expected {
+  std::string scenario, service, category;
+};
+const std::vector<Expected> kScenarios = {
+    {"LATENCY_SPIKE", "payment-service", "DATABASE_BOTTLENECK"},
+    {"ERROR_RATE_SPIKE", "order-service", "APPLICATION_BUG"},
+    {"CPU_SATURATION", "api-gateway", "CPU_EXHAUSTION"},
+    {"MEMORY_LEAK", "notification-service", "RESOURCE_LEAK"},
+    {"DB_CONNECTION_EXHAUSTION", "payment-service", "DATABASE_BOTTLENECK"},
+    {"KAFKA_CONSUMER_LAG", "order-service", "CONSUMER_STALL"},
+    {"DEPLOYMENT_FAILURE", "user-service", "DEPLOYMENT_REGRESSION"},
+    {"BAD_DEPLOY_LATENCY", "payment-service", "DEPLOYMENT_REGRESSION"},
+    {"PAYMENT_OUTAGE", "payment-service", "INFRASTRUCTURE_FAILURE"},
+    {"TRAFFIC_SURGE", "api-gateway", "TRAFFIC_SURGE"},
+    {"CONFIG_PUSH", "order-service", "CONFIGURATION_ERROR"},
+};
+
+struct Incident {
+  std::string id, service, status, category, root_service, related;
+  int64_t detection_ms = 0;
+};
+
+class Pipeline : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (Stack().kafka_bootstrap.empty()) return;
+    bin_ = std::getenv("SRE_BIN_DIR");
+    source_ = std::getenv("SRE_SOURCE_DIR");
+    logs_ = std::filesystem::current_path().string() + "/e2e-logs";
+    std::filesystem::create_directories(logs_);
+    sim_port_ = testing::FreePort();
+    env_ = {{"KAFKA_BOOTSTRAP_SERVERS", Stack().kafka_bootstrap},
+            {"REDIS_URL", Stack().redis_url},
+            {"DATABASE_URL", Stack().database_url},
+            {"SMTP_URL", Stack().smtp_url},
+            {"LLM_PROVIDER", "none"},
+            {"LOG_LEVEL", "info"},
+            {"KNOWLEDGE_DIR", source_ + "/knowledge"},
+            {"TEMPLATES_DIR", source_ + "/agents/communication/templates"},
+            {"DETECTION_CONFIG", source_ + "/infra/detection/detection.json"},
+            {"RESOLUTION_INTERVAL_MS", "250"},
+            {"POSTMORTEM_MAX_WAIT_S", "30"},
+            {"HTTP_PORT", "0"}};
+    std::string out;
+    ASSERT_EQ(testing::RunToCompletion(bin_ + "/sre-knowledge", {"seed"}, env_, &out), 0) << out;
+    for (const auto& a : kAgents) StartAgent(a);
+    auto sim_env = env_;
+    sim_env["HTTP_PORT"] = std::to_string(sim_port_);
+    sim_env["SIM_SPEED"] = std::to_string(kSpeed);
+    sim_env["SIM_SCHEDULE"] = "off";
+    sim_env["SIM_SEED"] = "20261123";
+    sim_env["SIM_BACKFILL_S"] = "900";
+    sim_ = std::make_unique<testing::Process>("simulator", bin_ + "/sre-simulator", std::vector<std::string>{}, sim_env,
+                                              logs_ + "/simulator.log");
+    sim_->Start();
+  }
+  static void TearDownTestSuite() {
+    if (sim_) sim_->Stop();
+    for (auto& [name, p] : agents_) p->Stop();
+    agents_.clear();
+    sim_.reset();
+  }
+  static void StartAgent(const std::string& name) {
+    auto p = std::make_unique<testing::Process>(name, bin_ + "/sre-" + name, std::vector<std::string>{}, env_,
+                                                logs_ + "/" + name + ".log");
+    p->Start();
+    agents_[name] = std::move(p);
+  }
+
+  static Json Api(const std::string& method, const std::string& path, int* status = nullptr) {
+    httplib::Client c("127.0.0.1", sim_port_);
+    c.set_connection_timeout(5);
+    c.set_read_timeout(10);
+    auto r = method == "GET" ? c.Get(path.c_str()) : c.Post(path.c_str(), "", "application/json");
+    if (!r) return nullptr;
+    if (status) *status = r->status;
+    return Json::parse(r->body, nullptr, false);
+  }
+
+  static std::vector<Incident> Incidents(int64_t since_ms) {
+    std::vector<Incident> out;
+    Database db(Stack().database_url);
+    Status s = db.Transact([&](pqxx::work& tx) {
+      for (auto row : tx.exec_params(
+               "SELECT id::text, service, status, COALESCE(root_cause_category, ''), COALESCE(root_cause_service, ''), "
+               " COALESCE(related_incident_id::text, ''), (extract(epoch from detection_time) * 1000)::bigint "
+               "FROM incidents WHERE detection_time >= to_timestamp($1::double precision / 1000.0) "
+               "AND service IN ('api-gateway','payment-service','order-service','user-service','inventory-service',"
+               "'notification-service') ORDER BY detection_time",
+               since_ms))
+        out.push_back({row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<std::string>(),
+                       row[3].as<std::string>(), row[4].as<std::string>(), row[5].as<std::string>(), row[6].as<int64_t>()});
+      return Status::Ok();
+    });
+    EXPECT_TRUE(s.ok()) << s.message();
+    return out;
+  }
+
+  static Json MailDev() {
+    std::string url = Stack().maildev_url.substr(7);  // http://
+    auto colon = url.find(':');
+    httplib::Client c(url.substr(0, colon), std::stoi(url.substr(colon + 1)));
+    auto r = c.Get("/email");
+    return r ? Json::parse(r->body, nullptr, false) : Json::array();
+  }
+
+  static std::vector<std::string> Subjects(const std::string& incident_id) {
+    std::vector<std::string> out;
+    std::string number = IncidentNumber(incident_id);
+    for (const auto& m : MailDev())
+      if (m.is_object() && m.value("subject", std::string()).find(number) != std::string::npos)
+        out.push_back(m["subject"]);
+    return out;
+  }
+
+  static int64_t SimNow() {
+    Json j = Api("GET", "/api/scenarios");
+    return j.is_object() ? j.value("simulated_time_ms", int64_t{0}) : 0;
+  }
+
+  static inline std::string bin_, source_, logs_;
+  static inline int sim_port_ = 0;
+  static inline std::map<std::string, std::string> env_;
+  static inline std::map<std::string, std::unique_ptr<testing::Process>> agents_;
+  static inline std::unique_ptr<testing::Process> sim_;
+};
+
+TEST_F(Pipeline, EveryScenarioEndToEndWithAgentRestarts) {
+  SRE_REQUIRE_STACK();
+  ASSERT_TRUE(testing::Eventually([] { return SimNow() > 0; }, 60s, 200ms)) << "simulator API did not come up";
+  Json info = Api("GET", "/api/scenarios");
+  const int64_t live_start = info.value("live_start_ms", int64_t{0});
+  const int64_t backfill_start = live_start - 900000;
+  // Quiet period: five simulated minutes of normal traffic raise nothing.
+  ASSERT_TRUE(testing::Eventually([&] { return SimNow() >= live_start + 300000; }, 120s, 250ms));
+  std::this_thread::sleep_for(3s);
+  EXPECT_TRUE(Incidents(backfill_start).empty()) << "false alarm in the quiet period";
+
+  std::map<std::string, std::string> root_incident;  // scenario -> incident id
+  std::set<std::string> all_incidents;
+  for (size_t k = 0; k < kScenarios.size(); ++k) {
+    const auto& sc = kScenarios[k];
+    SCOPED_TRACE(sc.scenario);
+    int64_t before = SimNow();
+    int status = 0;
+    Json injected = Api("POST", "/api/scenarios/" + sc.scenario, &status);
+    ASSERT_EQ(status, 201) << injected.dump();
+    // Wait for the scenario to finish and its incident to close.
+    bool done = testing::Eventually(
+        [&] {
+          Json j = Api("GET", "/api/scenarios");
+          bool active = false;
+          if (j.is_object())
+            for (const auto& a : j["active"]) active = active || a.value("name", std::string()) == sc.scenario;
+          if (active) return false;
+          auto incidents = Incidents(before);
+          if (incidents.empty()) return false;
+          for (const auto& i : incidents)
+            if (i.status != "CLOSED") return false;
+          return true;
+        },
+        180s, 500ms);
+    auto incidents = Incidents(before);
+    ASSERT_TRUE(done) << "scenario did not complete: " << incidents.size() << " incident(s); see " << logs_;
+    std::vector<Incident> own, others;
+    for (const auto& i : incidents) (i.service == sc.service ? own : others).push_back(i);
+    ASSERT_EQ(own.size(), 1u) << "exactly one incident on " << sc.service;
+    const Incident& root = own[0];
+    root_incident[sc.scenario] = root.id;
+    EXPECT_EQ(root.root_service, sc.service);
+    EXPECT_EQ(root.category, sc.category);
+    for (const auto& o : others) {
+      EXPECT_EQ(sc.scenario, "PAYMENT_OUTAGE") << "unexpected incident on " << o.service;
+      EXPECT_EQ(o.related, root.id) << o.service << "'s incident is not linked to payment's";
+      EXPECT_EQ(o.root_service, "payment-service") << o.service;
+      all_incidents.insert(o.id);
+    }
+    all_incidents.insert(root.id);
+    // A crash in the middle of the run: nothing lost, nothing sent twice.
+    if (k == 3 || k == 6) {
+      const std::string victim = k == 3 ? "communication" : "detection";
+      agents_[victim]->Kill();
+      StartAgent(victim);
+    }
+  }
+  // Every incident: five emails, one per stage, all in MailDev, none twice.
+  for (const auto& id : all_incidents) {
+    SCOPED_TRACE(IncidentNumber(id));
+    ASSERT_TRUE(testing::Eventually([&] { return Subjects(id).size() >= 5; }, 60s, 500ms)) << Subjects(id).size();
+    std::this_thread::sleep_for(500ms);
+    auto subjects = Subjects(id);
+    EXPECT_EQ(subjects.size(), 5u);
+    std::set<std::string> kinds;
+    for (const auto& s : subjects) kinds.insert(s.substr(0, s.find(']') + 1));
+    EXPECT_TRUE(kinds.count("[RCA]") && kinds.count("[PLAN]") && kinds.count("[RESOLVED]") && kinds.count("[POSTMORTEM]"));
+  }
+  // Zero dead letters from the pipeline's agents.
+  int dead = 0;
+  for (const auto& m : testing::ReadAll(Stack().kafka_bootstrap, topics::kDeadLetters)) {
+    auto dl = Decode<DeadLetter>(m.payload);
+    if (dl.ok() && std::find(kAgents.begin(), kAgents.end(), dl->agent) != kAgents.end()) ++dead;
+  }
+  EXPECT_EQ(dead, 0);
+  for (auto& [name, p] : agents_) EXPECT_TRUE(p->Running()) << name << " died; see " << p->log_path();
+}
+
+}  // namespace
+}  // namespace sre
