@@ -83,7 +83,7 @@ Expected<CorrelationInput> CorrelationService::Gather(const AnomalyDetected& a) 
   std::vector<std::vector<std::string>> cmds;
   cmds.push_back({"ZRANGEBYSCORE", keys::Deployments(a.service), std::to_string(a.detection_time - kDeployWindowMs),
                   std::to_string(a.detection_time)});
-  cmds.push_back({"LRANGE", keys::RecentErrors(a.service), "0", "19"});
+  cmds.push_back({"LRANGE", keys::RecentErrors(a.service), "0", "199"});
   for (const char* metric : metrics::kAll)
     cmds.push_back({"ZREVRANGEBYSCORE", keys::SeriesHistory(a.service, metric), std::to_string(a.detection_time),
                     "-inf", "LIMIT", "0", std::to_string(kRecentSamples)});
@@ -101,10 +101,13 @@ Expected<CorrelationInput> CorrelationService::Gather(const AnomalyDetected& a) 
     auto d = Decode<RawDeployment>(e.str);
     if (d.ok()) in.deployments.push_back(*d);
   }
+  // Only lines from around the incident (event time); older ones belong to earlier trouble.
   for (const auto& e : (*replies)[i++].elements) {
     auto j = Json::parse(e.str, nullptr, false);
-    if (j.is_object() && j.contains("message") && j["message"].is_string())
-      in.recent_errors.push_back(j["message"].get<std::string>().substr(0, 500));
+    if (!j.is_object() || !j.contains("message") || !j["message"].is_string()) continue;
+    int64_t ts = j.value("ts", int64_t{0});
+    if (ts < a.detection_time - 120000 || ts > a.detection_time + 30000 || in.recent_errors.size() >= 20) continue;
+    in.recent_errors.push_back(j["message"].get<std::string>().substr(0, 500));
   }
   for (const char* metric : metrics::kAll) {
     auto values = Values((*replies)[i++]);

@@ -47,7 +47,8 @@ TEST(DetectorTest, NoScoringDuringWarmup) {
 }
 
 TEST(DetectorTest, FlatSeriesUsesTheStdFloorInsteadOfExploding) {
-  MetricSettings m = Shipped().For("db_connections");  // floor_abs 1
+  MetricSettings m = Shipped().For("db_connections");
+  m.std_floor_abs = 1.0;
   SeriesState s;
   for (int i = 0; i < 30; ++i) Observe(s, 30, m);
   Verdict small = Observe(s, 31, m);

@@ -2,6 +2,7 @@
 
 #include "agents/detection/baseline_script.h"
 #include "shared/ids.h"
+#include "shared/llm/client.h"
 #include "shared/log.h"
 #include "shared/messages.h"
 #include "shared/metrics.h"
@@ -203,9 +204,8 @@ Classification DetectionService::Classify(const AnomalyFacts& facts, Json& audit
       method = "LLM";
       return *c;
     }
-    Metrics().GetCounter("sre_llm_fallbacks_total", "LLM calls replaced by the deterministic fallback",
-                         {{"agent", kAgent}, {"purpose", "classification"}}).Inc();
   }
+  llm::CountFallback(kAgent, "classification");
   method = "FALLBACK";
   return ClassifyFallback(facts);
 }

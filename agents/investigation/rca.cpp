@@ -41,7 +41,8 @@ const std::vector<Rule>& Rules() {
        "illegalstateexception|unhandled exception|assertion failed|panic:",
        C::APPLICATION_BUG, 1.0, "code exceptions"},
       {"connection refused|econnrefused|crashloopbackoff|exited with code|sigkill|segmentation fault|core dumped|"
-       "node (not ready|down|lost)|process (crashed|died)|instance (unhealthy|terminated)|no healthy upstream",
+       "node (not ?ready|down|lost)|notready|ready=unknown|process (crashed|died)|instance (unhealthy|terminated)|"
+       "pod .* terminated|no healthy upstream|readiness probe failed",
        C::INFRASTRUCTURE_FAILURE, 1.0, "crashes / refused connections"},
       {"upstream [a-z0-9-]+ returned|timeout calling|circuit (breaker )?open|dependency .* unavailable|"
        "third[- ]party|provider (error|timeout)",

@@ -29,12 +29,19 @@ std::vector<std::pair<int64_t, double>> Samples(const RedisReply& reply) {
   return out;
 }
 
-std::vector<std::string> ErrorLines(const RedisReply& reply, size_t max) {
+// Error lines logged around the incident: from kLogsBeforeMs before detection to kLogsAfterMs
+// after it (event time). Older lines belong to earlier trouble and would mislead the ranking.
+constexpr int64_t kLogsBeforeMs = 120000, kLogsAfterMs = 60000;
+
+std::vector<std::string> ErrorLines(const RedisReply& reply, size_t max, int64_t detection_ms) {
   std::vector<std::string> out;
   for (const auto& e : reply.elements) {
     if (out.size() >= max) break;
     Json j = Json::parse(e.str, nullptr, false);
-    if (j.is_object() && j.contains("message") && j["message"].is_string()) out.push_back(j["message"]);
+    if (!j.is_object() || !j.contains("message") || !j["message"].is_string()) continue;
+    int64_t ts = j.value("ts", int64_t{0});
+    if (ts < detection_ms - kLogsBeforeMs || ts > detection_ms + kLogsAfterMs) continue;
+    out.push_back(j["message"]);
   }
   return out;
 }
@@ -119,14 +126,14 @@ Status InvestigationService::OnOpened(const IncidentOpened& o) {
     std::vector<std::string> services = {o.service};
     if (origin != o.service) services.push_back(origin);
     std::vector<std::vector<std::string>> cmds;
-    for (const auto& s : services) cmds.push_back({"LRANGE", keys::RecentErrors(s), "0", "49"});
+    for (const auto& s : services) cmds.push_back({"LRANGE", keys::RecentErrors(s), "0", "199"});
     for (const char* metric : metrics::kAll)
       cmds.push_back({"ZREVRANGEBYSCORE", keys::SeriesHistory(origin, metric), std::to_string(o.detection_time + 60000),
                       "-inf", "LIMIT", "0", "30"});
     auto replies = redis_.Pipeline(cmds);
     if (!replies.ok()) return replies.status();
     size_t i = 0;
-    for (const auto& s : services) ev.errors_by_service[s] = ErrorLines((*replies)[i++], 50);
+    for (const auto& s : services) ev.errors_by_service[s] = ErrorLines((*replies)[i++], 60, o.detection_time);
     for (const char* metric : metrics::kAll) {
       auto samples = Samples((*replies)[i++]);
       std::vector<double> values;
@@ -169,12 +176,11 @@ Status InvestigationService::OnOpened(const IncidentOpened& o) {
                      for (const auto& l : o.recent_errors) s += l + "\n";
                      return s;
                    }(), 4000);
-      auto logs_tool = [this](const Json& in) -> Expected<Json> {
-        auto r = redis_.Command({"LRANGE", keys::RecentErrors(in.at("service").get<std::string>()), "0",
-                                 std::to_string(in.value("limit", 20) - 1)});
+      auto logs_tool = [this, &o](const Json& in) -> Expected<Json> {
+        auto r = redis_.Command({"LRANGE", keys::RecentErrors(in.at("service").get<std::string>()), "0", "199"});
         if (!r.ok()) return r.status();
         std::string text;
-        for (const auto& l : ErrorLines(*r, 50)) text += l + "\n";
+        for (const auto& l : ErrorLines(*r, static_cast<size_t>(in.value("limit", 20)), o.detection_time)) text += l + "\n";
         return Json{{"log_lines", llm::DelimitUntrusted("log_lines", text, 6000)}};
       };
       auto history_tool = [this](const Json& in) -> Expected<Json> {

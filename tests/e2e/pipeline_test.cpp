@@ -173,6 +173,9 @@ TEST_F(Pipeline, EveryScenarioEndToEndWithAgentRestarts) {
   for (size_t k = 0; k < kScenarios.size(); ++k) {
     const auto& sc = kScenarios[k];
     SCOPED_TRACE(sc.scenario);
+    // Two quiet simulated minutes between scenarios, as after any recovery.
+    int64_t settle = SimNow() + 120000;
+    ASSERT_TRUE(testing::Eventually([&] { return SimNow() >= settle; }, 60s, 200ms));
     int64_t before = SimNow();
     int status = 0;
     Json injected = Api("POST", "/api/scenarios/" + sc.scenario, &status);

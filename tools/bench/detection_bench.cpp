@@ -1,0 +1,208 @@
+// sre-bench-detection: sustained detection throughput and produce→anomaly latency, against the
+// real Redis, PostgreSQL and broker named by the environment (make bench starts an isolated
+// native stack). Prints figures; asserts nothing.
+//
+//   1. throughput: raw.metrics for N services (default 10,000) × S samples are published first,
+//      then the detection handler consumes them through the shared consumer runner; events/s is
+//      measured from the first to the last message handled.
+//   2. latency: 1,000 events/s for D seconds, one series in 200 breaching; for every breach the
+//      time from produce to its anomalies.detected message is recorded (p50, p99).
+//   3. the process's peak RSS.
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "agents/detection/service.h"
+#include "shared/config.h"
+#include "shared/ids.h"
+#include "shared/log.h"
+#include "shared/messages.h"
+
+namespace {
+
+using namespace sre;
+using Clock = std::chrono::steady_clock;
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+class Counting : public MessageHandler {
+ public:
+  explicit Counting(MessageHandler& inner) : inner_(inner) {}
+  Status Handle(const InboundMessage& m) override { return HandleBatch({&m, 1}).front(); }
+  std::vector<Status> HandleBatch(std::span<const InboundMessage> batch) override {
+    if (first_ == Clock::time_point{}) first_ = Clock::now();
+    auto r = inner_.HandleBatch(batch);
+    handled_ += batch.size();
+    last_ = Clock::now();
+    return r;
+  }
+  std::atomic<size_t> handled_{0};
+  Clock::time_point first_{}, last_{};
+
+ private:
+  MessageHandler& inner_;
+};
+
+std::string Metric(const std::string& service, int64_t ts, double value) {
+  RawMetric m;
+  m.event_id = NewUuid();
+  m.timestamp = ts;
+  m.source_service = service;
+  m.metric_name = "latency_p99_ms";
+  m.metric_value = value;
+  return Encode(m);
+}
+
+}  // namespace
+
+int main(int argc, char** /*argv*/) {
+  Config config = Config::FromEnvironment();
+  std::string bootstrap = config.String("KAFKA_BOOTSTRAP_SERVERS", "localhost:9092");
+  std::string redis_url = config.Url("REDIS_URL", "redis://localhost:6379/0", {"redis"});
+  std::string db_url = config.Url("DATABASE_URL", "postgresql://sre:sre@localhost:5432/sre", {"postgresql", "postgres"});
+  int services = static_cast<int>(config.Int("BENCH_SERVICES", 10000, 1, 1000000));
+  int samples = static_cast<int>(config.Int("BENCH_SAMPLES", 25, 1, 10000));
+  int latency_s = static_cast<int>(config.Int("BENCH_LATENCY_SECONDS", 20, 1, 3600));
+  try {
+    config.Validate();
+  } catch (const ConfigError& e) {
+    std::fprintf(stderr, "sre-bench-detection: %s\n", e.what());
+    return 2;
+  }
+  if (argc > 1) {
+    std::printf("Usage: sre-bench-detection (configure with BENCH_SERVICES, BENCH_SAMPLES, BENCH_LATENCY_SECONDS)\n");
+    return 0;
+  }
+  log::Init(log::Format::kText, "warn");
+  auto producer = Producer::Create({bootstrap, {{"linger.ms", "20"}, {"batch.num.messages", "10000"}}});
+  if (!producer.ok()) return 1;
+  RedisClient redis(*ParseRedisUrl(redis_url));
+  Database db(db_url);
+  if (!db.Migrate().ok()) {
+    std::fprintf(stderr, "cannot reach PostgreSQL\n");
+    return 1;
+  }
+  auto catalog = ServiceCatalog::Load(KnowledgeDir() + "/architecture/services.json");
+  auto settings = detection::DetectionSettings::Load(detection::DefaultSettingsPath());
+  if (!catalog.ok() || !settings.ok()) return 1;
+  detection::DetectionService service(redis, db, **producer, *catalog, *settings);
+  const std::string run = NewUuid().substr(0, 8);
+
+  // 1. Throughput.
+  std::printf("publishing %d services x %d samples of raw.metrics ...\n", services, samples);
+  int64_t t0 = NowMs() - static_cast<int64_t>(samples) * 10000;
+  std::vector<OutboundMessage> batch;
+  for (int s = 0; s < samples; ++s) {
+    for (int i = 0; i < services; ++i) {
+      std::string svc = "bench-" + run + "-" + std::to_string(i);
+      batch.push_back({topics::kRawMetrics, svc, Metric(svc, t0 + s * 10000LL, 100 + (i + s) % 7)});
+      if (batch.size() == 20000) {
+        if (!(*producer)->PublishBatch(batch).ok()) return 1;
+        batch.clear();
+      }
+    }
+  }
+  if (!batch.empty() && !(*producer)->PublishBatch(batch).ok()) return 1;
+  size_t total = static_cast<size_t>(services) * static_cast<size_t>(samples);
+  ConsumerOptions options;
+  options.agent = "bench-" + run;
+  options.topics = {topics::kRawMetrics};
+  options.kafka.bootstrap_servers = bootstrap;
+  options.max_batch = 2000;
+  auto runner = ConsumerRunner::Create(options, **producer);
+  if (!runner.ok()) return 1;
+  Counting counting(service);
+  std::atomic<bool> stop{false};
+  std::thread consumer([&] { (void)(*runner)->Run(counting, stop); });
+  // The topic also holds other runs' messages; stop once ours are all handled.
+  auto deadline = Clock::now() + std::chrono::minutes(10);
+  while (counting.handled_ < total && Clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  double secs = std::chrono::duration<double>(counting.last_ - counting.first_).count();
+  std::printf("throughput: %zu events in %.2f s = %.0f events/s (batches of up to %zu, one Redis round trip per batch)\n",
+              counting.handled_.load(), secs, static_cast<double>(counting.handled_.load()) / std::max(secs, 1e-9),
+              options.max_batch);
+
+  // 2. Latency at 1,000 events/s: 1,000 series, one sample each per second; every 200th series
+  // breaches (after warm-up) and its anomaly's arrival is timed.
+  std::mutex mu;
+  std::map<std::string, int64_t> sent_at;  // service -> produce time of its raising sample
+  std::vector<double> latencies;
+  ConsumerOptions watch;
+  watch.agent = "bench-watch-" + run;
+  watch.topics = {topics::kAnomaliesDetected};
+  watch.kafka.bootstrap_servers = bootstrap;
+  struct Watcher : MessageHandler {
+    std::mutex* mu;
+    std::map<std::string, int64_t>* sent;
+    std::vector<double>* lat;
+    Status Handle(const InboundMessage& m) override {
+      auto a = Decode<AnomalyDetected>(m.payload);
+      if (!a.ok()) return Status::Ok();
+      std::lock_guard<std::mutex> lock(*mu);
+      auto it = sent->find(a->service);
+      if (it != sent->end()) {
+        lat->push_back(static_cast<double>(NowMs() - it->second));
+        sent->erase(it);
+      }
+      return Status::Ok();
+    }
+  } watcher;
+  watcher.mu = &mu;
+  watcher.sent = &sent_at;
+  watcher.lat = &latencies;
+  auto watch_runner = ConsumerRunner::Create(watch, **producer);
+  if (!watch_runner.ok()) return 1;
+  std::thread watch_thread([&] { (void)(*watch_runner)->Run(watcher, stop); });
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  const int series = 1000;
+  int64_t base = NowMs() - 60LL * 10000;
+  // Warm-up history for the latency series (published at once).
+  batch.clear();
+  for (int s = 0; s < 30; ++s)
+    for (int i = 0; i < series; ++i) {
+      std::string svc = "lat-" + run + "-" + std::to_string(i);
+      batch.push_back({topics::kRawMetrics, svc, Metric(svc, base + s * 10000LL, 100 + (i + s) % 7)});
+    }
+  if (!(*producer)->PublishBatch(batch).ok()) return 1;
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  for (int sec = 0; sec < latency_s; ++sec) {
+    auto tick = Clock::now();
+    for (int chunk = 0; chunk < 10; ++chunk) {  // 100 messages every 100 ms
+      batch.clear();
+      for (int i = chunk * 100; i < chunk * 100 + 100; ++i) {
+        std::string svc = "lat-" + run + "-" + std::to_string(i);
+        bool breach = i % 200 == 0 && sec >= 2 && sec < 5;
+        double value = breach ? 5000 : 100 + (i + sec) % 7;
+        if (breach && sec == 4) {
+          std::lock_guard<std::mutex> lock(mu);
+          sent_at[svc] = NowMs();  // the third breaching sample raises
+        }
+        batch.push_back({topics::kRawMetrics, svc, Metric(svc, base + (30 + sec) * 10000LL, value)});
+      }
+      (void)(*producer)->PublishBatch(batch);
+      std::this_thread::sleep_until(tick + std::chrono::milliseconds(100 * (chunk + 1)));
+    }
+  }
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  stop = true;
+  consumer.join();
+  watch_thread.join();
+  std::sort(latencies.begin(), latencies.end());
+  auto pct = [&](double p) {
+    return latencies.empty() ? 0.0 : latencies[std::min(latencies.size() - 1, static_cast<size_t>(p * static_cast<double>(latencies.size())))];
+  };
+  std::printf("latency at 1000 events/s: %zu breaching samples, produce -> anomalies.detected p50 %.0f ms, p99 %.0f ms\n",
+              latencies.size(), pct(0.50), pct(0.99));
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  std::printf("peak RSS: %.1f MiB (bench process: producer, consumer and detection handler)\n",
+              static_cast<double>(ru.ru_maxrss) / 1024.0);
+  return 0;
+}
