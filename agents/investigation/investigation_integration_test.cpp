@@ -1,0 +1,154 @@
+// Investigation against real PostgreSQL, Redis and the broker, with the fake LLM server speaking
+// the Anthropic wire format: a scripted tool-use investigation, an invalid submit_rca that is
+// rejected and retried, a failing tool that is survived, and the fallback when the model fails.
+#include <gtest/gtest.h>
+
+#include "agents/investigation/service.h"
+#include "knowledge/knowledge_base.h"
+#include "shared/ids.h"
+#include "tests/support/fake_llm_server.h"
+#include "tests/support/test_stack.h"
+
+namespace sre::investigation {
+namespace {
+
+using testing::FakeReply;
+
+const std::string kSource = SRE_TEST_SOURCE_DIR;
+
+class InvestigationTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (testing::Stack().kafka_bootstrap.empty()) GTEST_SKIP() << "no native stack";
+    db_ = std::make_unique<Database>(testing::Stack().database_url);
+    ASSERT_TRUE(db_->Migrate().ok());
+    auto docs = knowledge::LoadAll(kSource + "/knowledge");
+    ASSERT_TRUE(docs.ok());
+    ASSERT_TRUE(knowledge::Seed(*db_, *docs).ok());
+    redis_ = std::make_unique<RedisClient>(*ParseRedisUrl(testing::Stack().redis_url));
+    producer_ = std::move(Producer::Create({testing::Stack().kafka_bootstrap, {}})).value();
+    catalog_ = std::make_unique<ServiceCatalog>(*ServiceCatalog::Load(kSource + "/knowledge/architecture/services.json"));
+    Config cfg = Config::FromMap({{"LLM_PROVIDER", "anthropic"}, {"ANTHROPIC_API_KEY", "sk-test"},
+                                  {"ANTHROPIC_BASE_URL", fake_.BaseUrl()}, {"LLM_TIMEOUT_S", "20"}});
+    llm_ = llm::MakeClient(llm::LlmConfig::FromConfig(cfg));
+    service_ = std::make_unique<InvestigationService>(*redis_, *db_, *producer_, *catalog_, *llm_);
+  }
+
+  // An incident on payment-service with slow-query error lines in Redis.
+  IncidentOpened Open() {
+    IncidentOpened o;
+    o.event_id = NewUuid();
+    o.incident_id = NewUuid();
+    o.timestamp = o.detection_time = 1763892000000;
+    o.anomaly_type = AnomalyType::LATENCY_SPIKE;
+    o.severity = Severity::HIGH;
+    o.service = "payment-service";
+    EXPECT_TRUE(db_->Transact([&](pqxx::work& tx) {
+                     tx.exec_params("INSERT INTO incidents (id, status, anomaly_type, severity, service, trigger_metric, "
+                                    "detection_time) VALUES ($1::uuid, 'INVESTIGATING', 'LATENCY_SPIKE', 'HIGH', "
+                                    "'payment-service', 'latency_p99_ms', to_timestamp(1763892000))",
+                                    o.incident_id);
+                     return Status::Ok();
+                   }).ok());
+    return o;
+  }
+
+  Status Handle(const IncidentOpened& o) {
+    return service_->Handle({topics::kIncidentsOpened, 0, 0, o.incident_id, Encode(o)});
+  }
+
+  Json Row(const std::string& id) {
+    Json out;
+    EXPECT_TRUE(db_->Transact([&](pqxx::work& tx) {
+                     auto r = tx.exec_params1(
+                         "SELECT rca_method, root_cause_category, root_cause_service, status, rca_candidates::text "
+                         "FROM incidents WHERE id = $1::uuid", id);
+                     out = {{"method", r[0].as<std::string>()}, {"category", r[1].as<std::string>()},
+                            {"service", r[2].as<std::string>()}, {"status", r[3].as<std::string>()},
+                            {"candidates", Json::parse(r[4].as<std::string>())}};
+                     auto e = tx.exec_params1("SELECT payload::text FROM agent_events WHERE incident_id = $1::uuid "
+                                              "AND event_type = 'RCA_COMPLETED'", id);
+                     out["event"] = Json::parse(e[0].as<std::string>());
+                     return Status::Ok();
+                   }).ok());
+    return out;
+  }
+
+  static Json Submit(const std::string& category, double confidence) {
+    return {{"summary", "slow queries on payments"},
+            {"candidates",
+             {{{"hypothesis", "Slow queries on the payments table"}, {"category", category},
+               {"service", "payment-service"}, {"confidence", confidence}, {"evidence", {"slow query log"}}}}}};
+  }
+
+  testing::FakeLlmServer fake_;
+  std::unique_ptr<Database> db_;
+  std::unique_ptr<RedisClient> redis_;
+  std::unique_ptr<Producer> producer_;
+  std::unique_ptr<ServiceCatalog> catalog_;
+  std::unique_ptr<llm::Client> llm_;
+  std::unique_ptr<InvestigationService> service_;
+};
+
+TEST_F(InvestigationTest, AScriptedFourToolInvestigationProducesTheSubmittedRca) {
+  auto o = Open();
+  fake_.Push({FakeReply::ToolUse("search_similar_incidents", {{"query", "payment latency slow query"}}),
+              FakeReply::ToolUse("get_recent_logs", {{"service", "payment-service"}, {"limit", 10}}),
+              FakeReply::ToolUse("get_metric_history", {{"service", "payment-service"}, {"metric", "latency_p99_ms"}}),
+              FakeReply::ToolUse("get_runbooks", {{"query", "latency"}, {"anomaly_type", "LATENCY_SPIKE"}}),
+              FakeReply::ToolUse("submit_rca", Submit("DATABASE_BOTTLENECK", 0.85))});
+  ASSERT_TRUE(Handle(o).ok());
+  Json row = Row(o.incident_id);
+  EXPECT_EQ(row["method"], "LLM");
+  EXPECT_EQ(row["category"], "DATABASE_BOTTLENECK");
+  EXPECT_EQ(row["status"], "RCA_COMPLETE");
+  EXPECT_EQ(row["event"]["tool_calls"].size(), 5u);
+  EXPECT_EQ(row["event"]["tool_calls"][0]["name"], "search_similar_incidents");
+  EXPECT_EQ(fake_.RequestCount(), 5u);
+  // The search tool's result reached the model as a tool_result block.
+  auto second = fake_.Requests()[1].json;
+  EXPECT_NE(second.dump().find("tool_result"), std::string::npos);
+  // A redelivery neither calls the model again nor changes the answer.
+  ASSERT_TRUE(Handle(o).ok());
+  EXPECT_EQ(fake_.RequestCount(), 5u);
+}
+
+TEST_F(InvestigationTest, AnInvalidSubmitRcaIsRejectedAndTheModelTriesAgain) {
+  auto o = Open();
+  fake_.Push({FakeReply::ToolUse("submit_rca", Submit("COSMIC_RAYS", 0.9)),
+              FakeReply::ToolUse("submit_rca", Submit("DATABASE_BOTTLENECK", 1.5)),
+              FakeReply::ToolUse("submit_rca", Submit("DATABASE_BOTTLENECK", 0.7))});
+  ASSERT_TRUE(Handle(o).ok());
+  Json row = Row(o.incident_id);
+  EXPECT_EQ(row["method"], "LLM");
+  EXPECT_DOUBLE_EQ(row["candidates"][0]["confidence"].get<double>(), 0.7);
+  auto requests = fake_.Requests();
+  ASSERT_EQ(requests.size(), 3u);
+  EXPECT_NE(requests[1].body.find("\"is_error\":true"), std::string::npos);
+}
+
+TEST_F(InvestigationTest, AFailingToolIsSurvived) {
+  auto o = Open();
+  fake_.Push({FakeReply::ToolUse("get_service_architecture", {{"service", "no-such-service"}}),
+              FakeReply::ToolUse("get_metric_history", {{"service", "payment-service"}, {"metric", "nope"}}),
+              FakeReply::ToolUse("submit_rca", Submit("DATABASE_BOTTLENECK", 0.6))});
+  ASSERT_TRUE(Handle(o).ok());
+  Json row = Row(o.incident_id);
+  EXPECT_EQ(row["method"], "LLM");
+  auto calls = row["event"]["tool_calls"];
+  ASSERT_EQ(calls.size(), 3u);
+  EXPECT_TRUE(calls[0]["is_error"].get<bool>());
+  EXPECT_TRUE(calls[1]["is_error"].get<bool>());
+}
+
+TEST_F(InvestigationTest, AModelThatKeepsFailingFallsBackToTheDeterministicRanking) {
+  auto o = Open();
+  for (int i = 0; i < 3; ++i) fake_.Push(FakeReply::Raw(200, "this is not json"));
+  ASSERT_TRUE(Handle(o).ok());
+  Json row = Row(o.incident_id);
+  EXPECT_EQ(row["method"], "FALLBACK");
+  EXPECT_EQ(row["service"], "payment-service");
+}
+
+}  // namespace
+}  // namespace sre::investigation
