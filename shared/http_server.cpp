@@ -16,7 +16,12 @@ HttpServer::HttpServer(MetricsRegistry& metrics)
   server_->Get("/healthz", [this](const httplib::Request&, httplib::Response& res) {
     nlohmann::json checks = nlohmann::json::object();
     bool healthy = true;
-    for (const auto& [name, check] : checks_) {
+    std::vector<std::pair<std::string, HealthCheck>> current;
+    {
+      std::lock_guard<std::mutex> lock(checks_mu_);
+      current = checks_;
+    }
+    for (const auto& [name, check] : current) {
       std::string problem;
       try {
         problem = check();
@@ -36,6 +41,7 @@ HttpServer::HttpServer(MetricsRegistry& metrics)
 HttpServer::~HttpServer() { Stop(); }
 
 void HttpServer::AddHealthCheck(std::string name, HealthCheck check) {
+  std::lock_guard<std::mutex> lock(checks_mu_);
   checks_.emplace_back(std::move(name), std::move(check));
 }
 

@@ -5,6 +5,7 @@
 // simulator, sre-api) add routes through Routes() before Start().
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -27,6 +28,7 @@ class HttpServer {
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
+  // Thread-safe: checks may be added while the server runs (dependencies connect after start-up).
   void AddHealthCheck(std::string name, HealthCheck check);
   // For additional routes; valid until destruction.
   httplib::Server& Routes();
@@ -39,6 +41,7 @@ class HttpServer {
  private:
   MetricsRegistry& metrics_;
   std::unique_ptr<httplib::Server> server_;
+  std::mutex checks_mu_;
   std::vector<std::pair<std::string, HealthCheck>> checks_;
   std::thread thread_;
   int port_ = -1;

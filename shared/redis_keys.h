@@ -2,7 +2,10 @@
 // Redis key layout shared by the agents and the API. Series keys expire (they are caches and
 // can be rebuilt); open-incident locks never expire, so a volatile-* eviction policy cannot
 // evict them (see infra/ and README).
+#include <cstdint>
+#include <optional>
 #include <string>
+#include <utility>
 
 namespace sre::keys {
 
@@ -32,5 +35,17 @@ inline std::string RecentErrors(const std::string& service) { return "sre:logs:{
 inline std::string LastPatternError(const std::string& service) { return "sre:logs:{" + service + "}:last_pattern_ts"; }
 // ZSET of deployments of a service: score = event time (ms), member = RawDeployment JSON.
 inline std::string Deployments(const std::string& service) { return "sre:deploys:{" + service + "}"; }
+
+// (event time ms, value) of a SeriesHistory member; nullopt if it is not one.
+inline std::optional<std::pair<int64_t, double>> ParseSeriesMember(const std::string& member) {
+  auto a = member.find('|');
+  if (a == std::string::npos) return std::nullopt;
+  auto b = member.find('|', a + 1);
+  try {
+    return std::make_pair(static_cast<int64_t>(std::stoll(member.substr(0, a))), std::stod(member.substr(a + 1, b - a - 1)));
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
 
 }  // namespace sre::keys

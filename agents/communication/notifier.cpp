@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "shared/ids.h"
+#include "shared/time_format.h"
 
 #ifndef SRE_SOURCE_DIR
 #define SRE_SOURCE_DIR "."
@@ -29,25 +30,6 @@ std::string Num(double v, int decimals = 1) {
 }
 
 std::string Pct(double v) { return Num(100 * v, 0); }
-
-std::string Time(int64_t ms) {
-  std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[40];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S UTC", &tm);
-  return buf;
-}
-
-std::string Duration(double seconds) {
-  long total = std::lround(std::max(0.0, seconds));
-  long h = total / 3600, m = (total % 3600) / 60, s = total % 60;
-  char buf[48];
-  if (h) std::snprintf(buf, sizeof(buf), "%ld h %ld min", h, m);
-  else if (m) std::snprintf(buf, sizeof(buf), "%ld min %ld s", m, s);
-  else std::snprintf(buf, sizeof(buf), "%ld s", s);
-  return buf;
-}
 
 std::string SeverityColor(Severity s) {
   switch (s) {
@@ -77,7 +59,7 @@ Json Common(NotificationType type, const std::string& incident_id, Severity seve
               {"anomaly_type", ToString(anomaly)},
               {"subject", subject},
               {"dashboard_url", dashboard_url + "/#/incidents/" + incident_id},
-              {"generated_at", Time(ts)}};
+              {"generated_at", FormatTime(ts)}};
 }
 
 Data ToData(const Json& j) {
@@ -206,8 +188,8 @@ Email AlertEmail(const AnomalyDetected& a, const std::string& url) {
                      {"deviation_sigma", Num(a.deviation_sigma)},
                      {"anomaly_score_pct", Pct(a.anomaly_score)},
                      {"has_time_to_failure", a.time_to_failure_s.has_value()},
-                     {"time_to_failure", a.time_to_failure_s ? Duration(*a.time_to_failure_s) : ""},
-                     {"detection_time", Time(a.detection_time)},
+                     {"time_to_failure", a.time_to_failure_s ? FormatDuration(*a.time_to_failure_s) : ""},
+                     {"detection_time", FormatTime(a.detection_time)},
                      {"has_evidence", !a.evidence.empty()},
                      {"evidence", a.evidence}});
   return e;
@@ -287,14 +269,14 @@ Email ResolvedEmail(const IncidentResolved& r, Severity severity, const std::str
   e.type = NotificationType::INCIDENT_RESOLVED;
   e.incident_id = r.incident_id;
   e.severity = severity;
-  e.subject = "[RESOLVED] " + IncidentNumber(r.incident_id) + " " + service + " recovered after " + Duration(r.mttr_seconds);
+  e.subject = "[RESOLVED] " + IncidentNumber(r.incident_id) + " " + service + " recovered after " + FormatDuration(r.mttr_seconds);
   e.view = Common(e.type, r.incident_id, severity, service, type, e.subject, url, r.timestamp);
   Json lines = Json::array();
   for (const auto& t : timeline) lines.push_back({{"time", t.time}, {"line", t.line}});
-  e.view.update(Json{{"mttr", Duration(r.mttr_seconds)},
+  e.view.update(Json{{"mttr", FormatDuration(r.mttr_seconds)},
                      {"mttr_seconds", Num(r.mttr_seconds, 0)},
-                     {"detection_time", Time(r.detection_time)},
-                     {"resolution_time", Time(r.resolution_time)},
+                     {"detection_time", FormatTime(r.detection_time)},
+                     {"resolution_time", FormatTime(r.resolution_time)},
                      {"resolution_method", r.resolution_method},
                      {"has_timeline", !lines.empty()},
                      {"timeline", lines},
@@ -316,7 +298,7 @@ Email PostmortemEmail(const PostmortemGenerated& p, Severity severity, const std
     items.push_back({{"action", i.action}, {"owner", i.owner}, {"priority", i.priority}, {"due", i.due}});
   e.view.update(Json{{"postmortem_html", MarkdownToHtml(p.postmortem_markdown)},
                      {"postmortem_markdown", p.postmortem_markdown},
-                     {"mttr", Duration(p.mttr_seconds)},
+                     {"mttr", FormatDuration(p.mttr_seconds)},
                      {"method", ToString(p.method)},
                      {"has_action_items", !items.empty()},
                      {"action_items", items}});

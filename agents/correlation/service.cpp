@@ -17,14 +17,8 @@ constexpr int kRecentSamples = 30;
 // "ts|value|..." members of a series history, oldest first.
 std::vector<double> Values(const RedisReply& reply) {
   std::vector<double> out;
-  for (auto it = reply.elements.rbegin(); it != reply.elements.rend(); ++it) {
-    auto bar = it->str.find('|');
-    if (bar == std::string::npos) continue;
-    try {
-      out.push_back(std::stod(it->str.substr(bar + 1)));
-    } catch (const std::exception&) {
-    }
-  }
+  for (auto it = reply.elements.rbegin(); it != reply.elements.rend(); ++it)
+    if (auto p = keys::ParseSeriesMember(it->str)) out.push_back(p->second);
   return out;
 }
 

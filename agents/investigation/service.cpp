@@ -17,15 +17,8 @@ constexpr const char* kAgent = "investigation";
 // "ts|value|..." members of a series history → (ts, value), in the order given.
 std::vector<std::pair<int64_t, double>> Samples(const RedisReply& reply) {
   std::vector<std::pair<int64_t, double>> out;
-  for (const auto& e : reply.elements) {
-    auto a = e.str.find('|');
-    if (a == std::string::npos) continue;
-    auto b = e.str.find('|', a + 1);
-    try {
-      out.emplace_back(std::stoll(e.str.substr(0, a)), std::stod(e.str.substr(a + 1, b - a - 1)));
-    } catch (const std::exception&) {
-    }
-  }
+  for (const auto& e : reply.elements)
+    if (auto p = keys::ParseSeriesMember(e.str)) out.push_back(*p);
   return out;
 }
 

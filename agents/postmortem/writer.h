@@ -7,6 +7,7 @@
 
 #include "shared/messages.h"
 #include "shared/services.h"
+#include "shared/time_format.h"
 
 namespace sre::postmortem {
 
@@ -49,12 +50,6 @@ std::vector<ActionItem> BuildActionItems(const IncidentRecord& r, const ServiceC
 std::string RenderMarkdown(const IncidentRecord& r, const std::vector<TimelineEntry>& timeline, const Narrative& n,
                            const std::vector<ActionItem>& items);
 
-// "2026-11-23 14:05:09 UTC".
-std::string FormatTime(int64_t ms);
-// "2026-11-30".
-std::string FormatDate(int64_t ms);
-// "12 min 30 s".
-std::string FormatDuration(double seconds);
 // One line per timeline entry, for people ("14:05:09 detection: anomaly detected ...").
 std::string DescribeEvent(const TimelineEntry& e);
 

@@ -1,0 +1,146 @@
+#include "simulator/custom_scenario.h"
+
+#include <gtest/gtest.h>
+
+#include "simulator/test_util.h"
+
+namespace sre::sim {
+namespace {
+
+// The example of docs/simulator.md.
+constexpr const char* kExample = R"json({
+  "name": "INVENTORY_DB_FAILOVER",
+  "description": "inventory-db fails over; connections reset and reservations time out",
+  "service": "inventory-service",
+  "duration_s": 240,
+  "metrics": [
+    {"metric": "latency_p99_ms", "peak": 900, "shape": "exponential", "ramp_s": 90},
+    {"metric": "error_rate", "peak": 12, "shape": "sigmoid", "ramp_s": 100},
+    {"metric": "db_connections", "peak": 48, "shape": "linear", "ramp_s": 60}
+  ],
+  "logs": [
+    {"level": "WARN", "message": "pq: the database system is in recovery mode; retrying"},
+    {"level": "ERROR", "message": "reserve stock: read tcp 10.42.7.19:51234->10.42.9.4:5432: read: connection reset by peer"}
+  ],
+  "deployment": {"change_type": "INFRA", "version": "inventory-db-r18",
+                 "description": "Patch PostgreSQL minor version on inventory-db (failover)",
+                 "lead_s": 60},
+  "cascade": true,
+  "ground_truth": {"root_cause_service": "inventory-service",
+                   "root_cause_category": "INFRASTRUCTURE_FAILURE"}
+})json";
+
+CustomScenarioResult Parse(const std::string& body) {
+  return ParseCustomScenario(body, testing::Catalog(), {"LATENCY_SPIKE", "PAYMENT_OUTAGE"});
+}
+
+TEST(CustomScenarioTest, DocumentedExampleBecomesAScenario) {
+  auto r = Parse(kExample);
+  ASSERT_TRUE(r.ok()) << r.error;
+  const ScenarioDef& d = *r.scenario;
+  EXPECT_EQ(d.name, "INVENTORY_DB_FAILOVER");
+  EXPECT_EQ(d.service, "inventory-service");
+  EXPECT_EQ(d.duration_ms, 240000);
+  EXPECT_EQ(d.recovery_ms, 36000);
+  EXPECT_TRUE(d.custom);
+  EXPECT_TRUE(d.cascade);
+  ASSERT_EQ(d.effects.size(), 3u);
+  EXPECT_EQ(d.effects[0].metric, kLatencyP99);
+  EXPECT_EQ(d.effects[0].peak, 900);
+  EXPECT_EQ(d.effects[0].shape, Shape::kExponential);
+  EXPECT_EQ(d.effects[0].ramp_ms, 90000);
+  EXPECT_TRUE(d.effects[0].trigger);
+  ASSERT_EQ(d.error_logs.size(), 2u);
+  EXPECT_EQ(d.error_logs[0].level, LogLevel::WARN);
+  ASSERT_TRUE(d.deployment);
+  EXPECT_EQ(d.deployment->change_type, ChangeType::INFRA);
+  EXPECT_EQ(d.deployment->version, "inventory-db-r18");
+  EXPECT_EQ(d.deployment->lead_min_ms, 60000);
+  EXPECT_EQ(d.deployment->lead_max_ms, 60000);
+  EXPECT_EQ(d.root_cause_category, RootCauseCategory::INFRASTRUCTURE_FAILURE);
+}
+
+TEST(CustomScenarioTest, OptionalFieldsHaveDefaults) {
+  auto r = Parse(R"({"name": "X", "service": "user-service", "duration_s": 100,
+      "metrics": [{"metric": "cpu_percent", "peak": 90}, {"metric": "memory_percent", "peak": 80, "shape": "step"}],
+      "ground_truth": {"root_cause_service": "user-service", "root_cause_category": "UNKNOWN"}})");
+  ASSERT_TRUE(r.ok()) << r.error;
+  EXPECT_FALSE(r.scenario->cascade);
+  EXPECT_FALSE(r.scenario->deployment);
+  EXPECT_TRUE(r.scenario->error_logs.empty());
+  EXPECT_EQ(r.scenario->effects[0].shape, Shape::kSigmoid);
+  EXPECT_EQ(r.scenario->effects[0].ramp_ms, 40000);  // 40 % of the duration
+  EXPECT_EQ(r.scenario->effects[1].ramp_ms, 0);      // a step has no ramp
+}
+
+// Replaces the value at a JSON pointer of the example (or removes it when `value` is absent).
+std::string Mutate(const std::string& pointer, std::optional<Json> value) {
+  Json j = Json::parse(kExample);
+  Json::json_pointer p(pointer);
+  if (value) {
+    j[p] = *value;
+  } else {
+    j[p.parent_pointer()].erase(p.back());
+  }
+  return j.dump();
+}
+
+TEST(CustomScenarioTest, BadDefinitionsNameTheOffendingField) {
+  struct Case {
+    std::string body;
+    std::string field;
+    std::string error_contains;
+  } cases[] = {
+      {"{not json", "", "not valid JSON"},
+      {"[1, 2]", "", "must be a JSON object"},
+      {Mutate("/name", std::nullopt), "name", "missing required field"},
+      {Mutate("/name", ""), "name", "must not be empty"},
+      {Mutate("/name", "has spaces"), "name", "letters, digits"},
+      {Mutate("/name", "LATENCY_SPIKE"), "name", "built-in scenario"},
+      {Mutate("/service", "billing-service"), "service", "unknown service 'billing-service'"},
+      {Mutate("/service", 7), "service", "expected a string"},
+      {Mutate("/duration_s", 5), "duration_s", "outside [30, 3600]"},
+      {Mutate("/duration_s", "long"), "duration_s", "expected a number"},
+      {Mutate("/metrics", Json::array()), "metrics", "must not be empty"},
+      {Mutate("/metrics", "cpu"), "metrics", "expected an array"},
+      {Mutate("/metrics/0/metric", "cpu"), "metrics[0].metric", "unknown metric 'cpu'"},
+      {Mutate("/metrics/1/metric", "latency_p99_ms"), "metrics[1].metric", "more than once"},
+      {Mutate("/metrics/0/peak", std::nullopt), "metrics[0].peak", "missing required field"},
+      {Mutate("/metrics/0/peak", -3), "metrics[0].peak", "outside [0, "},
+      {Mutate("/metrics/1/peak", 140), "metrics[1].peak", "outside [0, 100]"},
+      {Mutate("/metrics/2/peak", 51), "metrics[2].peak", "db_pool_size is 50"},
+      {Mutate("/metrics/0/shape", "cubic"), "metrics[0].shape",
+       "unknown value 'cubic' (expected one of linear, exponential, sigmoid, step)"},
+      {Mutate("/metrics/1/ramp_s", -1), "metrics[1].ramp_s", "outside [0, inf]"},
+      {Mutate("/metrics/1/ramp_s", 230), "metrics[1].ramp_s", "85 % of duration_s"},
+      {Mutate("/metrics/0/rampS", 30), "metrics[0].rampS", "unknown field"},
+      {Mutate("/logs/1/level", "CRITICAL"), "logs[1].level", "unknown value 'CRITICAL'"},
+      {Mutate("/logs/0/message", ""), "logs[0].message", "must not be empty"},
+      {Mutate("/logs", Json::object()), "logs", "expected an array"},
+      {Mutate("/deployment/change_type", "HOTFIX"), "deployment.change_type",
+       "expected one of CODE, CONFIG, INFRA"},
+      {Mutate("/deployment/version", std::nullopt), "deployment.version", "missing required field"},
+      {Mutate("/deployment/lead_s", 900), "deployment.lead_s", "outside [0, 600]"},
+      {Mutate("/deployment/when", "now"), "deployment.when", "unknown field"},
+      {Mutate("/cascade", "yes"), "cascade", "expected true or false"},
+      {Mutate("/ground_truth", std::nullopt), "ground_truth", "missing required field"},
+      {Mutate("/ground_truth/root_cause_category", "GREMLINS"), "ground_truth.root_cause_category",
+       "unknown value 'GREMLINS'"},
+      {Mutate("/ground_truth/root_cause_service", "billing"), "ground_truth.root_cause_service",
+       "unknown service 'billing'"},
+      {Mutate("/severity", "HIGH"), "severity", "unknown field"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.body);
+    auto r = Parse(c.body);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.field, c.field) << r.error;
+    EXPECT_NE(r.error.find(c.error_contains), std::string::npos) << r.error;
+    if (!c.field.empty()) {
+      EXPECT_EQ(r.error.rfind("field '" + c.field + "': ", 0), 0u) << r.error;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace sre::sim

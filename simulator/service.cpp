@@ -1,0 +1,214 @@
+#include "simulator/service.h"
+
+#include <httplib.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <map>
+#include <thread>
+
+#include "shared/log.h"
+#include "shared/messages.h"
+
+namespace sre::sim {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::shared_ptr<spdlog::logger> Logger() { return log::Get("simulator"); }
+
+// Sleeps until `deadline` or until `stop` is set, whichever comes first.
+void SleepUntil(Clock::time_point deadline, const std::atomic<bool>& stop) {
+  while (!stop.load()) {
+    auto now = Clock::now();
+    if (now >= deadline) return;
+    std::this_thread::sleep_for(
+        std::min<Clock::duration>(deadline - now, std::chrono::milliseconds(50)));
+  }
+}
+
+template <typename T>
+void Append(std::vector<OutboundMessage>& out, const std::vector<T>& messages) {
+  for (const auto& m : messages) {
+    if constexpr (std::is_same_v<T, GroundTruth>)
+      out.push_back({T::kTopic, m.service, Encode(m)});
+    else
+      out.push_back({T::kTopic, m.source_service, Encode(m)});
+  }
+}
+
+}  // namespace
+
+ServiceOptions ReadOptions(Config& config, int64_t wall_now_ms, uint64_t random_seed) {
+  ServiceOptions o;
+  o.speed = config.Double("SIM_SPEED", 1.0, 0.001, 1e6);
+  o.core.seed = static_cast<uint64_t>(
+      config.Int("SIM_SEED", static_cast<int64_t>(random_seed & 0x7FFFFFFFFFFFFFFFULL), 0,
+                 std::numeric_limits<int64_t>::max()));
+  o.schedule = config.Choice("SIM_SCHEDULE", "random", {"random", "off"});
+  o.core.random_schedule = o.schedule == "random";
+  o.core.first_injection_ms = config.Int("SIM_FIRST_INJECTION_S", 60, 0, 7 * 86400) * 1000;
+  o.backfill_ms = config.Int("SIM_BACKFILL_S", 600, 0, 7 * 86400) * 1000;
+  // Whole seconds keep timestamps readable; the default is the wall clock at start.
+  o.core.live_start_ms =
+      config.Int("SIM_START_TIME_MS", wall_now_ms / 1000 * 1000, 0, 253402300799000);
+  o.http_port = config.Port("HTTP_PORT", 8100, /*allow_zero=*/true);
+  o.knowledge_dir = KnowledgeDir();
+  return o;
+}
+
+std::vector<std::string> OptionsHelp() {
+  return {
+      "HTTP_PORT                /healthz, /metrics and /api/scenarios (8100; 0 picks a free one)",
+      "SIM_SPEED                simulated seconds per wall second, > 0 (1)",
+      "SIM_SEED                 seed for values, logs, schedule and event ids (random; logged)",
+      "SIM_SCHEDULE             random: inject scenarios by themselves; off: only on request "
+      "(random)",
+      "SIM_FIRST_INJECTION_S    simulated seconds from the live start to the first injection (60)",
+      "SIM_BACKFILL_S           simulated seconds of normal history published at start (600)",
+      "SIM_START_TIME_MS        simulated Unix ms where the live clock starts (wall clock at "
+      "start)",
+      "KNOWLEDGE_DIR            where architecture/services.json lives (./knowledge or the source "
+      "tree)",
+  };
+}
+
+std::vector<OutboundMessage> ToMessages(const TickBatch& batch) {
+  std::vector<OutboundMessage> out;
+  out.reserve(batch.size());
+  Append(out, batch.deployments);
+  Append(out, batch.ground_truth);
+  Append(out, batch.metrics);
+  Append(out, batch.logs);
+  return out;
+}
+
+SimulatorService::SimulatorService(ServiceCatalog catalog, ServiceOptions options,
+                                   Producer& producer, MetricsRegistry& metrics)
+    : options_(std::move(options)),
+      sim_(std::make_unique<Simulator>(std::move(catalog), options_.core)),
+      api_(std::make_unique<ScenarioApi>(*sim_, mu_, metrics,
+                                         RunInfo{options_.speed, options_.schedule})),
+      producer_(producer),
+      metrics_(metrics) {
+  metrics_.GetGauge("sim_active_scenarios", "Failure scenarios currently active");
+  metrics_.GetCounter("sim_publish_failures_total",
+                      "Tick batches the broker did not acknowledge (retried)");
+}
+
+void SimulatorService::Register(HttpServer& http) {
+  auto json = [](httplib::Response& res, const HttpReply& reply) {
+    res.status = reply.status;
+    res.set_content(reply.body, "application/json");
+  };
+  auto& routes = http.Routes();
+  routes.Get("/api/scenarios", [this, json](const httplib::Request&, httplib::Response& res) {
+    json(res, api_->List());
+  });
+  routes.Post("/api/scenarios", [this, json](const httplib::Request& req, httplib::Response& res) {
+    json(res, api_->InjectCustom(req.body));
+  });
+  routes.Post(R"(/api/scenarios/([^/]+))",
+              [this, json](const httplib::Request& req, httplib::Response& res) {
+                json(res, api_->InjectNamed(req.matches[1].str()));
+              });
+  http.AddHealthCheck("kafka", [this] { return producer_.CheckBroker(std::chrono::seconds(2)); });
+}
+
+TickBatch SimulatorService::TickLocked(int64_t now_ms) {
+  TickBatch batch;
+  size_t active = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    batch = sim_->Tick(now_ms);
+    active = sim_->Active().size();
+  }
+  for (const auto& m : batch.metrics)
+    metrics_
+        .GetGauge("sim_metric_value", "Current simulated value of each metric, per service",
+                  {{"metric", m.metric_name}, {"service", m.source_service}})
+        .Set(m.metric_value);
+  metrics_.GetGauge("sim_active_scenarios", "Failure scenarios currently active")
+      .Set(static_cast<double>(active));
+  metrics_.GetGauge("sim_simulated_time_seconds", "Simulated clock (Unix seconds) of the last tick")
+      .Set(static_cast<double>(now_ms) / 1000.0);
+  metrics_.GetCounter("sim_ticks_total", "Ticks simulated (backfill included)").Inc();
+  for (const auto& name : batch.scheduled) api_->CountInjection(name);
+  for (const auto& g : batch.ground_truth)
+    Logger()->info("scenario {} {} on {} (root cause {} {})", g.scenario,
+                   g.phase == Phase::START ? "started" : "ended", g.service, g.root_cause_service,
+                   ToString(g.root_cause_category));
+  for (const auto& d : batch.deployments)
+    Logger()->info("deployment of {} {} ({} -> {})", d.source_service, ToString(d.change_type),
+                   d.previous_version, d.version);
+  return batch;
+}
+
+Status SimulatorService::PublishWithRetry(const std::vector<OutboundMessage>& messages,
+                                          const std::atomic<bool>& stop) {
+  for (int attempt = 0;; ++attempt) {
+    Status s = producer_.PublishBatch(messages);
+    if (s.ok()) {
+      if (attempt > 0) Logger()->info("broker acknowledged again after {} retries", attempt);
+      std::map<std::string, double> per_topic;
+      for (const auto& m : messages) per_topic[m.topic] += 1;
+      for (const auto& [topic, n] : per_topic)
+        metrics_
+            .GetCounter("sim_events_published_total", "Events published, by topic",
+                        {{"topic", topic}})
+            .Inc(n);
+      return s;
+    }
+    if (!s.transient()) return s;
+    metrics_
+        .GetCounter("sim_publish_failures_total",
+                    "Tick batches the broker did not acknowledge (retried)")
+        .Inc();
+    if (attempt == 0) Logger()->warn("publishing failed, retrying: {}", s.message());
+    SleepUntil(Clock::now() + Backoff(attempt, std::chrono::milliseconds(500),
+                                      std::chrono::milliseconds(15000)),
+               stop);
+    if (stop.load()) return Status::Ok();
+  }
+}
+
+Status SimulatorService::Run(const std::atomic<bool>& stop) {
+  const int64_t live = options_.core.live_start_ms;
+  const int64_t ticks_back = options_.backfill_ms / kTickMs;
+  Logger()->info(
+      "seed={} live start={} speed={} schedule={} run={}; backfilling {} ticks (reproduce with "
+      "SIM_SEED={} SIM_START_TIME_MS={})",
+      options_.core.seed, live, options_.speed, options_.schedule, sim_->run_id(), ticks_back,
+      options_.core.seed, live);
+
+  std::vector<OutboundMessage> pending;
+  for (int64_t t = live - ticks_back * kTickMs; t < live && !stop.load(); t += kTickMs) {
+    auto messages = ToMessages(TickLocked(t));
+    pending.insert(pending.end(), std::make_move_iterator(messages.begin()),
+                   std::make_move_iterator(messages.end()));
+    if (pending.size() >= 2000 || t + kTickMs >= live) {
+      Status s = PublishWithRetry(pending, stop);
+      if (!s.ok()) return s;
+      pending.clear();
+    }
+  }
+  if (stop.load()) return Status::Ok();
+  if (ticks_back > 0) Logger()->info("backfill published; live from {}", live);
+
+  const auto period = std::chrono::duration_cast<Clock::duration>(
+      std::chrono::duration<double>(static_cast<double>(kTickMs) / 1000.0 / options_.speed));
+  auto next = Clock::now();
+  for (int64_t t = live; !stop.load(); t += kTickMs) {
+    Status s = PublishWithRetry(ToMessages(TickLocked(t)), stop);
+    if (!s.ok()) return s;
+    next += period;
+    auto now = Clock::now();
+    if (next + period < now) next = now;  // fell behind (slow broker): do not burst to catch up
+    SleepUntil(next, stop);
+  }
+  Logger()->info("stopping");
+  return Status::Ok();
+}
+
+}  // namespace sre::sim

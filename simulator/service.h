@@ -1,0 +1,75 @@
+#pragma once
+// The simulator's IO shell: reads its settings, drives the core's clock (a backfill of past
+// ticks as fast as the broker takes them, then one tick per 10 simulated seconds, i.e. every
+// 10 s / SIM_SPEED of wall time), publishes each tick's batch keyed by service, keeps the
+// Prometheus gauges current and serves the scenario API.
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "shared/config.h"
+#include "shared/http_server.h"
+#include "shared/kafka.h"
+#include "shared/metrics.h"
+#include "shared/services.h"
+#include "shared/status.h"
+#include "simulator/api.h"
+#include "simulator/simulator.h"
+
+namespace sre::sim {
+
+struct ServiceOptions {
+  SimulatorOptions core;
+  double speed = 1;
+  int64_t backfill_ms = 600000;
+  std::string schedule = "random";
+  int http_port = 8100;
+  std::string knowledge_dir;
+};
+
+// Reads SIM_SPEED, SIM_SEED, SIM_SCHEDULE, SIM_FIRST_INJECTION_S, SIM_BACKFILL_S,
+// SIM_START_TIME_MS, HTTP_PORT and KNOWLEDGE_DIR. `wall_now_ms` and `random_seed` are the defaults
+// for the start time and the seed. Problems are recorded in `config`; call config.Validate().
+ServiceOptions ReadOptions(Config& config, int64_t wall_now_ms, uint64_t random_seed);
+
+// The --help lines for the variables above.
+std::vector<std::string> OptionsHelp();
+
+// Encodes a tick's messages for the broker: raw.* and sim.ground_truth, keyed by service.
+std::vector<OutboundMessage> ToMessages(const TickBatch& batch);
+
+class SimulatorService {
+ public:
+  // `producer` and `metrics` must outlive the service.
+  SimulatorService(ServiceCatalog catalog, ServiceOptions options, Producer& producer,
+                   MetricsRegistry& metrics);
+
+  // Adds GET/POST /api/scenarios and the broker health check. Call before http.Start().
+  void Register(HttpServer& http);
+
+  // Publishes the backfill, then ticks live until `stop`. A transient publish failure is
+  // retried with backoff (the same batch, so the same event ids); simulated time waits
+  // meanwhile. Returns Ok on stop, or the producer's non-transient error.
+  Status Run(const std::atomic<bool>& stop);
+
+  ScenarioApi& api() { return *api_; }
+
+ private:
+  Status PublishWithRetry(const std::vector<OutboundMessage>& messages,
+                          const std::atomic<bool>& stop);
+  // Ticks the core under the lock and updates the gauges.
+  TickBatch TickLocked(int64_t now_ms);
+
+  ServiceOptions options_;
+  std::mutex mu_;  // guards sim_
+  std::unique_ptr<Simulator> sim_;
+  std::unique_ptr<ScenarioApi> api_;
+  Producer& producer_;
+  MetricsRegistry& metrics_;
+};
+
+}  // namespace sre::sim

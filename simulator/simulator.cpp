@@ -1,0 +1,583 @@
+#include "simulator/simulator.h"
+
+#include <spdlog/fmt/fmt.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "shared/ids.h"
+#include "simulator/log_text.h"
+#include "simulator/ramp.h"
+
+namespace sre::sim {
+namespace {
+
+constexpr int64_t kMinute = 60 * 1000;
+
+// Independent streams, so that e.g. an injected scenario's extra log lines do not shift the
+// noise of every later tick.
+enum Stream : uint32_t { kNoiseStream = 1, kIdStream, kTextStream, kScheduleStream };
+
+std::mt19937_64 SeededStream(uint64_t seed, Stream stream) {
+  std::seed_seq seq{static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32),
+                    static_cast<uint32_t>(stream)};
+  return std::mt19937_64(seq);
+}
+
+// A trace id: 16 lower-case hex digits.
+std::string TraceId(std::mt19937_64& rng) { return RandomHex(rng, 16); }
+
+std::string PodName(std::mt19937_64& rng, const std::string& service) {
+  static constexpr char kAlnum[] = "bcdfghjklmnpqrstvwxz2456789";
+  std::string suffix;
+  for (int i = 0; i < 5; ++i) suffix.push_back(kAlnum[UniformInt(rng, 0, sizeof(kAlnum) - 2)]);
+  return fmt::format("{}-{}-{}", service, RandomHex(rng, 10), suffix);
+}
+
+constexpr const char* kBenignCodeChanges[] = {
+    "Bump dependencies to their latest patch releases (CVE fixes)",
+    "Add structured logging fields to request logs",
+    "Refactor request validation (no behaviour change)",
+    "Tune HTTP client connection keep-alive",
+    "Improve error messages for invalid requests",
+    "Remove dead feature flag code",
+    "Upgrade base image to the latest patch release",
+};
+constexpr const char* kBenignConfigChanges[] = {
+    "Lower log level of com.shop.* to INFO",
+    "Raise HPA maxReplicas from 10 to 12",
+    "Rotate feature flag rollout percentage from 20% to 30%",
+    "Update alert annotations and dashboard links",
+    "Increase readiness probe initialDelaySeconds to 20",
+};
+
+}  // namespace
+
+Simulator::Simulator(ServiceCatalog catalog, SimulatorOptions options)
+    : catalog_(std::move(catalog)),
+      options_(options),
+      noise_rng_(SeededStream(options.seed, kNoiseStream)),
+      id_rng_(SeededStream(options.seed, kIdStream)),
+      text_rng_(SeededStream(options.seed, kTextStream)),
+      schedule_rng_(SeededStream(options.seed, kScheduleStream)) {
+  catalogue_ = BuiltInScenarios(catalog_);
+  run_id_ = UuidFromName(fmt::format("sre-simulator:{}:{}", options_.seed, options_.live_start_ms))
+                .substr(0, 8);
+  for (const auto& info : catalog_.services()) {
+    ServiceState s;
+    s.info = &info;
+    for (size_t m = 0; m < kMetricCount; ++m) {
+      auto b = info.baseline.find(MetricName(m));
+      auto n = info.noise.find(MetricName(m));
+      s.baseline[m] = b == info.baseline.end() ? 0.0 : b->second;
+      s.sigma[m] = s.baseline[m] * (n == info.noise.end() ? 0.0 : n->second);
+      s.last[m] = s.baseline[m];
+      s.noise[m].Reset(noise_rng_);
+    }
+    for (int i = 0; i < 3; ++i) s.pods.push_back(PodName(text_rng_, info.name));
+    s.version.major = UniformInt(text_rng_, 1, 5);
+    s.version.minor = UniformInt(text_rng_, 0, 24);
+    s.version.patch = UniformInt(text_rng_, 0, 9);
+    s.version.config_rev = UniformInt(text_rng_, 40, 400);
+    s.version.code = fmt::format("{}.{}.{}", s.version.major, s.version.minor, s.version.patch);
+    s.version.config = fmt::format("config-r{}", s.version.config_rev);
+    s.version.infra = fmt::format("infra-r{}", s.version.infra_rev);
+    services_.push_back(std::move(s));
+  }
+  next_injection_ms_ = options_.live_start_ms + options_.first_injection_ms;
+  next_benign_ms_ = options_.live_start_ms + UniformInt(schedule_rng_, 10 * kMinute, 70 * kMinute);
+}
+
+size_t Simulator::Index(const std::string& service) const {
+  for (size_t i = 0; i < services_.size(); ++i)
+    if (services_[i].info->name == service) return i;
+  return services_.size();
+}
+
+bool Simulator::ServiceActive(const std::string& service, int64_t at_ms) const {
+  // A scenario that ends by at_ms is retired at that tick, before the new one starts.
+  return std::any_of(running_.begin(), running_.end(), [&](const Running& r) {
+    return r.def->service == service && r.end_ms > at_ms;
+  });
+}
+
+std::string Simulator::CurrentVersion(const std::string& service) const {
+  size_t i = Index(service);
+  return i < services_.size() ? services_[i].version.code : "";
+}
+
+int64_t Simulator::NextStartMs() const {
+  if (last_tick_ms_ < 0) return options_.live_start_ms;
+  return std::max(last_tick_ms_ + kTickMs, options_.live_start_ms);
+}
+
+std::vector<size_t> Simulator::CascadeTargets(size_t service) const {
+  std::vector<size_t> out, frontier{service};
+  while (!frontier.empty()) {
+    size_t n = frontier.back();
+    frontier.pop_back();
+    for (const auto& caller : services_[n].info->upstream) {
+      size_t c = Index(caller);
+      if (c < services_.size() && c != service &&
+          std::find(out.begin(), out.end(), c) == out.end()) {
+        out.push_back(c);
+        frontier.push_back(c);
+      }
+    }
+  }
+  return out;
+}
+
+InjectResult Simulator::Inject(const std::string& name) {
+  for (const auto& def : catalogue_)
+    if (def.name == name) return Start(std::make_shared<const ScenarioDef>(def), NextStartMs());
+  InjectResult r;
+  r.error = InjectResult::Error::kUnknownScenario;
+  r.message = "unknown scenario '" + name + "'";
+  return r;
+}
+
+InjectResult Simulator::InjectCustom(ScenarioDef def) {
+  def.custom = true;
+  return Start(std::make_shared<const ScenarioDef>(std::move(def)), NextStartMs());
+}
+
+std::pair<std::string, std::string> Simulator::NextVersion(size_t service, ChangeType type,
+                                                           bool minor_bump) const {
+  const Version& v = services_[service].version;
+  switch (type) {
+    case ChangeType::CONFIG:
+      return {fmt::format("config-r{}", v.config_rev + 1), v.config};
+    case ChangeType::INFRA:
+      return {fmt::format("infra-r{}", v.infra_rev + 1), v.infra};
+    case ChangeType::CODE:
+      break;
+  }
+  if (minor_bump) return {fmt::format("{}.{}.0", v.major, v.minor + 1), v.code};
+  return {fmt::format("{}.{}.{}", v.major, v.minor, v.patch + 1), v.code};
+}
+
+InjectResult Simulator::Start(std::shared_ptr<const ScenarioDef> def, int64_t at_ms) {
+  InjectResult result;
+  size_t svc = Index(def->service);
+  if (svc == services_.size()) {
+    result.error = InjectResult::Error::kUnknownScenario;
+    result.message = "scenario '" + def->name + "' names unknown service '" + def->service + "'";
+    return result;
+  }
+  if (ServiceActive(def->service, at_ms)) {
+    for (const auto& r : running_)
+      if (r.def->service == def->service && r.end_ms > at_ms)
+        result.message = def->service + " already has an active scenario (" + r.def->name + ")";
+    result.error = InjectResult::Error::kServiceBusy;
+    return result;
+  }
+  Running r;
+  r.def = def;
+  r.start_ms = at_ms;
+  r.symptoms_ms = at_ms;
+  if (def->deployment) {
+    const DeploymentSpec& d = *def->deployment;
+    // Whole ticks when the bounds allow, so the deployment and the first symptom land on ticks.
+    bool whole_ticks = d.lead_min_ms % kTickMs == 0 && d.lead_max_ms % kTickMs == 0;
+    int64_t lead =
+        whole_ticks
+            ? UniformInt(schedule_rng_, d.lead_min_ms / kTickMs, d.lead_max_ms / kTickMs) * kTickMs
+            : UniformInt(schedule_rng_, d.lead_min_ms, d.lead_max_ms);
+    r.symptoms_ms = at_ms + lead;
+    r.deploy_type = d.change_type;
+    auto [next, previous] = NextVersion(svc, d.change_type, /*minor_bump=*/true);
+    r.version = d.version.empty() ? next : d.version;
+    r.previous_version = previous;
+  }
+  r.end_ms = r.symptoms_ms + def->duration_ms;
+  running_.push_back(r);
+  result.active = Describe(running_.back());
+  return result;
+}
+
+ActiveScenarioInfo Simulator::Describe(const Running& r) const {
+  ActiveScenarioInfo a;
+  a.name = r.def->name;
+  a.service = r.def->service;
+  a.custom = r.def->custom;
+  a.started_at_ms = r.start_ms;
+  a.symptoms_start_ms = r.symptoms_ms;
+  a.ends_at_ms = r.end_ms;
+  if (r.deploy_type) a.deployment_version = r.version;
+  int64_t now = std::max(last_tick_ms_, r.start_ms);
+  a.progress = std::clamp(static_cast<double>(now - r.start_ms) /
+                              static_cast<double>(std::max<int64_t>(1, r.end_ms - r.start_ms)),
+                          0.0, 1.0);
+  if (last_tick_ms_ < r.start_ms)
+    a.phase = "starting";
+  else if (now < r.symptoms_ms)
+    a.phase = "deploying";
+  else if (now < r.symptoms_ms + r.def->RampEndMs())
+    a.phase = "ramping";
+  else if (now < r.end_ms - r.def->recovery_ms)
+    a.phase = "holding";
+  else
+    a.phase = "recovering";
+  return a;
+}
+
+std::vector<ActiveScenarioInfo> Simulator::Active() const {
+  std::vector<ActiveScenarioInfo> out;
+  for (const auto& r : running_) out.push_back(Describe(r));
+  return out;
+}
+
+GroundTruth Simulator::MakeTruth(const Running& r, Phase phase, int64_t now_ms) {
+  GroundTruth g;
+  g.event_id = UuidFromRng(id_rng_);
+  g.timestamp = now_ms;
+  g.scenario = r.def->name;
+  g.phase = phase;
+  g.service = r.def->service;
+  g.root_cause_service = r.def->root_cause_service;
+  g.root_cause_category = r.def->root_cause_category;
+  g.trigger_metrics = r.def->TriggerMetrics();
+  return g;
+}
+
+void Simulator::EmitLog(TickBatch& out, size_t service, LogLevel level, std::string message,
+                        int64_t ts_ms) {
+  const ServiceState& s = services_[service];
+  RawLog l;
+  l.event_id = UuidFromRng(id_rng_);
+  l.timestamp = ts_ms;
+  l.source_service = s.info->name;
+  l.level = level;
+  l.message = std::move(message);
+  l.trace_id = TraceId(text_rng_);
+  l.labels = {{"env", "simulation"},
+              {"run", run_id_},
+              {"pod", s.pods[static_cast<size_t>(
+                          UniformInt(text_rng_, 0, static_cast<int64_t>(s.pods.size()) - 1))]}};
+  out.logs.push_back(std::move(l));
+}
+
+void Simulator::Deploy(size_t service, ChangeType type, const std::string& version,
+                       const std::string& previous, const std::string& description, int64_t now_ms,
+                       TickBatch& out) {
+  ServiceState& s = services_[service];
+  RawDeployment d;
+  d.event_id = UuidFromRng(id_rng_);
+  d.timestamp = now_ms;
+  d.source_service = s.info->name;
+  d.version = version;
+  d.previous_version = previous;
+  d.change_type = type;
+  d.git_sha = RandomHex(text_rng_, 40);
+  d.description = description;
+  out.deployments.push_back(std::move(d));
+  EmitLog(out, service, LogLevel::INFO, DeploymentLogLine(s.info->name, version, previous, type),
+          now_ms + UniformInt(text_rng_, 1000, 9000));
+  Version& v = s.version;
+  switch (type) {
+    case ChangeType::CONFIG:
+      ++v.config_rev;
+      v.config = version;
+      break;
+    case ChangeType::INFRA:
+      ++v.infra_rev;
+      v.infra = version;
+      break;
+    case ChangeType::CODE: {
+      long long major = 0, minor = 0, patch = 0;
+      const char* text = version.c_str() + (version.rfind('v', 0) == 0 ? 1 : 0);
+      if (std::sscanf(text, "%lld.%lld.%lld", &major, &minor, &patch) == 3) {
+        v.major = major;
+        v.minor = minor;
+        v.patch = patch;
+      }
+      v.code = version;
+      break;
+    }
+  }
+  s.last_deploy_ms = now_ms;
+}
+
+void Simulator::RunSchedule(int64_t now_ms, TickBatch& out) {
+  if (!options_.random_schedule || now_ms < next_injection_ms_) return;
+  std::vector<bool> busy(services_.size(), false);
+  for (size_t i = 0; i < services_.size(); ++i)
+    busy[i] = now_ms < services_[i].cooldown_until_ms ||
+              now_ms - services_[i].last_deploy_ms < kDeployGuardMs;
+  for (const auto& r : running_) {
+    size_t svc = Index(r.def->service);
+    busy[svc] = true;
+    if (r.def->cascade)
+      for (size_t t : CascadeTargets(svc)) busy[t] = true;
+  }
+  if (bag_.empty()) {
+    for (const auto& def : catalogue_) bag_.push_back(def.name);
+    std::shuffle(bag_.begin(), bag_.end(), schedule_rng_);
+  }
+  auto eligible = [&](const ScenarioDef& def) {
+    size_t svc = Index(def.service);
+    if (svc >= services_.size() || busy[svc]) return false;
+    if (def.cascade)
+      for (size_t t : CascadeTargets(svc))
+        if (busy[t]) return false;
+    return true;
+  };
+  auto by_name = [&](const std::string& name) {
+    return std::find_if(catalogue_.begin(), catalogue_.end(),
+                        [&](const ScenarioDef& d) { return d.name == name; });
+  };
+  // The bag keeps the mix even; when everything left in it is on a busy service, any eligible
+  // scenario will do, so the 5–10 minute rhythm holds.
+  const ScenarioDef* pick = nullptr;
+  auto in_bag = std::find_if(bag_.begin(), bag_.end(), [&](const std::string& name) {
+    auto def = by_name(name);
+    return def != catalogue_.end() && eligible(*def);
+  });
+  if (in_bag != bag_.end()) {
+    pick = &*by_name(*in_bag);
+    bag_.erase(in_bag);
+  } else {
+    std::vector<const ScenarioDef*> any;
+    for (const auto& def : catalogue_)
+      if (eligible(def)) any.push_back(&def);
+    if (any.empty()) return;  // nothing eligible right now: try again next tick
+    pick = any[static_cast<size_t>(
+        UniformInt(schedule_rng_, 0, static_cast<int64_t>(any.size()) - 1))];
+  }
+  if (!Start(std::make_shared<const ScenarioDef>(*pick), now_ms).ok()) return;
+  out.scheduled.push_back(pick->name);
+  next_injection_ms_ = now_ms + UniformInt(schedule_rng_, 5 * kMinute, 10 * kMinute);
+}
+
+void Simulator::MaybeBenignDeployment(int64_t now_ms, TickBatch& out) {
+  if (now_ms < next_benign_ms_) return;
+  std::vector<size_t> candidates;
+  for (size_t i = 0; i < services_.size(); ++i) {
+    bool touched = now_ms < services_[i].cooldown_until_ms;
+    for (const auto& r : running_) {
+      size_t svc = Index(r.def->service);
+      if (svc == i) touched = true;
+      if (r.def->cascade)
+        for (size_t t : CascadeTargets(svc)) touched = touched || t == i;
+    }
+    if (!touched) candidates.push_back(i);
+  }
+  if (candidates.empty()) return;  // retried next tick
+  size_t svc = candidates[static_cast<size_t>(
+      UniformInt(schedule_rng_, 0, static_cast<int64_t>(candidates.size()) - 1))];
+  bool code = Uniform(schedule_rng_, 0, 1) < 0.7;
+  ChangeType type = code ? ChangeType::CODE : ChangeType::CONFIG;
+  auto [version, previous] = NextVersion(svc, type, Uniform(schedule_rng_, 0, 1) < 0.15);
+  std::string description =
+      code
+          ? kBenignCodeChanges[UniformInt(schedule_rng_, 0, std::size(kBenignCodeChanges) - 1)]
+          : kBenignConfigChanges[UniformInt(schedule_rng_, 0, std::size(kBenignConfigChanges) - 1)];
+  Deploy(svc, type, version, previous, description, now_ms, out);
+  next_benign_ms_ = now_ms + UniformInt(schedule_rng_, 40 * kMinute, 80 * kMinute);
+}
+
+void Simulator::ComputeLevels(int64_t now_ms, std::vector<MetricValues>& levels,
+                              std::vector<std::vector<std::string>>& failing_callees,
+                              std::vector<std::vector<std::string>>& slow_callees) const {
+  const size_t n = services_.size();
+  levels.assign(n, MetricValues{});
+  for (size_t i = 0; i < n; ++i) levels[i] = services_[i].baseline;
+  failing_callees.assign(n, {});
+  slow_callees.assign(n, {});
+
+  for (const auto& r : running_) {
+    size_t svc = Index(r.def->service);
+    for (const auto& e : r.def->effects) {
+      double intensity = EffectIntensity(e.shape, now_ms, r.symptoms_ms, r.end_ms, e.delay_ms,
+                                         e.ramp_ms, r.def->recovery_ms);
+      levels[svc][e.metric] += intensity * (e.peak - services_[svc].baseline[e.metric]);
+    }
+  }
+  // Excess over baseline caused by each service's own scenario: errors in percentage points,
+  // latency as a ratio.
+  std::vector<double> own_err(n, 0), own_lat(n, 0);
+  for (size_t i = 0; i < n; ++i) {
+    const auto& base = services_[i].baseline;
+    own_err[i] = std::max(0.0, levels[i][kErrorRate] - base[kErrorRate]);
+    if (base[kLatencyP99] > 0)
+      own_lat[i] = std::max(0.0, levels[i][kLatencyP99] / base[kLatencyP99] - 1.0);
+  }
+
+  std::vector<double> add_err(n, 0), add_lat_ratio(n, 0), mild_err(n, 0), mild_lat(n, 0);
+  for (const auto& r : running_) {
+    size_t origin = Index(r.def->service);
+    if (own_err[origin] <= 0 && own_lat[origin] <= 0) continue;
+    if (r.def->cascade) {
+      // Breadth-first up the callers; each hop passes on a share; a service reached by two
+      // paths takes the larger effect.
+      struct Hop {
+        size_t svc;
+        double err, lat;
+      };
+      std::vector<Hop> frontier{{origin, own_err[origin], own_lat[origin]}};
+      while (!frontier.empty()) {
+        Hop h = frontier.back();
+        frontier.pop_back();
+        for (const auto& caller_name : services_[h.svc].info->upstream) {
+          size_t c = Index(caller_name);
+          if (c >= n || c == origin) continue;
+          double err = kCascadeErrorShare * h.err, lat = kCascadeLatencyShare * h.lat;
+          if (err > 0.5 || lat > 0.2) {
+            auto& f = failing_callees[c];
+            if (std::find(f.begin(), f.end(), services_[h.svc].info->name) == f.end())
+              f.push_back(services_[h.svc].info->name);
+          }
+          if (err <= add_err[c] && lat <= add_lat_ratio[c]) continue;
+          add_err[c] = std::max(add_err[c], err);
+          add_lat_ratio[c] = std::max(add_lat_ratio[c], lat);
+          if (err > 0.01 || lat > 0.001) frontier.push_back({c, err, lat});
+        }
+      }
+    } else {
+      for (const auto& caller_name : services_[origin].info->upstream) {
+        size_t c = Index(caller_name);
+        if (c >= n) continue;
+        const auto& cs = services_[c];
+        mild_err[c] = std::max(mild_err[c], std::min(kCascadeErrorShare * own_err[origin],
+                                                     kMildCouplingSigma * cs.sigma[kErrorRate]));
+        mild_lat[c] = std::max(
+            mild_lat[c], std::min(kCascadeLatencyShare * own_lat[origin] * cs.baseline[kLatencyP99],
+                                  kMildCouplingSigma * cs.sigma[kLatencyP99]));
+        if (own_lat[origin] > 1.0) slow_callees[c].push_back(services_[origin].info->name);
+      }
+    }
+  }
+  for (size_t i = 0; i < n; ++i) {
+    levels[i][kErrorRate] += add_err[i] + mild_err[i];
+    levels[i][kLatencyP99] = levels[i][kLatencyP99] * (1.0 + add_lat_ratio[i]) + mild_lat[i];
+  }
+}
+
+void Simulator::EmitScenarioLogs(const Running& r, int64_t now_ms, TickBatch& out) {
+  if (now_ms < r.symptoms_ms || now_ms >= r.end_ms) return;
+  size_t svc = Index(r.def->service);
+  const ScenarioDef& def = *r.def;
+  double intensity = def.Intensity(now_ms, r.symptoms_ms);
+  ServiceState& s = services_[svc];
+  LogContext ctx{text_rng_,
+                 *s.info,
+                 s.last,
+                 intensity,
+                 r.deploy_type ? r.version : s.version.code,
+                 r.deploy_type ? r.previous_version : s.version.code};
+  auto ts = [&] { return now_ms + UniformInt(text_rng_, 0, kTickMs - 1); };
+  if (def.custom) {
+    for (const auto& rule : def.error_logs)
+      if (intensity >= rule.min_intensity) EmitLog(out, svc, rule.level, rule.render(ctx), ts());
+    return;
+  }
+  bool young = intensity < 0.3 && now_ms < r.symptoms_ms + def.duration_ms / 2;
+  if (young && !def.early_logs.empty() && Uniform(text_rng_, 0, 1) < 0.7) {
+    const auto& rule = def.early_logs[static_cast<size_t>(
+        UniformInt(text_rng_, 0, static_cast<int64_t>(def.early_logs.size()) - 1))];
+    EmitLog(out, svc, rule.level, rule.render(ctx), ts());
+  }
+  std::vector<const LogRule*> eligible, severe;
+  for (const auto& rule : def.error_logs) {
+    if (intensity < rule.min_intensity) continue;
+    eligible.push_back(&rule);
+    if (rule.level >= LogLevel::ERROR) severe.push_back(&rule);
+  }
+  if (severe.empty()) return;
+  int64_t lines = 1 + std::llround(2.0 * intensity);
+  for (int64_t i = 0; i < lines; ++i) {
+    const auto& pool = i == 0 ? severe : eligible;
+    const LogRule* rule =
+        pool[static_cast<size_t>(UniformInt(text_rng_, 0, static_cast<int64_t>(pool.size()) - 1))];
+    EmitLog(out, svc, rule->level, rule->render(ctx), ts());
+  }
+}
+
+TickBatch Simulator::Tick(int64_t now_ms) {
+  TickBatch out;
+  out.timestamp_ms = now_ms;
+  last_tick_ms_ = now_ms;
+
+  // Retire scenarios whose recovery is complete (their metrics are back to normal this tick).
+  for (auto it = running_.begin(); it != running_.end();) {
+    if (now_ms < it->end_ms) {
+      ++it;
+      continue;
+    }
+    if (!it->start_sent) out.ground_truth.push_back(MakeTruth(*it, Phase::START, it->start_ms));
+    out.ground_truth.push_back(MakeTruth(*it, Phase::END, now_ms));
+    services_[Index(it->def->service)].cooldown_until_ms = now_ms + kCooldownMs;
+    it = running_.erase(it);
+  }
+  if (now_ms >= options_.live_start_ms) {
+    RunSchedule(now_ms, out);
+    MaybeBenignDeployment(now_ms, out);
+  }
+  for (auto& r : running_) {
+    if (now_ms < r.start_ms) continue;
+    if (r.deploy_type && !r.deployment_sent) {
+      Deploy(Index(r.def->service), *r.deploy_type, r.version, r.previous_version,
+             r.def->deployment->description, now_ms, out);
+      r.deployment_sent = true;
+    }
+    if (!r.start_sent) {
+      out.ground_truth.push_back(MakeTruth(r, Phase::START, now_ms));
+      r.start_sent = true;
+    }
+  }
+
+  std::vector<MetricValues> levels;
+  std::vector<std::vector<std::string>> failing_callees, slow_callees;
+  ComputeLevels(now_ms, levels, failing_callees, slow_callees);
+  for (size_t i = 0; i < services_.size(); ++i) {
+    ServiceState& s = services_[i];
+    for (size_t m = 0; m < kMetricCount; ++m) {
+      double rel = s.baseline[m] > 0 ? s.sigma[m] / s.baseline[m] : 0.0;
+      double v = levels[i][m] * (1.0 + rel * s.noise[m].Next(noise_rng_));
+      v = RoundMetric(m, ClampMetric(m, v, static_cast<double>(s.info->db_pool_size)));
+      s.last[m] = v;
+      RawMetric metric;
+      metric.event_id = UuidFromRng(id_rng_);
+      metric.timestamp = now_ms;
+      metric.source_service = s.info->name;
+      metric.metric_name = MetricName(m);
+      metric.metric_value = v;
+      metric.labels = {{"env", "simulation"}, {"run", run_id_}, {"unit", MetricUnit(m)}};
+      out.metrics.push_back(std::move(metric));
+    }
+  }
+
+  for (size_t i = 0; i < services_.size(); ++i) {
+    ServiceState& s = services_[i];
+    const auto& rules = NormalLogs(s.info->name);
+    LogContext ctx{text_rng_, *s.info, s.last, 0.0, s.version.code, s.version.code};
+    int64_t lines = UniformInt(text_rng_, 3, 5);
+    for (int64_t k = 0; k < lines; ++k) {
+      const auto& rule = rules[static_cast<size_t>(
+          UniformInt(text_rng_, 0, static_cast<int64_t>(rules.size()) - 1))];
+      EmitLog(out, i, rule.level, rule.render(ctx), now_ms + UniformInt(text_rng_, 0, kTickMs - 1));
+    }
+    for (const auto& callee : failing_callees[i]) {
+      int64_t n = UniformInt(text_rng_, 1, 2);
+      for (int64_t k = 0; k < n; ++k)
+        EmitLog(out, i, LogLevel::ERROR,
+                CascadeErrorLine(ctx, callee, Uniform(text_rng_, 0, 1) < 0.3),
+                now_ms + UniformInt(text_rng_, 0, kTickMs - 1));
+    }
+    for (const auto& callee : slow_callees[i]) {
+      if (Uniform(text_rng_, 0, 1) >= 0.3) continue;
+      size_t c = Index(callee);
+      EmitLog(out, i, LogLevel::WARN,
+              SlowCalleeWarnLine(ctx, callee, std::llround(services_[c].last[kLatencyP99])),
+              now_ms + UniformInt(text_rng_, 0, kTickMs - 1));
+    }
+  }
+  for (const auto& r : running_) EmitScenarioLogs(r, now_ms, out);
+  std::stable_sort(out.logs.begin(), out.logs.end(),
+                   [](const RawLog& a, const RawLog& b) { return a.timestamp < b.timestamp; });
+  return out;
+}
+
+}  // namespace sre::sim

@@ -1,0 +1,168 @@
+#pragma once
+// The simulator core: six services' telemetry around their baselines, failure scenarios with
+// ramps, cascades along the dependency graph, benign deployments, the random scheduler and
+// ground truth. No IO and no clock: Tick(now_ms) is given simulated time (Unix ms) and returns
+// that tick's messages. Everything random comes from streams seeded by `seed`, so the same seed,
+// start time and sequence of calls give the same events, values and event ids.
+// Not thread-safe: the caller serialises Tick, Inject and the accessors (the service holds a
+// mutex around it).
+#include <array>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "shared/messages.h"
+#include "shared/services.h"
+#include "simulator/noise.h"
+#include "simulator/scenarios.h"
+
+namespace sre::sim {
+
+inline constexpr int64_t kTickMs = 10000;
+
+struct SimulatorOptions {
+  uint64_t seed = 1;
+  // Where live time begins (after the backfill). Injections never start before it, and the
+  // random schedule and benign deployments count from it.
+  int64_t live_start_ms = 0;
+  bool random_schedule = true;
+  int64_t first_injection_ms = 60000;  // after live_start_ms
+};
+
+// One tick's output, in publishing order per topic.
+struct TickBatch {
+  int64_t timestamp_ms = 0;
+  std::vector<RawMetric> metrics;
+  std::vector<RawLog> logs;
+  std::vector<RawDeployment> deployments;
+  std::vector<GroundTruth> ground_truth;
+  std::vector<std::string> scheduled;  // scenarios the random schedule started this tick
+  size_t size() const {
+    return metrics.size() + logs.size() + deployments.size() + ground_truth.size();
+  }
+};
+
+struct ActiveScenarioInfo {
+  std::string name, service;
+  bool custom = false;
+  int64_t started_at_ms = 0;      // ground truth START: the deployment, or the first symptom
+  int64_t symptoms_start_ms = 0;  // when the metrics begin to move
+  int64_t ends_at_ms = 0;         // ground truth END: recovery complete
+  double progress = 0;            // 0..1 over [started_at_ms, ends_at_ms], as of the last tick
+  std::string phase;              // "deploying", "ramping", "holding", "recovering"
+  std::optional<std::string> deployment_version;
+};
+
+struct InjectResult {
+  enum class Error { kNone, kUnknownScenario, kServiceBusy };
+  Error error = Error::kNone;
+  std::string message;
+  ActiveScenarioInfo active;
+  bool ok() const { return error == Error::kNone; }
+};
+
+class Simulator {
+ public:
+  Simulator(ServiceCatalog catalog, SimulatorOptions options);
+  Simulator(const Simulator&) = delete;
+  Simulator& operator=(const Simulator&) = delete;
+
+  // Produces the telemetry for simulated time `now_ms` (callers advance it by kTickMs). Starts
+  // scheduled scenarios and benign deployments that are due, publishes ground truth, and retires
+  // scenarios whose recovery is complete.
+  TickBatch Tick(int64_t now_ms);
+
+  // Starts a catalogue scenario at the next tick (never before live_start_ms). Fails with
+  // kUnknownScenario, or kServiceBusy when its service already has an active scenario.
+  InjectResult Inject(const std::string& name);
+  // Starts a custom scenario (already validated, see custom_scenario.h) the same way.
+  InjectResult InjectCustom(ScenarioDef def);
+
+  const std::vector<ScenarioDef>& catalogue() const { return catalogue_; }
+  const ServiceCatalog& services() const { return catalog_; }
+  std::vector<ActiveScenarioInfo> Active() const;
+  // -1 before the first tick.
+  int64_t last_tick_ms() const { return last_tick_ms_; }
+  // The simulated time the next injection starts at.
+  int64_t NextStartMs() const;
+  // The next random injection (-1 when the schedule is off).
+  int64_t next_injection_ms() const { return options_.random_schedule ? next_injection_ms_ : -1; }
+  const SimulatorOptions& options() const { return options_; }
+  // A short id of this run (from seed and start), in every metric's and log's labels["run"].
+  const std::string& run_id() const { return run_id_; }
+  // The service's current version (changes with every deployment).
+  std::string CurrentVersion(const std::string& service) const;
+
+  // Cascade factors: a caller's error rate rises by kCascadeErrorShare of its callee's excess
+  // (percentage points) and its p99 by kCascadeLatencyShare of the callee's relative excess, per
+  // hop, when the scenario cascades. Without cascade only direct callers move, by at most
+  // kMildCouplingSigma of their own noise (invisible to a detector).
+  static constexpr double kCascadeErrorShare = 0.5;
+  static constexpr double kCascadeLatencyShare = 0.4;
+  static constexpr double kMildCouplingSigma = 0.3;
+  static constexpr int64_t kCooldownMs = 3 * 60 * 1000;      // random schedule: quiet after an end
+  static constexpr int64_t kDeployGuardMs = 30 * 60 * 1000;  // ... and after a benign deployment
+
+ private:
+  // A service's deployed versions: semantic for code, a revision for configuration.
+  struct Version {
+    int64_t major = 1, minor = 0, patch = 0, config_rev = 100, infra_rev = 1;
+    std::string code, config, infra;  // current version strings
+  };
+  struct ServiceState {
+    const ServiceInfo* info = nullptr;
+    std::array<NoiseProcess, kMetricCount> noise;
+    MetricValues baseline{}, sigma{}, last{};
+    std::vector<std::string> pods;
+    Version version;
+    int64_t last_deploy_ms = INT64_MIN / 2;
+    int64_t cooldown_until_ms = INT64_MIN / 2;
+  };
+  struct Running {
+    std::shared_ptr<const ScenarioDef> def;
+    int64_t start_ms = 0, symptoms_ms = 0, end_ms = 0;
+    std::optional<ChangeType> deploy_type;
+    std::string version, previous_version;  // of the scenario's deployment
+    bool deployment_sent = false, start_sent = false;
+  };
+
+  InjectResult Start(std::shared_ptr<const ScenarioDef> def, int64_t at_ms);
+  ActiveScenarioInfo Describe(const Running& r) const;
+  size_t Index(const std::string& service) const;
+  bool ServiceActive(const std::string& service, int64_t at_ms) const;
+  // Services reached by cascading from `service` (its callers, transitively).
+  std::vector<size_t> CascadeTargets(size_t service) const;
+  void RunSchedule(int64_t now_ms, TickBatch& out);
+  void MaybeBenignDeployment(int64_t now_ms, TickBatch& out);
+  void ComputeLevels(int64_t now_ms, std::vector<MetricValues>& levels,
+                     std::vector<std::vector<std::string>>& failing_callees,
+                     std::vector<std::vector<std::string>>& slow_callees) const;
+  // Publishes a deployment (and the service's log line about it) and makes `version` current.
+  void Deploy(size_t service, ChangeType type, const std::string& version,
+              const std::string& previous, const std::string& description, int64_t now_ms,
+              TickBatch& out);
+  // The next version string for a change of `type` on `service`, and the current one.
+  std::pair<std::string, std::string> NextVersion(size_t service, ChangeType type,
+                                                  bool minor_bump) const;
+  void EmitLog(TickBatch& out, size_t service, LogLevel level, std::string message, int64_t ts_ms);
+  void EmitScenarioLogs(const Running& r, int64_t now_ms, TickBatch& out);
+  GroundTruth MakeTruth(const Running& r, Phase phase, int64_t now_ms);
+
+  ServiceCatalog catalog_;
+  SimulatorOptions options_;
+  std::vector<ScenarioDef> catalogue_;
+  std::vector<ServiceState> services_;
+  std::vector<Running> running_;
+  std::vector<std::string> bag_;  // the random schedule draws without replacement, refilled
+  std::mt19937_64 noise_rng_, id_rng_, text_rng_, schedule_rng_;
+  std::string run_id_;
+  int64_t last_tick_ms_ = -1;
+  int64_t next_injection_ms_ = 0;
+  int64_t next_benign_ms_ = 0;
+};
+
+}  // namespace sre::sim
