@@ -21,7 +21,7 @@ function(sre_executable name)
   set_target_properties(${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/bin)
 endfunction()
 
-# LABELS: unit | integration | e2e. Tests labelled integration or e2e get the native stack fixture
+# LABELS: unit | integration | e2e. Tests labelled integration or e2e get a native stack fixture
 # (Redis, PostgreSQL, sre-devbroker, MailDev on free ports) and its env file in SRE_STACK_ENV.
 function(sre_test name)
   cmake_parse_arguments(ARG "" "TIMEOUT" "SOURCES;DEPS;LABELS" ${ARGN})
@@ -37,7 +37,13 @@ function(sre_test name)
   add_test(NAME ${name} COMMAND ${name})
   set_tests_properties(${name} PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT ${ARG_TIMEOUT}
     ENVIRONMENT "SRE_BIN_DIR=${PROJECT_BINARY_DIR}/bin;SRE_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
-  if(NOT ARG_LABELS STREQUAL "unit")
+  # e2e tests run the real executables, which consume whole topics: they get a stack of their
+  # own, so what integration tests publish meanwhile (e.g. the simulator's) cannot reach them.
+  if(ARG_LABELS STREQUAL "e2e")
+    set_property(TEST ${name} APPEND PROPERTY FIXTURES_REQUIRED sre_e2e_stack)
+    set_property(TEST ${name} APPEND PROPERTY ENVIRONMENT
+      "SRE_STACK_ENV=${PROJECT_BINARY_DIR}/e2e-stack/stack.env")
+  elseif(NOT ARG_LABELS STREQUAL "unit")
     set_property(TEST ${name} APPEND PROPERTY FIXTURES_REQUIRED sre_stack)
     set_property(TEST ${name} APPEND PROPERTY ENVIRONMENT
       "SRE_STACK_ENV=${PROJECT_BINARY_DIR}/test-stack/stack.env")

@@ -366,6 +366,8 @@ Expected<std::unique_ptr<ConsumerRunner>> ConsumerRunner::Create(ConsumerOptions
       {"enable.partition.eof", "false"},
       {"session.timeout.ms", "10000"},
       {"heartbeat.interval.ms", "1000"},
+      // Hand-offs between agents should not wait for a fetch to fill: cap the broker-side wait.
+      {"fetch.wait.max.ms", "50"},
   };
   for (const auto& [k, v] : options.kafka.properties) props[k] = v;
   if (auto s = SetAll(conf.get(), props); !s.ok()) return s;
