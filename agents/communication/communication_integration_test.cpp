@@ -1,7 +1,8 @@
 // Communication against real PostgreSQL and MailDev (the SMTP capture, through its REST API):
 // one incident through the five stages gives exactly five emails; replaying every message sends
 // nothing new; with SMTP down the message stays uncommitted, `emails` shows the attempts, and the
-// email arrives once the server is back.
+// email arrives once the server is back; an email whose sender died mid-conversation is resent
+// once, with the same Message-ID, and counted; a second sender holding the lock makes it wait.
 #include <gtest/gtest.h>
 #include <httplib.h>
 
@@ -136,6 +137,17 @@ class CommunicationTest : public ::testing::Test {
     return out;
   }
 
+  std::unique_ptr<CommunicationService> NewService() {
+    auto templates = LoadTemplates(kSource + "/agents/communication/templates");
+    EXPECT_TRUE(templates.ok());
+    return std::make_unique<CommunicationService>(
+        *db_, Routing{}, *templates, "http://dashboard.test",
+        [this](const std::string& from, const std::vector<std::string>& to, const std::string& mime) {
+          return SendMail(good_, from, to, mime);
+        },
+        std::chrono::milliseconds(50));
+  }
+
   std::unique_ptr<Database> db_;
   std::unique_ptr<CommunicationService> service_;
   SmtpOptions good_, dead_;
@@ -192,6 +204,59 @@ TEST_F(CommunicationTest, WithSmtpDownTheEmailWaitsAndArrivesWhenItReturns) {
   EXPECT_EQ(sent["status"], "SENT");
   EXPECT_EQ(sent["attempts"], 4);
   ASSERT_TRUE(testing::Eventually([&] { return MailsFor(incident_).size() == 1; }, std::chrono::seconds(20)));
+}
+
+std::string Unbracket(std::string id) {
+  if (!id.empty() && id.front() == '<') id = id.substr(1, id.size() - 2);
+  return id;
+}
+
+TEST_F(CommunicationTest, AnEmailLeftSendingByADeadSenderIsResentOnceWithTheSameMessageId) {
+  auto alert = Lifecycle().front();
+  ASSERT_TRUE(service_->Handle(alert).ok());
+  ASSERT_TRUE(testing::Eventually([&] { return MailsFor(incident_).size() == 1; }, std::chrono::seconds(20)));
+  // What a sender killed after the server's "250" but before its SENT update leaves behind.
+  ASSERT_TRUE(db_->Transact([&](pqxx::work& tx) {
+                   tx.exec_params("UPDATE emails SET status = 'SENDING', sent_at = NULL WHERE incident_id = $1::uuid",
+                                  incident_);
+                   return Status::Ok();
+                 }).ok());
+  auto restarted = NewService();  // a new process: it did not send this email itself
+  ASSERT_TRUE(restarted->Handle(alert).ok());
+  ASSERT_TRUE(restarted->Handle(alert).ok());  // and a redelivery after that sends nothing
+  ASSERT_TRUE(testing::Eventually([&] { return MailsFor(incident_).size() >= 2; }, std::chrono::seconds(20)));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  auto mails = MailsFor(incident_);
+  ASSERT_EQ(mails.size(), 2u);
+  const std::string id = MessageId(incident_, NotificationType::INCIDENT_ALERT);
+  for (const auto& m : mails) EXPECT_EQ(Unbracket(m.value("messageId", std::string())), Unbracket(id));
+  Json row = EmailRow("INCIDENT_ALERT");
+  EXPECT_EQ(row["status"], "SENT");
+  EXPECT_EQ(row["attempts"], 2);
+  EXPECT_TRUE(db_->Transact([&](pqxx::work& tx) {
+                   auto r = tx.exec_params1("SELECT in_doubt_resends FROM emails WHERE incident_id = $1::uuid", incident_);
+                   EXPECT_EQ(r[0].as<int>(), 1);
+                   return Status::Ok();
+                 }).ok());
+}
+
+TEST_F(CommunicationTest, ASecondSenderWaitsWhileTheFirstHoldsTheMessageId) {
+  auto alert = Lifecycle().front();
+  const std::string id = MessageId(incident_, NotificationType::INCIDENT_ALERT);
+  Database other(testing::Stack().database_url);  // another replica, in the middle of sending it
+  ASSERT_TRUE(other.Transact([&](pqxx::work& tx) {
+                     tx.exec_params("SELECT pg_advisory_lock(hashtextextended($1, 0))", id);
+                     return Status::Ok();
+                   }).ok());
+  Status s = service_->Handle(alert);
+  EXPECT_TRUE(s.transient()) << s.ToString();
+  ASSERT_TRUE(other.Transact([&](pqxx::work& tx) {
+                     tx.exec_params("SELECT pg_advisory_unlock(hashtextextended($1, 0))", id);
+                     return Status::Ok();
+                   }).ok());
+  ASSERT_TRUE(service_->Handle(alert).ok());
+  ASSERT_TRUE(testing::Eventually([&] { return MailsFor(incident_).size() == 1; }, std::chrono::seconds(20)));
+  EXPECT_EQ(EmailRow("INCIDENT_ALERT")["status"], "SENT");
 }
 
 }  // namespace

@@ -114,21 +114,61 @@ Status CommunicationService::Deliver(const Email& email, int64_t ts) {
   auto to = Recipients(email.type, email.severity, routing_);
   std::string mime = ComposeMime(routing_.from, to, email, *rendered, ts);
   const std::string type(ToString(email.type));
-  Status outcome = Status::Ok();
+  const std::string message_id = MessageId(email.incident_id, email.type);
+  auto counter = [&](const char* outcome) -> Counter& {
+    return Metrics().GetCounter("sre_emails_total", "Emails by type and outcome", {{"type", type}, {"outcome", outcome}});
+  };
+
+  // 1. Claim. A session advisory lock on the Message-ID keeps a second replica from sending the
+  // same email at the same time, and is released by PostgreSQL if this process dies. SENDING is
+  // committed before the SMTP conversation: finding it here means the previous sender died
+  // mid-conversation, so the email is in doubt.
+  enum class Claim { kSend, kAlreadySent, kRecordOnly } claim = Claim::kSend;
+  bool in_doubt = false;
   Status s = db_.Transact([&](pqxx::work& tx) -> Status {
-    outcome = Status::Ok();
+    if (!tx.exec_params1("SELECT pg_try_advisory_lock(hashtextextended($1, 0))", message_id)[0].as<bool>())
+      return Status::Transient("another sender holds " + message_id);
     tx.exec_params(
         "INSERT INTO emails (incident_id, notification_type, message_id, recipients, subject, body_html, body_text) "
         "VALUES ($1::uuid, $2, $3, $4::jsonb, $5, $6, $7) ON CONFLICT (incident_id, notification_type) DO NOTHING",
-        email.incident_id, type, MessageId(email.incident_id, email.type), Json(to).dump(), email.subject,
-        rendered->html, rendered->text);
-    // The row lock keeps a second replica from sending the same email concurrently.
-    auto row = tx.exec_params1(
-        "SELECT status FROM emails WHERE incident_id = $1::uuid AND notification_type = $2 FOR UPDATE",
-        email.incident_id, type);
-    if (row[0].as<std::string>() == "SENT") return Status::Ok();
-    Status sent = Status::Transient("not attempted");
-    int attempts = 0;
+        email.incident_id, type, message_id, Json(to).dump(), email.subject, rendered->html, rendered->text);
+    std::string status = tx.exec_params1("SELECT status FROM emails WHERE message_id = $1", message_id)[0].as<std::string>();
+    if (status == "SENT") {
+      claim = Claim::kAlreadySent;
+    } else if (status == "SENDING" && sent_unrecorded_.count(message_id)) {
+      claim = Claim::kRecordOnly;  // this process sent it; only the SENT update was lost
+    } else {
+      in_doubt = status == "SENDING";
+      tx.exec_params(
+          "UPDATE emails SET status = 'SENDING', in_doubt_resends = in_doubt_resends + $2 WHERE message_id = $1",
+          message_id, in_doubt ? 1 : 0);
+    }
+    return Status::Ok();
+  });
+  auto unlock = [&] {
+    (void)db_.Transact([&](pqxx::work& tx) {
+      tx.exec_params("SELECT pg_advisory_unlock(hashtextextended($1, 0))", message_id);
+      return Status::Ok();
+    });
+  };
+  if (!s.ok()) {
+    unlock();
+    return s;
+  }
+  if (claim == Claim::kAlreadySent) {
+    unlock();
+    return Status::Ok();
+  }
+
+  // 2. Send, outside any transaction.
+  Status sent = Status::Ok();
+  int attempts = 0;
+  if (claim == Claim::kSend) {
+    if (in_doubt) {
+      log::Get(kAgent)->warn("{} email is in doubt (its sender stopped mid-conversation): resending as {}", type, message_id);
+      counter("resent_in_doubt").Inc();
+    }
+    sent = Status::Transient("not attempted");
     for (; attempts < kAttempts; ++attempts) {
       if (attempts) std::this_thread::sleep_for(Backoff(attempts - 1, retry_initial_, std::chrono::seconds(5)));
       sent = sender_(routing_.from, to, mime);
@@ -137,31 +177,38 @@ Status CommunicationService::Deliver(const Email& email, int64_t ts) {
         break;
       }
     }
+    if (sent.ok()) sent_unrecorded_.insert(message_id);
+  }
+
+  // 3. Record the outcome.
+  s = db_.Transact([&](pqxx::work& tx) -> Status {
     if (sent.ok()) {
       tx.exec_params(
-          "UPDATE emails SET status = 'SENT', attempts = attempts + $3, error = NULL, sent_at = now() "
-          "WHERE incident_id = $1::uuid AND notification_type = $2",
-          email.incident_id, type, attempts);
+          "UPDATE emails SET status = 'SENT', attempts = attempts + $2, error = NULL, sent_at = now() WHERE message_id = $1",
+          message_id, attempts);
       RecordAgentEvent(tx, email.incident_id, kAgent, "EMAIL_SENT",
                        Json{{"notification_type", type}, {"subject", email.subject}, {"recipients", to}}, ts);
-      Metrics().GetCounter("sre_emails_total", "Emails by type and outcome", {{"type", type}, {"outcome", "sent"}}).Inc();
-      log::Get(kAgent)->info("{} email sent to {} recipient(s)", type, to.size());
-      return Status::Ok();
-    }
-    tx.exec_params(
-        "UPDATE emails SET status = 'FAILED', attempts = attempts + $3, error = $4 "
-        "WHERE incident_id = $1::uuid AND notification_type = $2",
-        email.incident_id, type, attempts, sent.message());
-    Metrics().GetCounter("sre_emails_total", "Emails by type and outcome", {{"type", type}, {"outcome", "failed"}}).Inc();
-    if (sent.transient()) {
-      outcome = sent;  // keep the message uncommitted: it is retried until the server is back
     } else {
-      log::Get(kAgent)->error("{} email rejected permanently: {}", type, sent.message());
+      tx.exec_params("UPDATE emails SET status = 'FAILED', attempts = attempts + $2, error = $3 WHERE message_id = $1",
+                     message_id, attempts, sent.message());
     }
+    tx.exec_params("SELECT pg_advisory_unlock(hashtextextended($1, 0))", message_id);
     return Status::Ok();
   });
-  if (!s.ok()) return s;
-  return outcome;
+  if (!s.ok()) {
+    unlock();
+    return s;  // retried: kRecordOnly if it was sent, so nothing goes out twice
+  }
+  sent_unrecorded_.erase(message_id);
+  if (sent.ok()) {
+    counter("sent").Inc();
+    log::Get(kAgent)->info("{} email sent to {} recipient(s)", type, to.size());
+    return Status::Ok();
+  }
+  counter("failed").Inc();
+  if (sent.transient()) return sent;  // keep the message uncommitted: it is retried until the server is back
+  log::Get(kAgent)->error("{} email rejected permanently: {}", type, sent.message());
+  return Status::Ok();
 }
 
 }  // namespace sre::communication

@@ -136,13 +136,33 @@ class Pipeline : public ::testing::Test {
     return r ? Json::parse(r->body, nullptr, false) : Json::array();
   }
 
-  static std::vector<std::string> Subjects(const std::string& incident_id) {
-    std::vector<std::string> out;
+  struct Mail {
+    std::string subject, message_id;
+  };
+  static std::vector<Mail> Mails(const std::string& incident_id) {
+    std::vector<Mail> out;
     std::string number = IncidentNumber(incident_id);
     for (const auto& m : MailDev())
       if (m.is_object() && m.value("subject", std::string()).find(number) != std::string::npos)
-        out.push_back(m["subject"]);
+        out.push_back({m["subject"], m.value("messageId", std::string())});
     return out;
+  }
+  static std::set<std::string> MessageIds(const std::string& incident_id) {
+    std::set<std::string> ids;
+    for (const auto& m : Mails(incident_id)) ids.insert(m.message_id);
+    return ids;
+  }
+  // Emails the communication agent resent because their sender was killed mid-conversation.
+  static int InDoubtResends(const std::string& incident_id) {
+    int n = 0;
+    Database db(Stack().database_url);
+    EXPECT_TRUE(db.Transact([&](pqxx::work& tx) {
+                    n = tx.exec_params1("SELECT COALESCE(sum(in_doubt_resends), 0)::int FROM emails WHERE incident_id = $1::uuid",
+                                        incident_id)[0]
+                            .as<int>();
+                    return Status::Ok();
+                  }).ok());
+    return n;
   }
 
   static int64_t SimNow() {
@@ -242,17 +262,28 @@ TEST_F(Pipeline, EveryScenarioEndToEndWithAgentRestarts) {
                   }).ok());
     EXPECT_TRUE(cited) << "no later payment-service RCA lists an earlier incident's postmortem";
   }
-  // Every incident: five emails, one per stage, all in MailDev, none twice.
+  // Every incident: five emails, one per stage, all in MailDev. Nothing is sent twice, except
+  // that an email whose sender was SIGKILLed between the SMTP server's "250" and the SENT update
+  // is in doubt and goes out once more with the same Message-ID (receivers drop such copies);
+  // there is one such kill in this run, so at most one such copy.
+  int in_doubt_total = 0;
   for (const auto& id : all_incidents) {
     SCOPED_TRACE(IncidentNumber(id));
-    ASSERT_TRUE(testing::Eventually([&] { return Subjects(id).size() >= 5; }, 60s, 500ms)) << Subjects(id).size();
+    ASSERT_TRUE(testing::Eventually([&] { return MessageIds(id).size() >= 5; }, 60s, 500ms)) << Mails(id).size();
     std::this_thread::sleep_for(500ms);
-    auto subjects = Subjects(id);
-    EXPECT_EQ(subjects.size(), 5u);
-    std::set<std::string> kinds;
-    for (const auto& s : subjects) kinds.insert(s.substr(0, s.find(']') + 1));
+    auto mails = Mails(id);
+    std::map<std::string, std::set<std::string>> kinds;  // [RCA] -> its Message-IDs
+    for (const auto& m : mails) kinds[m.subject.substr(0, m.subject.find(']') + 1)].insert(m.message_id);
+    EXPECT_EQ(MessageIds(id).size(), 5u);
+    EXPECT_EQ(kinds.size(), 5u);
+    for (const auto& [kind, ids] : kinds) EXPECT_EQ(ids.size(), 1u) << kind;
     EXPECT_TRUE(kinds.count("[RCA]") && kinds.count("[PLAN]") && kinds.count("[RESOLVED]") && kinds.count("[POSTMORTEM]"));
+    int in_doubt = InDoubtResends(id);
+    in_doubt_total += in_doubt;
+    EXPECT_GE(mails.size(), 5u);  // an in-doubt email may or may not have reached the server the first time
+    EXPECT_LE(mails.size(), 5u + static_cast<size_t>(in_doubt));
   }
+  EXPECT_LE(in_doubt_total, 1);
   // Zero dead letters from the pipeline's agents.
   int dead = 0;
   for (const auto& m : testing::ReadAll(Stack().kafka_bootstrap, topics::kDeadLetters)) {
