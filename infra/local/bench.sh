@@ -11,3 +11,4 @@ trap '"$repo/infra/local/stack.sh" down --dir "$dir" >/dev/null' EXIT
 source "$dir/stack.env"
 export KAFKA_BOOTSTRAP_SERVERS REDIS_URL DATABASE_URL
 cd "$repo" && "$bin/sre-bench-detection"
+if [ -n "${BENCH_REDIS_STATS:-}" ]; then redis-cli -u "$REDIS_URL" info commandstats | grep -E "evalsha|cmdstat_eval"; fi
