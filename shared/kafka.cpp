@@ -304,6 +304,7 @@ struct ConsumerRunner::Impl {
 
   // Polls up to max_batch messages: waits poll_timeout for the first, then takes what is ready.
   Status Poll(std::vector<InboundMessage>& batch) {
+    std::map<std::pair<std::string, int32_t>, int64_t> newest;  // for the lag gauge
     for (size_t i = 0; i < options.max_batch; ++i) {
       rd_kafka_message_t* m = rd_kafka_consumer_poll(
           rk.get(), i == 0 ? static_cast<int>(options.poll_timeout.count()) : 0);
@@ -325,9 +326,29 @@ struct ConsumerRunner::Impl {
       if (m->payload) in.payload.assign(static_cast<const char*>(m->payload), m->len);
       // Messages fetched before a pause/rewind come again after the resume.
       if (IsPaused(in.topic, in.partition)) continue;
+      newest[{in.topic, in.partition}] = in.offset;
       batch.push_back(std::move(in));
     }
+    RecordLag(newest);
     return Status::Ok();
+  }
+
+  // Consumer lag per partition: the high watermark librdkafka last saw (cached from fetch
+  // responses, no broker round trip) minus the position after the newest message fetched.
+  void RecordLag(const std::map<std::pair<std::string, int32_t>, int64_t>& newest) {
+    for (const auto& [tp, offset] : newest) {
+      int64_t low = 0, high = 0;
+      if (rd_kafka_get_watermark_offsets(rk.get(), tp.first.c_str(), tp.second, &low, &high) !=
+              RD_KAFKA_RESP_ERR_NO_ERROR ||
+          high < 0)
+        continue;
+      Metrics()
+          .GetGauge("sre_consumer_lag",
+                    "Messages behind the partition's high watermark when last fetched, by topic "
+                    "and partition",
+                    {{"topic", tp.first}, {"partition", std::to_string(tp.second)}})
+          .Set(static_cast<double>(std::max<int64_t>(0, high - offset - 1)));
+    }
   }
 
   void Commit(const std::map<std::pair<std::string, int32_t>, int64_t>& next_offsets, bool sync) {

@@ -1,0 +1,395 @@
+#include "api/api_core.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <set>
+
+#include "shared/ids.h"
+
+namespace sre::api {
+namespace {
+
+const std::set<std::string> kStatuses = {"DETECTING",    "CORRELATING", "INVESTIGATING",
+                                         "RCA_COMPLETE", "REMEDIATING", "RESOLVED",
+                                         "CLOSED",       "OPEN"};
+const std::set<std::string> kSeverities = {"CRITICAL", "HIGH", "MEDIUM", "LOW"};
+const std::vector<std::string> kPriorities = {"IMMEDIATE", "WITHIN_15MIN", "WITHIN_1HOUR"};
+
+std::string Upper(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return s;
+}
+
+bool IsDigits(const std::string& s, size_t max_len = 19) {
+  return !s.empty() && s.size() <= max_len &&
+         std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+ApiError Bad(std::string message) { return ApiError{400, std::move(message)}; }
+
+// ISO timestamps from row_to_json ("2026-12-02T05:00:00.123+00:00") are kept; the *_ms fields
+// computed in SQL are what the dashboard uses.
+Json Summarise(const std::string& topic, const Json& p) {
+  auto s = [&](const char* k) {
+    return p.contains(k) && p[k].is_string() ? p[k].get<std::string>() : std::string();
+  };
+  Json out = Json::object();
+  if (topic == "anomalies.detected" || topic == "incidents.opened") {
+    out = {{"service", s("service")},
+           {"severity", s("severity")},
+           {"anomaly_type", s("anomaly_type")},
+           {"description", s("description")}};
+  } else if (topic == "rca.completed") {
+    out = {{"root_cause_service", s("root_cause_service")},
+           {"root_cause_category", s("root_cause_category")},
+           {"top_root_cause", s("top_root_cause")},
+           {"top_confidence", p.contains("top_confidence") && p["top_confidence"].is_number()
+                                  ? p["top_confidence"]
+                                  : Json()}};
+  } else if (topic == "remediation.plans") {
+    out = {
+        {"steps",
+         p.contains("action_steps") && p["action_steps"].is_array() ? p["action_steps"].size() : 0},
+        {"estimated_resolution_time", s("estimated_resolution_time")}};
+  } else if (topic == "incidents.resolved") {
+    out = {
+        {"mttr_seconds",
+         p.contains("mttr_seconds") && p["mttr_seconds"].is_number() ? p["mttr_seconds"] : Json()},
+        {"resolution_method", s("resolution_method")}};
+  } else if (topic == "postmortems.generated") {
+    out = {{"method", s("method")}};
+  }
+  return out;
+}
+
+}  // namespace
+
+std::variant<IncidentQuery, ApiError> ParseIncidentQuery(
+    const std::multimap<std::string, std::string>& params) {
+  IncidentQuery q;
+  std::set<std::string> seen;
+  for (const auto& [key, value] : params) {
+    if (!seen.insert(key).second) return Bad("parameter '" + key + "' given more than once");
+    if (key == "status") {
+      if (value.empty()) continue;
+      q.status = Upper(value);
+      if (!kStatuses.count(q.status))
+        return Bad(
+            "status must be one of DETECTING, CORRELATING, INVESTIGATING, "
+            "RCA_COMPLETE, REMEDIATING, RESOLVED, CLOSED, OPEN");
+    } else if (key == "severity") {
+      if (value.empty()) continue;
+      q.severity = Upper(value);
+      if (!kSeverities.count(q.severity))
+        return Bad("severity must be one of CRITICAL, HIGH, MEDIUM, LOW");
+    } else if (key == "service") {
+      if (value.empty()) continue;
+      bool ok = value.size() <= 128 && std::all_of(value.begin(), value.end(), [](char c) {
+                  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+                         c == '.';
+                });
+      if (!ok) return Bad("service must be a service name ([a-z0-9-_.], at most 128 characters)");
+      q.service = value;
+    } else if (key == "limit") {
+      if (!IsDigits(value, 6))
+        return Bad("limit must be an integer between 1 and " + std::to_string(kMaxLimit));
+      int v = std::stoi(value);
+      if (v < 1 || v > kMaxLimit)
+        return Bad("limit must be an integer between 1 and " + std::to_string(kMaxLimit));
+      q.limit = v;
+    } else if (key == "before") {
+      if (value.empty()) continue;
+      if (IsUuid(value)) {
+        q.before_id = value;
+      } else if (IsDigits(value, 15)) {
+        q.before_ms = std::stoll(value);
+      } else {
+        return Bad("before must be an incident id (UUID) or a time in Unix milliseconds");
+      }
+    } else if (key == "access_token") {
+      continue;
+    } else {
+      return Bad("unknown parameter '" + key + "'");
+    }
+  }
+  return q;
+}
+
+bool IsUuid(const std::string& s) {
+  if (s.size() != 36) return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    if (i == 8 || i == 13 || i == 18 || i == 23) {
+      if (c != '-') return false;
+    } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+Json ShapeIncidentList(Json rows, int limit) {
+  Json out = {{"incidents", Json::array()}, {"next_before", nullptr}};
+  if (!rows.is_array()) return out;
+  bool more = rows.size() > static_cast<size_t>(limit);
+  for (size_t i = 0; i < rows.size() && i < static_cast<size_t>(limit); ++i) {
+    Json row = rows[i];
+    if (row.contains("id") && row["id"].is_string())
+      row["incident_number"] = IncidentNumber(row["id"].get<std::string>());
+    out["incidents"].push_back(std::move(row));
+  }
+  if (more && !out["incidents"].empty())
+    out["next_before"] = out["incidents"].back().value("id", std::string());
+  return out;
+}
+
+Json ShapeIncidentDetail(Json incident, Json emails) {
+  if (!incident.is_object()) return Json::object();
+  if (incident.contains("id") && incident["id"].is_string())
+    incident["incident_number"] = IncidentNumber(incident["id"].get<std::string>());
+  incident["emails"] = emails.is_array() ? std::move(emails) : Json::array();
+  Json grouped = Json::object();
+  for (const auto& p : kPriorities) grouped[p] = Json::array();
+  const Json& plan = incident.contains("remediation_plan") ? incident["remediation_plan"] : Json();
+  if (plan.is_object() && plan.contains("action_steps") && plan["action_steps"].is_array()) {
+    for (const auto& step : plan["action_steps"]) {
+      std::string priority =
+          step.is_object() ? step.value("priority", std::string()) : std::string();
+      if (!grouped.contains(priority))
+        grouped[priority.empty() ? "UNSPECIFIED" : priority] = Json::array();
+      grouped[priority.empty() ? "UNSPECIFIED" : priority].push_back(step);
+    }
+  }
+  incident["plan_by_priority"] = grouped;
+  // correlation stores {signals, deployment, summary, recent_errors} (agents/correlation).
+  const Json corr =
+      incident.contains("correlation_context") ? incident["correlation_context"] : Json();
+  Json signals = Json::array();
+  if (corr.is_object()) {
+    for (const char* key : {"signals", "correlation_signals"})
+      if (corr.contains(key) && corr[key].is_array()) signals = corr[key];
+  }
+  incident["correlation_signals"] = signals;
+  incident["correlation_summary"] =
+      corr.is_object() && corr.contains("summary") && corr["summary"].is_string() ? corr["summary"]
+                                                                                  : Json();
+  return incident;
+}
+
+std::optional<double> Percentile(std::vector<double> values, double p) {
+  if (values.empty()) return std::nullopt;
+  std::sort(values.begin(), values.end());
+  double rank = std::ceil(p / 100.0 * static_cast<double>(values.size()));
+  size_t idx = rank < 1 ? 0 : static_cast<size_t>(rank) - 1;
+  return values[std::min(idx, values.size() - 1)];
+}
+
+namespace {
+Json Summary(const std::vector<double>& v) {
+  Json out = {{"count", v.size()}, {"mean", nullptr}, {"p90", nullptr}};
+  if (v.empty()) return out;
+  double sum = 0;
+  for (double x : v) sum += x;
+  out["mean"] = sum / static_cast<double>(v.size());
+  out["p90"] = *Percentile(v, 90);
+  return out;
+}
+}  // namespace
+
+Json ComputeStats(const std::vector<StatsRow>& rows) {
+  Json by_status = Json::object(), by_type = Json::object(), by_severity = Json::object();
+  for (const auto& s : kSeverities) by_severity[s] = 0;
+  std::vector<double> mttr, delay;
+  std::map<int64_t, std::pair<int, std::vector<double>>> days;
+  int open = 0;
+  for (const auto& r : rows) {
+    by_status[r.status] = by_status.value(r.status, 0) + 1;
+    by_type[r.anomaly_type] = by_type.value(r.anomaly_type, 0) + 1;
+    by_severity[r.severity] = by_severity.value(r.severity, 0) + 1;
+    if (r.status != "RESOLVED" && r.status != "CLOSED") ++open;
+    auto& day = days[r.detection_day_ms];
+    ++day.first;
+    if (r.mttr_seconds) {
+      mttr.push_back(*r.mttr_seconds);
+      day.second.push_back(*r.mttr_seconds);
+    }
+    if (r.detection_delay_seconds) delay.push_back(*r.detection_delay_seconds);
+  }
+  Json per_day = Json::array();
+  for (const auto& [day_ms, d] : days) {
+    Json mean = nullptr;
+    if (!d.second.empty()) {
+      double sum = 0;
+      for (double x : d.second) sum += x;
+      mean = sum / static_cast<double>(d.second.size());
+    }
+    per_day.push_back({{"day_ms", day_ms}, {"count", d.first}, {"mttr_mean", mean}});
+  }
+  return {{"total", rows.size()},
+          {"open", open},
+          {"by_status", by_status},
+          {"by_type", by_type},
+          {"by_severity", by_severity},
+          {"mttr_seconds", Summary(mttr)},
+          {"detection_delay_seconds", Summary(delay)},
+          {"per_day", per_day}};
+}
+
+std::string ServiceHealth(bool open_incident, const std::map<std::string, double>& latest,
+                          double sla_latency_p99_ms, double sla_error_rate_pct) {
+  if (open_incident) return "incident";
+  if (latest.empty()) return "unknown";
+  auto over = [&](const char* metric, double limit) {
+    auto it = latest.find(metric);
+    return limit > 0 && it != latest.end() && it->second > limit;
+  };
+  if (over("latency_p99_ms", sla_latency_p99_ms) || over("error_rate", sla_error_rate_pct))
+    return "degraded";
+  return "ok";
+}
+
+const std::vector<std::string>& LifecycleTopics() {
+  static const std::vector<std::string> kTopics = {"anomalies.detected", "incidents.opened",
+                                                   "rca.completed",      "remediation.plans",
+                                                   "incidents.resolved", "postmortems.generated"};
+  return kTopics;
+}
+
+std::variant<StreamEvent, ApiError> MakeStreamEvent(const std::string& topic,
+                                                    const std::string& payload) {
+  Json p = Json::parse(payload, nullptr, false);
+  if (p.is_discarded() || !p.is_object()) return Bad("payload is not a JSON object");
+  if (!p.contains("incident_id") || !p["incident_id"].is_string() ||
+      !IsUuid(p["incident_id"].get<std::string>()))
+    return Bad("incident_id missing or not a UUID");
+  std::string id = p["incident_id"];
+  StreamEvent e;
+  e.type = topic;
+  Json data = {{"topic", topic},
+               {"incident_id", id},
+               {"incident_number", IncidentNumber(id)},
+               {"event_id", p.value("event_id", std::string())},
+               {"timestamp",
+                p.contains("timestamp") && p["timestamp"].is_number() ? p["timestamp"] : Json()},
+               {"summary", Summarise(topic, p)}};
+  e.data = data.dump();
+  return e;
+}
+
+EventRing::EventRing(size_t capacity, uint64_t first_id)
+    : capacity_(std::max<size_t>(capacity, 1)), next_id_(first_id) {}
+
+uint64_t EventRing::Push(StreamEvent event) {
+  std::lock_guard<std::mutex> lock(mu_);
+  event.id = next_id_++;
+  // The id goes into the data too, so a client reading only `data` can resume.
+  Json data = Json::parse(event.data, nullptr, false);
+  if (data.is_object()) {
+    data["id"] = event.id;
+    event.data = data.dump();
+  }
+  events_.push_back(std::move(event));
+  while (events_.size() > capacity_) events_.pop_front();
+  return events_.back().id;
+}
+
+EventRing::Replay EventRing::Since(uint64_t since) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  Replay r;
+  r.last_id = next_id_ > 1 && !events_.empty() ? events_.back().id : 0;
+  if (events_.empty()) return r;
+  // An id the ring never issued (from an earlier process, or the future): replay all we hold.
+  if (since >= next_id_) since = 0;
+  if (since > 0 && since + 1 < events_.front().id) r.gap = true;
+  for (const auto& e : events_)
+    if (e.id > since) r.events.push_back(e);
+  return r;
+}
+
+uint64_t EventRing::last_id() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return events_.empty() ? 0 : events_.back().id;
+}
+
+size_t EventRing::size() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return events_.size();
+}
+
+std::variant<std::optional<uint64_t>, ApiError> ResumePoint(const std::string& last_event_id_header,
+                                                            const std::string& since_param) {
+  const std::string& v = !last_event_id_header.empty() ? last_event_id_header : since_param;
+  if (v.empty()) return std::optional<uint64_t>();
+  if (!IsDigits(v)) return Bad("Last-Event-ID / since must be a non-negative integer event id");
+  return std::optional<uint64_t>(std::stoull(v));
+}
+
+std::string SseFrame(const StreamEvent& e) {
+  std::string out = "id: " + std::to_string(e.id) + "\nevent: " + e.type + "\n";
+  size_t start = 0;
+  while (true) {
+    size_t nl = e.data.find('\n', start);
+    std::string line =
+        e.data.substr(start, nl == std::string::npos ? std::string::npos : nl - start);
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    out += "data: " + line + "\n";
+    if (nl == std::string::npos) break;
+    start = nl + 1;
+  }
+  return out + "\n";
+}
+
+std::string SseComment(const std::string& text) { return ": " + text + "\n\n"; }
+
+bool Authorized(const std::string& token, const std::string& authorization_header,
+                const std::string& access_token_param) {
+  if (token.empty()) return true;
+  auto equal = [&](const std::string& given) {
+    unsigned char diff = given.size() == token.size() ? 0 : 1;
+    for (size_t i = 0; i < token.size(); ++i)
+      diff |= static_cast<unsigned char>(token[i] ^ (i < given.size() ? given[i] : 0));
+    return diff == 0;
+  };
+  const std::string prefix = "Bearer ";
+  if (authorization_header.size() > prefix.size() &&
+      authorization_header.compare(0, prefix.size(), prefix) == 0 &&
+      equal(authorization_header.substr(prefix.size())))
+    return true;
+  return !access_token_param.empty() && equal(access_token_param);
+}
+
+std::optional<std::string> StaticRelativePath(const std::string& request_path) {
+  if (request_path.empty() || request_path[0] != '/') return std::nullopt;
+  std::string rel = request_path.substr(1);
+  if (rel.empty()) return std::string("index.html");
+  if (rel.find('\\') != std::string::npos || rel.find('\0') != std::string::npos || rel[0] == '/')
+    return std::nullopt;
+  size_t start = 0;
+  while (start <= rel.size()) {
+    size_t slash = rel.find('/', start);
+    std::string part =
+        rel.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
+    if (part.empty() || part == "." || part == "..") return std::nullopt;
+    if (slash == std::string::npos) break;
+    start = slash + 1;
+  }
+  return rel;
+}
+
+std::string ContentTypeFor(const std::string& path) {
+  auto dot = path.rfind('.');
+  std::string ext = dot == std::string::npos ? "" : path.substr(dot + 1);
+  static const std::map<std::string, std::string> kTypes = {
+      {"html", "text/html; charset=utf-8"},
+      {"css", "text/css; charset=utf-8"},
+      {"js", "text/javascript; charset=utf-8"},
+      {"svg", "image/svg+xml"},
+      {"png", "image/png"},
+      {"json", "application/json"},
+      {"ico", "image/x-icon"}};
+  auto it = kTypes.find(ext);
+  return it == kTypes.end() ? "application/octet-stream" : it->second;
+}
+
+}  // namespace sre::api

@@ -1,0 +1,143 @@
+#pragma once
+// The pure core of sre-api: request validation, JSON shaping, statistics, service health, SSE
+// framing and the replay ring of the live stream. No sockets, SQL, Redis or clock here; the IO
+// shell (server.cpp, store.cpp) calls these and unit tests cover them (api_core_test.cpp).
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "shared/json_codec.h"
+
+namespace sre::api {
+
+// A 400/404 answer: {"error": message}.
+struct ApiError {
+  int status = 400;
+  std::string message;
+};
+
+// GET /api/incidents parameters, validated. Empty strings mean "no filter".
+struct IncidentQuery {
+  std::string status;    // one of the incident statuses, or "OPEN" (neither RESOLVED nor CLOSED)
+  std::string severity;  // CRITICAL, HIGH, MEDIUM, LOW
+  std::string service;   // [a-z0-9-], at most 128 characters
+  int limit = 50;        // 1..200
+  // Pagination: rows strictly older (detection_time, id) than the incident `before_id`, or
+  // detected before `before_ms` (Unix ms). At most one of them is set.
+  std::string before_id;
+  int64_t before_ms = 0;
+};
+
+inline constexpr int kDefaultLimit = 50;
+inline constexpr int kMaxLimit = 200;
+
+// Parses the query parameters of GET /api/incidents (case-insensitive enum values, upper-cased).
+// Unknown parameters are an error so a typo is not silently ignored.
+std::variant<IncidentQuery, ApiError> ParseIncidentQuery(
+    const std::multimap<std::string, std::string>& params);
+
+// A canonical lower-case UUID string (8-4-4-4-12 hex digits).
+bool IsUuid(const std::string& s);
+
+// The list answer: {"incidents": [...], "next_before": id or null}. `rows` holds limit + 1 rows
+// at most (the extra one tells whether another page exists); each row gets "incident_number".
+Json ShapeIncidentList(Json rows, int limit);
+// One incident record (row_to_json of the row) with its emails: adds incident_number and
+// *_ms fields, and groups remediation_plan.action_steps by priority as "plan_by_priority".
+Json ShapeIncidentDetail(Json incident, Json emails);
+
+// One incident as GET /api/stats needs it.
+struct StatsRow {
+  std::string status, anomaly_type, severity;
+  std::optional<double> mttr_seconds;
+  std::optional<double> detection_delay_seconds;  // created_at (wall) - detection_time (event)
+  int64_t detection_day_ms = 0;                   // detection_time truncated to the UTC day
+};
+// {"total", "open", "by_status", "by_type", "by_severity", "mttr_seconds": {"mean", "p90",
+// "count"},
+//  "detection_delay_seconds": {"mean", "p90", "count"}, "per_day": [{"day_ms", "count",
+//  "mttr_mean"}]}
+Json ComputeStats(const std::vector<StatsRow>& rows);
+// Nearest-rank percentile (p in 0..100) of `values`; nullopt when empty.
+std::optional<double> Percentile(std::vector<double> values, double p);
+
+// Health of a service tile: "incident" when an incident is open on it, "degraded" when its latest
+// p99 latency or error rate exceeds its SLA, "ok" with data, "unknown" without.
+std::string ServiceHealth(bool open_incident, const std::map<std::string, double>& latest,
+                          double sla_latency_p99_ms, double sla_error_rate_pct);
+
+// ---- live stream ----
+
+// The lifecycle topics the stream carries, in pipeline order.
+const std::vector<std::string>& LifecycleTopics();
+
+// One lifecycle event as pushed on /api/stream.
+struct StreamEvent {
+  uint64_t id = 0;   // assigned by EventRing::Push, strictly increasing
+  std::string type;  // the topic, e.g. "incidents.opened"
+  std::string
+      data;  // JSON: {"id","topic","incident_id","incident_number","timestamp","summary","payload"}
+};
+
+// Builds the stream event data for a message from `topic`. Invalid when the payload is not a
+// JSON object with a UUID incident_id.
+std::variant<StreamEvent, ApiError> MakeStreamEvent(const std::string& topic,
+                                                    const std::string& payload);
+
+// A bounded ring of the most recent events, for replay to reconnecting clients. Thread-safe.
+// Ids start at `first_id` (the server passes its start time in ms * 1000 so that ids keep
+// increasing across restarts of sre-api and a client's Last-Event-ID from an earlier process is
+// older than every new id).
+class EventRing {
+ public:
+  explicit EventRing(size_t capacity, uint64_t first_id = 1);
+  // Assigns the next id, stores the event (dropping the oldest beyond capacity), returns the id.
+  uint64_t Push(StreamEvent event);
+  struct Replay {
+    std::vector<StreamEvent> events;  // every stored event with id > since, oldest first
+    bool gap = false;                 // events after `since` were dropped: the client must resync
+    uint64_t last_id = 0;             // id of the newest event known (0: none yet)
+  };
+  // Events newer than `since` (0: none; a client connecting afresh gets only new events).
+  Replay Since(uint64_t since) const;
+  uint64_t last_id() const;
+  size_t size() const;
+  size_t capacity() const { return capacity_; }
+
+ private:
+  mutable std::mutex mu_;
+  size_t capacity_;
+  uint64_t next_id_;
+  std::deque<StreamEvent> events_;
+};
+
+// Where a client resumes: the Last-Event-ID header wins over ?since=; nullopt when neither is
+// given, ApiError when a value is not a non-negative integer.
+std::variant<std::optional<uint64_t>, ApiError> ResumePoint(const std::string& last_event_id_header,
+                                                            const std::string& since_param);
+
+// One SSE frame: "id: <id>\nevent: <type>\ndata: <line>\n...\n\n" (data split on newlines).
+std::string SseFrame(const StreamEvent& e);
+// A comment frame (keep-alive): ": <text>\n\n".
+std::string SseComment(const std::string& text);
+
+// ---- HTTP helpers ----
+
+// True when the request may proceed: no token configured, or "Authorization: Bearer <token>"
+// matches, or (for EventSource, which cannot set headers) access_token equals the token.
+// Compares in constant time.
+bool Authorized(const std::string& token, const std::string& authorization_header,
+                const std::string& access_token_param);
+
+// Maps a request path under the static root to a relative file path; nullopt for anything that
+// could escape the root ("..", backslashes, NUL, absolute). "/" maps to "index.html".
+std::optional<std::string> StaticRelativePath(const std::string& request_path);
+// Content type by extension (html, css, js, svg, png, json, ico; else application/octet-stream).
+std::string ContentTypeFor(const std::string& path);
+
+}  // namespace sre::api

@@ -1,0 +1,380 @@
+// sre-api against the real native stack: rows inserted directly into PostgreSQL (each test run
+// uses a service name of its own, so other tests' rows do not interfere), the real executable
+// started on a free port with a bearer token, lifecycle events published to the broker.
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <atomic>
+#include <filesystem>
+#include <memory>
+#include <thread>
+
+#include "shared/ids.h"
+#include "shared/json_codec.h"
+#include "shared/kafka.h"
+#include "shared/postgres.h"
+#include "tests/support/process.h"
+#include "tests/support/test_stack.h"
+
+namespace sre {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::Stack;
+constexpr const char* kToken = "integration-token";
+
+struct Row {
+  std::string id, status, severity;
+  int64_t detection_ms;
+};
+
+class ApiIntegration : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (Stack().kafka_bootstrap.empty()) return;
+    service_ = testing::Unique("svc");
+    for (char& c : service_) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    Database db(Stack().database_url);
+    ASSERT_TRUE(db.Migrate().ok());
+    // Five incidents one minute apart, the newest last; distinct statuses and severities.
+    const int64_t t0 = 1764650000000;
+    const std::vector<std::pair<std::string, std::string>> kinds = {{"CLOSED", "HIGH"},
+                                                                    {"CLOSED", "CRITICAL"},
+                                                                    {"INVESTIGATING", "HIGH"},
+                                                                    {"RESOLVED", "LOW"},
+                                                                    {"DETECTING", "MEDIUM"}};
+    for (size_t i = 0; i < kinds.size(); ++i)
+      rows_.push_back(
+          {NewUuid(), kinds[i].first, kinds[i].second, t0 + static_cast<int64_t>(i) * 60000});
+    Status s = db.Transact([&](pqxx::work& tx) {
+      for (const auto& r : rows_)
+        tx.exec_params(
+            "INSERT INTO incidents (id, status, anomaly_type, severity, service, trigger_metric, "
+            "description,"
+            " observed_value, baseline_mean, baseline_std, deviation_sigma, anomaly_score, "
+            "detection_time,"
+            " mttr_seconds, rca_candidates, remediation_plan, postmortem, root_cause_category, "
+            "top_root_cause,"
+            " rca_confidence) VALUES ($1::uuid, $2, 'LATENCY_SPIKE', $3, $4, 'latency_p99_ms',"
+            " '<script>alert(1)</script> p99 up', 7400, 380, 40, 175, 0.99,"
+            " to_timestamp($5::bigint / 1000.0), $6, $7::jsonb, $8::jsonb, $9, "
+            "'DATABASE_BOTTLENECK', 'slow queries', 0.8)",
+            r.id, r.status, r.severity, service_, r.detection_ms,
+            r.status == "CLOSED" || r.status == "RESOLVED" ? std::optional<double>(120.0)
+                                                           : std::nullopt,
+            R"([{"rank":1,"hypothesis":"slow queries","category":"DATABASE_BOTTLENECK","service":"x","confidence":0.8,"evidence":[]}])",
+            R"({"action_steps":[{"step_id":1,"priority":"IMMEDIATE","action":"kill long queries"},{"step_id":2,"priority":"WITHIN_1HOUR","action":"add index"}]})",
+            r.status == "CLOSED"
+                ? std::optional<std::string>("# Postmortem\n\n## Summary\nIt was slow.")
+                : std::nullopt);
+      // Timeline rows inserted out of order: the API returns them in event-time order.
+      const auto& first = rows_[0];
+      for (auto [type, offset] : std::vector<std::pair<std::string, int64_t>>{
+               {"RCA_COMPLETED", 2000}, {"ANOMALY_DETECTED", 0}, {"CORRELATION_COMPLETE", 1000}})
+        tx.exec_params(
+            "INSERT INTO agent_events (incident_id, agent_name, event_type, payload, event_time)"
+            " VALUES ($1::uuid, 'test', $2, '{}', to_timestamp($3::bigint / 1000.0))",
+            first.id, type, first.detection_ms + offset);
+      tx.exec_params(
+          "INSERT INTO emails (incident_id, notification_type, message_id, subject, body_html, "
+          "body_text, status)"
+          " VALUES ($1::uuid, 'INCIDENT_ALERT', $2, 'alert subject', '<p>x</p>', 'x', 'SENT')",
+          first.id, "<" + first.id + "@test>");
+      return Status::Ok();
+    });
+    ASSERT_TRUE(s.ok()) << s.message();
+
+    port_ = testing::FreePort();
+    std::string source = std::getenv("SRE_SOURCE_DIR");
+    std::map<std::string, std::string> env = {{"KAFKA_BOOTSTRAP_SERVERS", Stack().kafka_bootstrap},
+                                              {"REDIS_URL", Stack().redis_url},
+                                              {"DATABASE_URL", Stack().database_url},
+                                              {"HTTP_PORT", std::to_string(port_)},
+                                              {"API_TOKEN", kToken},
+                                              {"KNOWLEDGE_DIR", source + "/knowledge"},
+                                              {"API_STATIC_DIR", source + "/api/static"}};
+    api_ = std::make_unique<testing::Process>(
+        "sre-api", std::string(std::getenv("SRE_BIN_DIR")) + "/sre-api", std::vector<std::string>{},
+        env, std::filesystem::current_path().string() + "/api_integration_test.log");
+    api_->Start();
+    ASSERT_TRUE(testing::Eventually(
+        [] {
+          httplib::Client c("127.0.0.1", port_);
+          auto r = c.Get("/healthz");
+          return r && r->status == 200;
+        },
+        60s, 200ms))
+        << "sre-api did not become healthy";
+  }
+  static void TearDownTestSuite() {
+    if (api_) {
+      EXPECT_EQ(api_->Stop(), 0) << "sre-api exits 0 on SIGTERM";
+    }
+    api_.reset();
+  }
+
+  static httplib::Result Get(const std::string& path, bool with_token = true) {
+    static httplib::Client c("127.0.0.1", port_);
+    c.set_read_timeout(10);
+    httplib::Headers h;
+    if (with_token) h.emplace("Authorization", std::string("Bearer ") + kToken);
+    return c.Get(path.c_str(), h);
+  }
+  static Json GetJson(const std::string& path, int want_status = 200) {
+    auto r = Get(path);
+    EXPECT_TRUE(r) << path;
+    if (!r) return nullptr;
+    EXPECT_EQ(r->status, want_status) << path << ": " << r->body;
+    EXPECT_EQ(r->get_header_value("Content-Type"), "application/json") << path;
+    return Json::parse(r->body, nullptr, false);
+  }
+  static std::vector<std::string> Ids(const Json& page) {
+    std::vector<std::string> out;
+    for (const auto& i : page["incidents"]) out.push_back(i["id"]);
+    return out;
+  }
+
+  static inline std::string service_;
+  static inline std::vector<Row> rows_;
+  static inline int port_ = 0;
+  static inline std::unique_ptr<testing::Process> api_;
+};
+
+TEST_F(ApiIntegration, TokenGuardsEverythingButHealthz) {
+  SRE_REQUIRE_STACK();
+  EXPECT_EQ(Get("/healthz", false)->status, 200);
+  for (const char* path :
+       {"/api/incidents", "/api/stats", "/api/services", "/metrics", "/api/stream"}) {
+    auto r = Get(path, false);
+    ASSERT_TRUE(r) << path;
+    EXPECT_EQ(r->status, 401) << path;
+    EXPECT_TRUE(Json::parse(r->body, nullptr, false).contains("error")) << path;
+  }
+  httplib::Client c("127.0.0.1", port_);
+  EXPECT_EQ(c.Get("/api/incidents", {{"Authorization", "Bearer wrong"}})->status, 401);
+  EXPECT_EQ(c.Get((std::string("/api/stats?access_token=") + kToken).c_str())->status, 200);
+  EXPECT_EQ(Get("/api/incidents")->status, 200);
+  EXPECT_EQ(Get("/metrics")->status, 200);
+}
+
+TEST_F(ApiIntegration, ListsNewestFirstWithFilters) {
+  SRE_REQUIRE_STACK();
+  Json all = GetJson("/api/incidents?service=" + service_);
+  EXPECT_EQ(Ids(all), (std::vector<std::string>{rows_[4].id, rows_[3].id, rows_[2].id, rows_[1].id,
+                                                rows_[0].id}));
+  EXPECT_TRUE(all["next_before"].is_null());
+  EXPECT_EQ(all["incidents"][0]["incident_number"], IncidentNumber(rows_[4].id));
+  EXPECT_EQ(all["incidents"][0]["detection_time_ms"], rows_[4].detection_ms);
+
+  EXPECT_EQ(Ids(GetJson("/api/incidents?status=CLOSED&service=" + service_)),
+            (std::vector<std::string>{rows_[1].id, rows_[0].id}));
+  EXPECT_EQ(Ids(GetJson("/api/incidents?status=open&service=" + service_)),
+            (std::vector<std::string>{rows_[4].id, rows_[2].id}));
+  EXPECT_EQ(Ids(GetJson("/api/incidents?severity=HIGH&service=" + service_)),
+            (std::vector<std::string>{rows_[2].id, rows_[0].id}));
+  EXPECT_EQ(Ids(GetJson("/api/incidents?status=RESOLVED&severity=LOW&service=" + service_)),
+            (std::vector<std::string>{rows_[3].id}));
+  EXPECT_TRUE(GetJson("/api/incidents?service=no-such-service")["incidents"].empty());
+}
+
+TEST_F(ApiIntegration, PaginatesWithBefore) {
+  SRE_REQUIRE_STACK();
+  std::vector<std::string> seen;
+  std::string before;
+  for (int page = 0; page < 5; ++page) {
+    Json p = GetJson("/api/incidents?limit=2&service=" + service_ +
+                     (before.empty() ? "" : "&before=" + before));
+    for (const auto& id : Ids(p)) seen.push_back(id);
+    if (p["next_before"].is_null()) break;
+    EXPECT_EQ(p["incidents"].size(), 2u);
+    before = p["next_before"];
+  }
+  EXPECT_EQ(seen, (std::vector<std::string>{rows_[4].id, rows_[3].id, rows_[2].id, rows_[1].id,
+                                            rows_[0].id}));
+  // A time cursor: strictly before the third incident's detection.
+  EXPECT_EQ(Ids(GetJson("/api/incidents?service=" + service_ +
+                        "&before=" + std::to_string(rows_[2].detection_ms))),
+            (std::vector<std::string>{rows_[1].id, rows_[0].id}));
+}
+
+TEST_F(ApiIntegration, BadParametersAre400AndUnknownIds404) {
+  SRE_REQUIRE_STACK();
+  for (const std::string path :
+       {"/api/incidents?status=BROKEN", "/api/incidents?limit=0", "/api/incidents?limit=abc",
+        "/api/incidents?limit=1000", "/api/incidents?severity=urgent",
+        "/api/incidents?before=yesterday", "/api/incidents?service=UPPER-case",
+        "/api/incidents?bogus=1", "/api/incidents/not-a-uuid", "/api/incidents/not-a-uuid/timeline",
+        "/api/incidents/1%27%3BDROP%20TABLE%20incidents/postmortem", "/api/stream?since=-1"}) {
+    Json j = GetJson(path, 400);
+    EXPECT_TRUE(j.is_object() && j.contains("error")) << path;
+  }
+  const std::string missing = NewUuid();
+  for (const std::string& path :
+       {"/api/incidents/" + missing, "/api/incidents/" + missing + "/timeline",
+        "/api/incidents/" + missing + "/postmortem",
+        "/api/incidents/" + rows_[2].id + "/postmortem", std::string("/api/nothing-here")}) {
+    Json j = GetJson(path, 404);
+    EXPECT_TRUE(j.is_object() && j.contains("error")) << path;
+  }
+  // An unknown pagination cursor is a bad request, not an empty page.
+  GetJson("/api/incidents?before=" + missing, 400);
+  // The incidents table survived the injection attempts above.
+  EXPECT_EQ(GetJson("/api/incidents?service=" + service_)["incidents"].size(), 5u);
+}
+
+TEST_F(ApiIntegration, IncidentDetailTimelineAndPostmortem) {
+  SRE_REQUIRE_STACK();
+  const auto& first = rows_[0];
+  Json d = GetJson("/api/incidents/" + first.id);
+  EXPECT_EQ(d["id"], first.id);
+  EXPECT_EQ(d["incident_number"], IncidentNumber(first.id));
+  EXPECT_EQ(d["description"], "<script>alert(1)</script> p99 up")
+      << "stored as-is; the dashboard escapes";
+  EXPECT_EQ(d["rca_candidates"][0]["category"], "DATABASE_BOTTLENECK");
+  EXPECT_EQ(d["plan_by_priority"]["IMMEDIATE"][0]["action"], "kill long queries");
+  EXPECT_EQ(d["plan_by_priority"]["WITHIN_1HOUR"][0]["action"], "add index");
+  ASSERT_EQ(d["emails"].size(), 1u);
+  EXPECT_EQ(d["emails"][0]["notification_type"], "INCIDENT_ALERT");
+  EXPECT_EQ(d["emails"][0]["subject"], "alert subject");
+  EXPECT_DOUBLE_EQ(d["mttr_seconds"].get<double>(), 120.0);
+
+  Json t = GetJson("/api/incidents/" + first.id + "/timeline");
+  std::vector<std::string> types;
+  for (const auto& e : t["events"]) types.push_back(e["event_type"]);
+  EXPECT_EQ(types, (std::vector<std::string>{"ANOMALY_DETECTED", "CORRELATION_COMPLETE",
+                                             "RCA_COMPLETED"}));
+  EXPECT_TRUE(GetJson("/api/incidents/" + rows_[4].id + "/timeline")["events"].empty());
+
+  auto pm = Get("/api/incidents/" + first.id + "/postmortem");
+  ASSERT_TRUE(pm);
+  EXPECT_EQ(pm->status, 200);
+  EXPECT_EQ(pm->get_header_value("Content-Type"), "text/markdown; charset=utf-8");
+  EXPECT_EQ(pm->body, "# Postmortem\n\n## Summary\nIt was slow.");
+}
+
+TEST_F(ApiIntegration, StatsAndServices) {
+  SRE_REQUIRE_STACK();
+  Json s = GetJson("/api/stats");
+  EXPECT_GE(s["total"].get<int>(), 5);
+  EXPECT_GE(s["open"].get<int>(), 2);
+  EXPECT_GE(s["by_type"]["LATENCY_SPIKE"].get<int>(), 5);
+  EXPECT_GE(s["mttr_seconds"]["count"].get<int>(), 3);
+  EXPECT_TRUE(s["mttr_seconds"]["p90"].is_number());
+  Json v = GetJson("/api/services");
+  ASSERT_EQ(v["services"].size(), 6u);
+  for (const auto& svc : v["services"]) {
+    EXPECT_TRUE(svc["history"].contains("latency_p99_ms")) << svc.dump();
+    EXPECT_TRUE(svc["health"].is_string());
+  }
+}
+
+TEST_F(ApiIntegration, ServesTheDashboardWithoutTraversal) {
+  SRE_REQUIRE_STACK();
+  auto index = Get("/", false);
+  ASSERT_TRUE(index);
+  EXPECT_EQ(index->status, 200);
+  EXPECT_NE(index->body.find("incident-list"), std::string::npos);
+  EXPECT_EQ(Get("/app.js", false)->get_header_value("Content-Type"),
+            "text/javascript; charset=utf-8");
+  EXPECT_EQ(Get("/no-such-file.js", false)->status, 404);
+  auto traversal = Get("/../CMakeLists.txt", false);
+  ASSERT_TRUE(traversal);
+  EXPECT_NE(traversal->status, 200);
+}
+
+// Reads /api/stream until `until` says stop (or 20 s pass); returns the raw text.
+std::string ReadStream(int port, const std::string& path, const httplib::Headers& headers,
+                       const std::function<bool(const std::string&)>& until) {
+  httplib::Client c("127.0.0.1", port);
+  c.set_read_timeout(20);
+  std::string body;
+  auto deadline = std::chrono::steady_clock::now() + 20s;
+  c.Get(path.c_str(), headers, [&](const char* data, size_t n) {
+    body.append(data, n);
+    return !until(body) && std::chrono::steady_clock::now() < deadline;
+  });
+  return body;
+}
+
+// The SSE id of the frame whose data mentions `needle`; 0 if none.
+uint64_t FrameId(const std::string& body, const std::string& needle) {
+  size_t at = body.find(needle);
+  if (at == std::string::npos) return 0;
+  size_t id = body.rfind("id: ", at);
+  return id == std::string::npos ? 0 : std::stoull(body.substr(id + 4));
+}
+
+TEST_F(ApiIntegration, StreamsLifecycleEventsAndResumesAfterLastEventId) {
+  SRE_REQUIRE_STACK();
+  KafkaOptions kafka;
+  kafka.bootstrap_servers = Stack().kafka_bootstrap;
+  auto producer = Producer::Create(kafka);
+  ASSERT_TRUE(producer.ok());
+  const std::string a = NewUuid(), b = NewUuid();
+  auto event = [](const std::string& id, const std::string& extra) {
+    return Json{{"event_id", NewUuid()},
+                {"schema_version", 1},
+                {"timestamp", 1764650000000},
+                {"incident_id", id},
+                {"service", extra},
+                {"severity", "HIGH"},
+                {"anomaly_type", "LATENCY_SPIKE"}}
+        .dump();
+  };
+  const httplib::Headers auth = {{"Authorization", std::string("Bearer ") + kToken}};
+  // A live client sees the event published after it connected.
+  std::atomic<bool> connected{false};
+  std::string live;
+  std::thread reader([&] {
+    live = ReadStream(port_, "/api/stream", auth, [&](const std::string& body) {
+      connected = body.find("retry:") != std::string::npos;
+      return body.find(a) != std::string::npos;
+    });
+  });
+  ASSERT_TRUE(testing::Eventually([&] { return connected.load(); }, 20s));
+  ASSERT_TRUE(
+      (*producer)->Publish({"incidents.opened", "k", "not json"}).ok());  // dead-lettered, ignored
+  ASSERT_TRUE((*producer)->Publish({"incidents.opened", a, event(a, "svc-a")}).ok());
+  reader.join();
+  ASSERT_NE(live.find(a), std::string::npos) << live;
+  EXPECT_NE(live.find("event: incidents.opened"), std::string::npos);
+  const uint64_t id_a = FrameId(live, a);
+  ASSERT_GT(id_a, 0u);
+
+  // Events while the client was away come on reconnect with Last-Event-ID, and nothing older.
+  ASSERT_TRUE((*producer)->Publish({"rca.completed", b, event(b, "svc-b")}).ok());
+  std::string resumed = ReadStream(
+      port_, "/api/stream",
+      {{"Authorization", std::string("Bearer ") + kToken}, {"Last-Event-ID", std::to_string(id_a)}},
+      [&](const std::string& body) { return body.find(b) != std::string::npos; });
+  EXPECT_NE(resumed.find(b), std::string::npos) << resumed;
+  EXPECT_EQ(resumed.find(a), std::string::npos) << "replayed an event the client had seen";
+  EXPECT_GT(FrameId(resumed, b), id_a);
+  // ?since= does the same for clients that cannot set headers.
+  std::string since =
+      ReadStream(port_, "/api/stream?since=" + std::to_string(id_a - 1), auth,
+                 [&](const std::string& body) { return body.find(b) != std::string::npos; });
+  EXPECT_NE(since.find(a), std::string::npos);
+  EXPECT_NE(since.find(b), std::string::npos);
+}
+
+// Runs last (tests run in declaration order): by now requests were served and events consumed.
+TEST_F(ApiIntegration, MetricsExposeRequestsStreamAndConsumerFigures) {
+  SRE_REQUIRE_STACK();
+  auto r = Get("/metrics");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200);
+  for (const char* needle :
+       {"sre_api_requests_total{route=\"/api/incidents\",status=\"200\"}",
+        "sre_api_requests_total{route=\"/api/incidents\",status=\"400\"}",
+        "sre_api_stream_events_total{topic=\"incidents.opened\"}",
+        "sre_messages_consumed_total{topic=\"incidents.opened\",outcome=\"ok\"}",
+        "sre_messages_consumed_total{topic=\"incidents.opened\",outcome=\"invalid\"}",
+        "sre_messages_dead_lettered_total", "sre_consumer_lag{",
+        "sre_handler_duration_seconds_bucket", "sre_api_mttr_seconds{stat=\"p90\"}",
+        "sre_api_incidents{status=\"open\"}"})
+    EXPECT_NE(r->body.find(needle), std::string::npos) << needle << " missing from /metrics";
+}
+
+}  // namespace
+}  // namespace sre

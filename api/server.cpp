@@ -1,0 +1,277 @@
+#include "api/server.h"
+
+#include <httplib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "shared/log.h"
+#include "shared/metrics.h"
+
+namespace sre::api {
+namespace {
+
+void SendJson(httplib::Response& res, int status, const Json& body) {
+  res.status = status;
+  res.set_header("Cache-Control", "no-store");
+  res.set_content(body.dump(), "application/json");
+}
+
+void SendError(httplib::Response& res, int status, const std::string& message) {
+  SendJson(res, status, {{"error", message}});
+}
+
+void SendFailure(httplib::Response& res, const Status& s) {
+  log::Get("api")->warn("request failed: {}", s.message());
+  SendError(res, 503, s.transient() ? "store unavailable, retry" : "internal error");
+}
+
+std::multimap<std::string, std::string> Params(const httplib::Request& req) {
+  return {req.params.begin(), req.params.end()};
+}
+
+// Validates the {id} path segment: 400 when it is not a UUID.
+bool ValidId(const std::string& id, httplib::Response& res) {
+  if (IsUuid(id)) return true;
+  SendError(res, 400, "incident id must be a UUID");
+  return false;
+}
+
+std::string ReadFile(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+Counter& RequestCounter(const std::string& route, int status) {
+  return Metrics().GetCounter("sre_api_requests_total",
+                              "HTTP requests served by sre-api, by route and status",
+                              {{"route", route}, {"status", std::to_string(status)}});
+}
+
+}  // namespace
+
+uint64_t EventHub::Publish(StreamEvent e) {
+  uint64_t id = ring_.Push(std::move(e));
+  // Taking mu_ once orders the push before any waiter's predicate check: no lost wake-up.
+  { std::lock_guard<std::mutex> lock(mu_); }
+  cv_.notify_all();
+  return id;
+}
+
+bool EventHub::WaitNewer(uint64_t after, std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait_for(lock, timeout, [&] { return shutdown_.load() || ring_.last_id() > after; });
+  return ring_.last_id() > after;
+}
+
+void EventHub::Shutdown() {
+  shutdown_ = true;
+  { std::lock_guard<std::mutex> lock(mu_); }
+  cv_.notify_all();
+}
+
+Status StreamHandler::Handle(const InboundMessage& message) {
+  auto made = MakeStreamEvent(message.topic, message.payload);
+  if (auto* err = std::get_if<ApiError>(&made)) return Status::Invalid(err->message);
+  auto& event = std::get<StreamEvent>(made);
+  std::string event_id = Json::parse(event.data).value("event_id", std::string());
+  if (!event_id.empty()) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (std::find(recent_ids_.begin(), recent_ids_.end(), event_id) != recent_ids_.end())
+      return Status::Ok();
+    recent_ids_.push_back(event_id);
+    while (recent_ids_.size() > kStreamRingCapacity) recent_ids_.pop_front();
+  }
+  hub_.Publish(std::move(event));
+  Metrics()
+      .GetCounter("sre_api_stream_events_total",
+                  "Lifecycle events added to the live stream, by topic", {{"topic", message.topic}})
+      .Inc();
+  return Status::Ok();
+}
+
+void PublishStatsGauges(const Json& stats, MetricsRegistry& registry) {
+  const char* kMttrHelp =
+      "Time to resolve incidents (event time), over every incident in the database";
+  for (const char* stat : {"mean", "p90"}) {
+    const Json& v = stats["mttr_seconds"][stat];
+    registry.GetGauge("sre_api_mttr_seconds", kMttrHelp, {{"stat", stat}})
+        .Set(v.is_number() ? v.get<double>() : 0.0);
+  }
+  const char* kIncidentsHelp =
+      "Incidents in the database by status (open: neither RESOLVED nor CLOSED)";
+  for (const char* status : {"DETECTING", "CORRELATING", "INVESTIGATING", "RCA_COMPLETE",
+                             "REMEDIATING", "RESOLVED", "CLOSED"})
+    registry.GetGauge("sre_api_incidents", kIncidentsHelp, {{"status", status}})
+        .Set(stats["by_status"].value(status, 0));
+  registry.GetGauge("sre_api_incidents", kIncidentsHelp, {{"status", "open"}})
+      .Set(stats.value("open", 0));
+}
+
+StatsRefresher::StatsRefresher(ApiStore& store, std::chrono::milliseconds every)
+    : thread_([this, &store, every] {
+        std::unique_lock<std::mutex> lock(mu_);
+        while (!stop_) {
+          lock.unlock();
+          auto stats = store.Stats();
+          if (stats.ok()) PublishStatsGauges(*stats, Metrics());
+          lock.lock();
+          cv_.wait_for(lock, every, [this] { return stop_; });
+        }
+      }) {}
+
+StatsRefresher::~StatsRefresher() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+std::string StaticDir() {
+  if (const char* env = std::getenv("API_STATIC_DIR"); env && *env) return env;
+  if (std::filesystem::is_directory("api/static")) return "api/static";
+  return std::string(SRE_SOURCE_DIR) + "/api/static";
+}
+
+void RegisterRoutes(httplib::Server& server, ApiStore& store, EventHub& hub,
+                    const ApiOptions& options) {
+  // Stream connections hold a worker each: more workers than httplib's default.
+  server.new_task_queue = [] { return new httplib::ThreadPool(32); };
+
+  const std::string token = options.token;
+  server.set_pre_routing_handler([token](const httplib::Request& req, httplib::Response& res) {
+    bool protected_path = req.path.rfind("/api/", 0) == 0 || req.path == "/metrics";
+    if (!protected_path || Authorized(token, req.get_header_value("Authorization"),
+                                      req.get_param_value("access_token")))
+      return httplib::Server::HandlerResponse::Unhandled;
+    res.set_header("WWW-Authenticate", "Bearer");
+    SendError(res, 401, "missing or wrong bearer token");
+    return httplib::Server::HandlerResponse::Handled;
+  });
+  server.set_post_routing_handler([](const httplib::Request& req, httplib::Response& res) {
+    std::string route = req.path.rfind("/api/incidents/", 0) == 0 ? "/api/incidents/{id}"
+                        : req.path.rfind("/api/", 0) == 0         ? req.path
+                                                                  : "static";
+    if (req.path == "/healthz" || req.path == "/metrics") route = req.path;
+    RequestCounter(route, res.status).Inc();
+  });
+
+  server.Get("/api/incidents", [&store](const httplib::Request& req, httplib::Response& res) {
+    auto parsed = ParseIncidentQuery(Params(req));
+    if (auto* err = std::get_if<ApiError>(&parsed))
+      return SendError(res, err->status, err->message);
+    auto list = store.ListIncidents(std::get<IncidentQuery>(parsed));
+    if (!list.ok()) return SendFailure(res, list.status());
+    if (!*list) return SendError(res, 400, "before names no incident");
+    SendJson(res, 200, **list);
+  });
+  server.Get(R"(/api/incidents/([^/]+))",
+             [&store](const httplib::Request& req, httplib::Response& res) {
+               std::string id = req.matches[1];
+               if (!ValidId(id, res)) return;
+               auto incident = store.Incident(id);
+               if (!incident.ok()) return SendFailure(res, incident.status());
+               if (!*incident) return SendError(res, 404, "no incident " + id);
+               SendJson(res, 200, **incident);
+             });
+  server.Get(R"(/api/incidents/([^/]+)/timeline)",
+             [&store](const httplib::Request& req, httplib::Response& res) {
+               std::string id = req.matches[1];
+               if (!ValidId(id, res)) return;
+               auto timeline = store.Timeline(id);
+               if (!timeline.ok()) return SendFailure(res, timeline.status());
+               if (!*timeline) return SendError(res, 404, "no incident " + id);
+               SendJson(res, 200, **timeline);
+             });
+  server.Get(R"(/api/incidents/([^/]+)/postmortem)",
+             [&store](const httplib::Request& req, httplib::Response& res) {
+               std::string id = req.matches[1];
+               if (!ValidId(id, res)) return;
+               auto pm = store.Postmortem(id);
+               if (!pm.ok()) return SendFailure(res, pm.status());
+               if (!*pm) return SendError(res, 404, "no incident " + id);
+               if ((*pm)->empty())
+                 return SendError(res, 404, "incident " + id + " has no postmortem yet");
+               res.set_content(**pm, "text/markdown; charset=utf-8");
+             });
+  server.Get("/api/stats", [&store](const httplib::Request&, httplib::Response& res) {
+    auto stats = store.Stats();
+    if (!stats.ok()) return SendFailure(res, stats.status());
+    SendJson(res, 200, *stats);
+  });
+  server.Get("/api/services", [&store](const httplib::Request&, httplib::Response& res) {
+    auto services = store.Services();
+    if (!services.ok()) return SendFailure(res, services.status());
+    SendJson(res, 200, *services);
+  });
+
+  server.Get("/api/stream", [&hub, keepalive = options.keepalive](const httplib::Request& req,
+                                                                  httplib::Response& res) {
+    auto resume = ResumePoint(req.get_header_value("Last-Event-ID"), req.get_param_value("since"));
+    if (auto* err = std::get_if<ApiError>(&resume))
+      return SendError(res, err->status, err->message);
+    auto since = std::get<std::optional<uint64_t>>(resume);
+    // A fresh client starts after the newest event; a resuming one after the id it last saw.
+    auto cursor = std::make_shared<uint64_t>(since ? *since : hub.ring().last_id());
+    auto first = std::make_shared<bool>(true);
+    auto last_write =
+        std::make_shared<std::chrono::steady_clock::time_point>(std::chrono::steady_clock::now());
+    res.set_header("Cache-Control", "no-store");
+    res.set_header("X-Accel-Buffering", "no");
+    res.set_chunked_content_provider("text/event-stream", [&hub, cursor, first, last_write,
+                                                           keepalive](size_t,
+                                                                      httplib::DataSink& sink) {
+      if (hub.shut_down()) return false;
+      std::string out;
+      if (*first) {
+        *first = false;
+        out = "retry: 2000\n" + SseComment("sre-api stream");
+      } else if (!hub.WaitNewer(*cursor, std::min(keepalive, std::chrono::milliseconds(1000)))) {
+        // Wake every second to notice a shutdown; a comment only every `keepalive`.
+        if (hub.shut_down()) return false;
+        if (std::chrono::steady_clock::now() - *last_write < keepalive) return sink.is_writable();
+        *last_write = std::chrono::steady_clock::now();
+        out = SseComment("keep-alive");
+        return sink.write(out.data(), out.size());
+      }
+      auto replay = hub.ring().Since(*cursor);
+      if (replay.gap) {
+        out +=
+            "event: resync\ndata: {\"reason\":\"events were dropped from the replay buffer\"}\n\n";
+      }
+      for (const auto& e : replay.events) {
+        out += SseFrame(e);
+        *cursor = e.id;
+      }
+      if (out.empty()) return true;
+      *last_write = std::chrono::steady_clock::now();
+      return sink.write(out.data(), out.size());
+    });
+  });
+
+  server.Get("/api/.*", [](const httplib::Request& req, httplib::Response& res) {
+    SendError(res, 404, "no such endpoint " + req.path);
+  });
+
+  std::filesystem::path root = options.static_dir;
+  server.Get(R"(/(.*))", [root](const httplib::Request& req, httplib::Response& res) {
+    auto rel = StaticRelativePath(req.path);
+    if (!rel) return SendError(res, 400, "bad path");
+    std::filesystem::path p = root / *rel;
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(p, ec)) return SendError(res, 404, "not found");
+    res.set_header("Cache-Control", "no-cache");
+    res.set_header("X-Content-Type-Options", "nosniff");
+    res.set_header("Content-Security-Policy",
+                   "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+                   "connect-src 'self'");
+    res.set_content(ReadFile(p), ContentTypeFor(*rel));
+  });
+}
+
+}  // namespace sre::api

@@ -1,0 +1,194 @@
+#include "api/store.h"
+
+#include "shared/redis_keys.h"
+
+namespace sre::api {
+namespace {
+
+constexpr size_t kPoolSize = 4;
+const std::vector<std::string> kMetrics = {"request_rate",      "error_rate",     "latency_p99_ms",
+                                           "cpu_percent",       "memory_percent", "db_connections",
+                                           "kafka_consumer_lag"};
+
+// The list columns, one JSON object per row; times also as Unix ms for the dashboard.
+constexpr const char* kListSql = R"SQL(
+SELECT json_build_object(
+  'id', id, 'status', status, 'anomaly_type', anomaly_type, 'severity', severity, 'service', service,
+  'trigger_metric', trigger_metric, 'description', description, 'affected_services', affected_services,
+  'related_incident_id', related_incident_id, 'root_cause_service', root_cause_service,
+  'root_cause_category', root_cause_category, 'top_root_cause', top_root_cause,
+  'rca_confidence', rca_confidence, 'mttr_seconds', mttr_seconds,
+  'detection_time_ms', (extract(epoch FROM detection_time) * 1000)::bigint,
+  'resolution_time_ms', (extract(epoch FROM resolution_time) * 1000)::bigint,
+  'updated_at', updated_at)::text
+FROM incidents
+WHERE ($1 = '' OR status = $1 OR ($1 = 'OPEN' AND status NOT IN ('RESOLVED', 'CLOSED')))
+  AND ($2 = '' OR severity = $2)
+  AND ($3 = '' OR service = $3)
+  AND ($4 = '' OR (detection_time, id) < (SELECT detection_time, id FROM incidents WHERE id = NULLIF($4, '')::uuid))
+  AND ($5::bigint = 0 OR detection_time < to_timestamp($5::bigint / 1000.0))
+ORDER BY detection_time DESC, id DESC
+LIMIT $6
+)SQL";
+
+bool IncidentExists(pqxx::work& tx, const std::string& id) {
+  return !tx.exec_params("SELECT 1 FROM incidents WHERE id = $1::uuid", id).empty();
+}
+
+}  // namespace
+
+ApiStore::ApiStore(std::string database_url, RedisOptions redis, ServiceCatalog catalog)
+    : catalog_(std::move(catalog)),
+      db_([url = std::move(database_url)] { return std::make_unique<Database>(url); }, kPoolSize),
+      redis_([redis] { return std::make_unique<RedisClient>(redis); }, kPoolSize) {}
+
+Expected<std::optional<Json>> ApiStore::ListIncidents(const IncidentQuery& q) {
+  std::optional<Json> out;
+  Status s = db_.With([&](Database& db) {
+    return db.Transact([&](pqxx::work& tx) {
+      if (!q.before_id.empty() && !IncidentExists(tx, q.before_id)) return Status::Ok();
+      Json rows = Json::array();
+      for (auto row : tx.exec_params(kListSql, q.status, q.severity, q.service, q.before_id,
+                                     q.before_ms, q.limit + 1))
+        rows.push_back(Json::parse(row[0].as<std::string>()));
+      out = ShapeIncidentList(std::move(rows), q.limit);
+      return Status::Ok();
+    });
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+Expected<std::optional<Json>> ApiStore::Incident(const std::string& id) {
+  std::optional<Json> out;
+  Status s = db_.With([&](Database& db) {
+    return db.Transact([&](pqxx::work& tx) {
+      auto r = tx.exec_params(
+          "SELECT (to_jsonb(i) || jsonb_build_object("
+          " 'detection_time_ms', (extract(epoch FROM detection_time) * 1000)::bigint,"
+          " 'resolution_time_ms', (extract(epoch FROM resolution_time) * 1000)::bigint))::text "
+          "FROM incidents i WHERE id = $1::uuid",
+          id);
+      if (r.empty()) return Status::Ok();
+      auto emails = tx.exec_params1(
+          "SELECT COALESCE(json_agg(json_build_object('notification_type', notification_type, "
+          "'recipients', recipients,"
+          " 'subject', subject, 'status', status, 'attempts', attempts, 'error', error, 'sent_at', "
+          "sent_at,"
+          " 'body_text', body_text) ORDER BY created_at, id), '[]')::text FROM emails WHERE "
+          "incident_id = $1::uuid",
+          id);
+      out = ShapeIncidentDetail(Json::parse(r[0][0].as<std::string>()),
+                                Json::parse(emails[0].as<std::string>()));
+      return Status::Ok();
+    });
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+Expected<std::optional<Json>> ApiStore::Timeline(const std::string& id) {
+  std::optional<Json> out;
+  Status s = db_.With([&](Database& db) {
+    return db.Transact([&](pqxx::work& tx) {
+      if (!IncidentExists(tx, id)) return Status::Ok();
+      auto r = tx.exec_params1(
+          "SELECT COALESCE(json_agg(json_build_object('id', id, 'agent', agent_name, 'event_type', "
+          "event_type,"
+          " 'payload', payload, 'event_time_ms', (extract(epoch FROM event_time) * 1000)::bigint,"
+          " 'created_at', created_at) ORDER BY event_time, id), '[]')::text FROM agent_events "
+          "WHERE incident_id = $1::uuid",
+          id);
+      out = Json{{"incident_id", id}, {"events", Json::parse(r[0].as<std::string>())}};
+      return Status::Ok();
+    });
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+Expected<std::optional<std::string>> ApiStore::Postmortem(const std::string& id) {
+  std::optional<std::string> out;
+  Status s = db_.With([&](Database& db) {
+    return db.Transact([&](pqxx::work& tx) {
+      auto r =
+          tx.exec_params("SELECT COALESCE(postmortem, '') FROM incidents WHERE id = $1::uuid", id);
+      if (!r.empty()) out = r[0][0].as<std::string>();
+      return Status::Ok();
+    });
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+Expected<Json> ApiStore::Stats() {
+  std::vector<StatsRow> rows;
+  Status s = db_.With([&](Database& db) {
+    return db.Transact([&](pqxx::work& tx) {
+      for (auto row :
+           tx.exec("SELECT status, anomaly_type, severity, mttr_seconds,"
+                   " extract(epoch FROM (created_at - detection_time))::double precision,"
+                   " (extract(epoch FROM date_trunc('day', detection_time AT TIME ZONE 'UTC')) * "
+                   "1000)::bigint "
+                   "FROM incidents")) {
+        StatsRow r;
+        r.status = row[0].as<std::string>();
+        r.anomaly_type = row[1].as<std::string>();
+        r.severity = row[2].as<std::string>();
+        if (!row[3].is_null()) r.mttr_seconds = row[3].as<double>();
+        if (!row[4].is_null()) r.detection_delay_seconds = row[4].as<double>();
+        r.detection_day_ms = row[5].as<int64_t>();
+        rows.push_back(std::move(r));
+      }
+      return Status::Ok();
+    });
+  });
+  if (!s.ok()) return s;
+  return ComputeStats(rows);
+}
+
+Expected<Json> ApiStore::Services(int points) {
+  std::vector<std::vector<std::string>> commands;
+  for (const auto& svc : catalog_.services()) {
+    commands.push_back({"GET", keys::OpenIncidentLock(svc.name)});
+    for (const auto& m : kMetrics)
+      commands.push_back(
+          {"ZRANGE", keys::SeriesHistory(svc.name, m), std::to_string(-points), "-1"});
+  }
+  auto replies = redis_.With([&](RedisClient& r) { return r.Pipeline(commands); });
+  if (!replies.ok()) return replies.status();
+  Json out = Json::array();
+  size_t k = 0;
+  for (const auto& svc : catalog_.services()) {
+    const RedisReply& lock = (*replies)[k++];
+    std::string incident = lock.type == RedisReply::Type::kString ? lock.str : std::string();
+    Json history = Json::object();
+    std::map<std::string, double> latest;
+    for (const auto& m : kMetrics) {
+      const RedisReply& reply = (*replies)[k++];
+      Json series = Json::array();
+      for (const auto& e : reply.elements)
+        if (auto sample = keys::ParseSeriesMember(e.str))
+          series.push_back({sample->first, sample->second});
+      if (!series.empty()) latest[m] = series.back()[1].get<double>();
+      history[m] = std::move(series);
+    }
+    Json latest_json = Json::object();
+    for (const auto& [m, v] : latest) latest_json[m] = v;
+    out.push_back(
+        {{"name", svc.name},
+         {"team", svc.team},
+         {"criticality", svc.criticality},
+         {"health",
+          ServiceHealth(!incident.empty(), latest, svc.sla.latency_p99_ms, svc.sla.error_rate_pct)},
+         {"open_incident_id", incident.empty() ? Json() : Json(incident)},
+         {"sla",
+          {{"latency_p99_ms", svc.sla.latency_p99_ms}, {"error_rate_pct", svc.sla.error_rate_pct}}},
+         {"baseline", svc.baseline},
+         {"latest", latest_json},
+         {"history", history}});
+  }
+  return Json{{"services", out}};
+}
+
+}  // namespace sre::api

@@ -1,0 +1,82 @@
+#pragma once
+// The read side of sre-api: incidents, timelines, emails and statistics from PostgreSQL (SQL only
+// parameterised) and service series from Redis (the keys of shared/redis_keys.h). Thread-safe:
+// each call borrows a connection from a small pool, so HTTP worker threads never share one.
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "api/api_core.h"
+#include "shared/postgres.h"
+#include "shared/redis.h"
+#include "shared/services.h"
+
+namespace sre::api {
+
+// Up to `max` lazily created clients of type T; Borrow() blocks while all are in use.
+template <typename T>
+class Pool {
+ public:
+  Pool(std::function<std::unique_ptr<T>()> make, size_t max) : make_(std::move(make)), max_(max) {}
+  template <typename Fn>
+  auto With(Fn&& fn) {
+    std::unique_ptr<T> client;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [&] { return !idle_.empty() || created_ < max_; });
+      if (!idle_.empty()) {
+        client = std::move(idle_.back());
+        idle_.pop_back();
+      } else {
+        ++created_;
+      }
+    }
+    if (!client) client = make_();
+    struct Return {
+      Pool* pool;
+      std::unique_ptr<T>* client;
+      ~Return() {
+        std::lock_guard<std::mutex> lock(pool->mu_);
+        pool->idle_.push_back(std::move(*client));
+        pool->cv_.notify_one();
+      }
+    } give_back{this, &client};
+    return fn(*client);
+  }
+
+ private:
+  std::function<std::unique_ptr<T>()> make_;
+  size_t max_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::unique_ptr<T>> idle_;
+  size_t created_ = 0;
+};
+
+class ApiStore {
+ public:
+  ApiStore(std::string database_url, RedisOptions redis, ServiceCatalog catalog);
+
+  // {"incidents": [...], "next_before": ...}; nullopt when before_id names no incident.
+  Expected<std::optional<Json>> ListIncidents(const IncidentQuery& q);
+  // The whole record with emails; nullopt when there is no such incident.
+  Expected<std::optional<Json>> Incident(const std::string& id);
+  // agent_events of the incident in event-time order; nullopt when there is no such incident.
+  Expected<std::optional<Json>> Timeline(const std::string& id);
+  // The postmortem Markdown; nullopt when there is no such incident; "" when none yet.
+  Expected<std::optional<std::string>> Postmortem(const std::string& id);
+  Expected<Json> Stats();
+  // Per catalogue service: health, latest value and the last `points` samples of every metric.
+  Expected<Json> Services(int points = 30);
+
+ private:
+  ServiceCatalog catalog_;
+  Pool<Database> db_;
+  Pool<RedisClient> redis_;
+};
+
+}  // namespace sre::api

@@ -1,0 +1,105 @@
+#include "tests/support/pipeline_harness.h"
+
+#include <httplib.h>
+
+#include <algorithm>
+#include <filesystem>
+
+#include "tests/support/test_stack.h"
+
+namespace sre::testing {
+
+const std::vector<std::string>& PipelineHarness::Agents() {
+  static const std::vector<std::string> kAgents = {"detection",   "correlation",   "investigation",
+                                                   "remediation", "communication", "postmortem"};
+  return kAgents;
+}
+
+PipelineHarness::PipelineHarness(PipelineOptions options) : options_(std::move(options)) {
+  const char* bin = std::getenv("SRE_BIN_DIR");
+  const char* source = std::getenv("SRE_SOURCE_DIR");
+  bin_ = bin ? bin : "";
+  source_ = source ? source : "";
+  std::filesystem::create_directories(options_.logs_dir);
+  env_ = {{"KAFKA_BOOTSTRAP_SERVERS", Stack().kafka_bootstrap},
+          {"REDIS_URL", Stack().redis_url},
+          {"DATABASE_URL", Stack().database_url},
+          {"SMTP_URL", Stack().smtp_url},
+          {"LLM_PROVIDER", "none"},
+          {"LOG_LEVEL", "info"},
+          {"KNOWLEDGE_DIR", source_ + "/knowledge"},
+          {"TEMPLATES_DIR", source_ + "/agents/communication/templates"},
+          {"DETECTION_CONFIG", source_ + "/infra/detection/detection.json"},
+          {"RESOLUTION_INTERVAL_MS", "250"},
+          {"POSTMORTEM_MAX_WAIT_S", "30"},
+          {"HTTP_PORT", "0"}};
+  for (const auto& [k, v] : options_.extra_env) env_[k] = v;
+}
+
+PipelineHarness::~PipelineHarness() { Stop(); }
+
+void PipelineHarness::StartProcess(const std::string& name, const std::string& exe,
+                                   const std::map<std::string, std::string>& env) {
+  auto p = std::make_unique<Process>(name, exe, std::vector<std::string>{}, env,
+                                     options_.logs_dir + "/" + name + ".log");
+  p->Start();
+  processes_[name] = std::move(p);
+  launch_[name] = {exe, env};
+  if (std::find(order_.begin(), order_.end(), name) == order_.end()) order_.push_back(name);
+}
+
+void PipelineHarness::Restart(const std::string& name) {
+  processes_.at(name)->Kill();
+  auto [exe, env] = launch_.at(name);
+  StartProcess(name, exe, env);
+}
+
+bool PipelineHarness::Start(std::string* error) {
+  std::string out;
+  if (RunToCompletion(bin_ + "/sre-knowledge", {"seed"}, env_, &out) != 0) {
+    if (error) *error = "sre-knowledge seed failed: " + out;
+    return false;
+  }
+  for (const auto& a : Agents()) StartProcess(a, bin_ + "/sre-" + a, env_);
+  if (options_.with_api) {
+    api_port_ = FreePort();
+    auto api_env = env_;
+    api_env["HTTP_PORT"] = std::to_string(api_port_);
+    api_env["API_STATIC_DIR"] = source_ + "/api/static";
+    StartProcess("api", bin_ + "/sre-api", api_env);
+  }
+  sim_port_ = FreePort();
+  auto sim_env = env_;
+  sim_env["HTTP_PORT"] = std::to_string(sim_port_);
+  sim_env["SIM_SPEED"] = std::to_string(options_.sim_speed);
+  sim_env["SIM_SCHEDULE"] = options_.sim_schedule;
+  sim_env["SIM_SEED"] = options_.sim_seed;
+  sim_env["SIM_BACKFILL_S"] = std::to_string(options_.sim_backfill_s);
+  StartProcess("simulator", bin_ + "/sre-simulator", sim_env);
+  return true;
+}
+
+void PipelineHarness::Stop() {
+  // The simulator first (no new input), then the rest in reverse start order.
+  for (auto it = order_.rbegin(); it != order_.rend(); ++it) processes_[*it]->Stop();
+  order_.clear();
+  processes_.clear();
+}
+
+Json PipelineHarness::SimApi(const std::string& method, const std::string& path,
+                             int* status) const {
+  httplib::Client c("127.0.0.1", sim_port_);
+  c.set_connection_timeout(5);
+  c.set_read_timeout(10);
+  auto r = method == "GET" ? c.Get(path.c_str()) : c.Post(path.c_str(), "", "application/json");
+  if (!r) return nullptr;
+  if (status) *status = r->status;
+  return Json::parse(r->body, nullptr, false);
+}
+
+int64_t PipelineHarness::SimNow() const {
+  Json j = SimApi("GET", "/api/scenarios");
+  return j.is_object() ? j.value("simulated_time_ms", int64_t{0}) : 0;
+}
+
+}  // namespace sre::testing
