@@ -14,6 +14,9 @@ SANITIZE ?= 1
 # Docker compose where a Docker engine answers; otherwise the same pipeline natively
 # (infra/local/stack.sh + infra/local/pipeline.sh, state and logs in .local/).
 DOCKER_OK := $(shell docker info >/dev/null 2>&1 && echo yes)
+# Docker Compose v2 (`docker compose`), else Debian's docker-compose 1.29; both read docker-compose.yml.
+COMPOSE := $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose)
+AGENT_SERVICES := detection correlation investigation remediation communication postmortem
 PIPELINE := infra/local/pipeline.sh --bin $(BUILD_DIR)/bin
 
 all: build
@@ -52,76 +55,91 @@ clean-build:
 
 # ---- Running the pipeline -----------------------------------------------------------------------
 
-demo: build
+# With Docker the images are built by compose (infra/docker/Dockerfile), so `demo` needs no
+# native build there.
 ifeq ($(DOCKER_OK),yes)
-	docker compose up -d --build
+demo:
+	$(COMPOSE) up -d --build
+	@echo "Dashboard  http://localhost:8000"
+	@echo "Mail       http://localhost:8025   (Mailhog)"
+	@echo "Simulator  http://localhost:8100/api/scenarios"
+	@echo "Kafka UI   http://localhost:8080   Grafana http://localhost:3000   Prometheus http://localhost:9090"
+	@echo "Logs       make logs   (agents), make logs-sim, make logs-api"
 else
+demo: build
 	@echo "No Docker engine answers: running the same pipeline natively (state and logs in .local/)."
 	$(PIPELINE) start
-endif
-	@echo "Dashboard  http://localhost:8000"
-	@echo "Mail       $$(grep MAILDEV_URL .local/stack.env 2>/dev/null | cut -d= -f2 || echo http://localhost:8025)"
+	@if [ -x $(BUILD_DIR)/bin/sre-api ]; then echo "Dashboard  http://localhost:8000"; \
+	 else echo "Dashboard  (sre-api not built: no dashboard)"; fi
+	@echo "Mail       $$(sed -n 's/^export MAILDEV_URL=//p' .local/stack.env 2>/dev/null | grep . || echo http://localhost:8025)   (MailDev)"
 	@echo "Simulator  http://localhost:8100/api/scenarios"
+	@echo "Kafka      $$(sed -n 's/^export KAFKA_BOOTSTRAP_SERVERS=//p' .local/stack.env 2>/dev/null)   (sre-devbroker; kcat -b ... -L)"
 	@echo "Logs       make logs   (agents), make logs-sim, make logs-api"
+endif
 
-start:
 ifeq ($(DOCKER_OK),yes)
-	docker compose up -d
+start:
+	$(COMPOSE) up -d
 else
+start: build
 	$(PIPELINE) start
 endif
 
 stop:
 ifeq ($(DOCKER_OK),yes)
-	docker compose down
+	$(COMPOSE) down
 else
 	$(PIPELINE) stop
 endif
 
 clean: stop
 ifeq ($(DOCKER_OK),yes)
-	docker compose down -v
+	$(COMPOSE) down -v
 endif
+	@# --purge also removes a PostgreSQL cluster kept under /tmp (see stack.sh).
+	infra/local/stack.sh down --dir .local/eval/run --purge >/dev/null 2>&1 || true
+	infra/local/stack.sh down --purge >/dev/null
 	rm -rf .local
 
 logs:
 ifeq ($(DOCKER_OK),yes)
-	docker compose logs -f detection correlation investigation remediation communication postmortem
+	$(COMPOSE) logs -f $(AGENT_SERVICES)
 else
 	$(PIPELINE) logs agents
 endif
 
 logs-sim:
 ifeq ($(DOCKER_OK),yes)
-	docker compose logs -f simulator
+	$(COMPOSE) logs -f simulator
 else
 	$(PIPELINE) logs sim
 endif
 
 logs-api:
 ifeq ($(DOCKER_OK),yes)
-	docker compose logs -f api
+	$(COMPOSE) logs -f api
 else
 	$(PIPELINE) logs api
 endif
 
 status:
 ifeq ($(DOCKER_OK),yes)
-	docker compose ps
+	$(COMPOSE) ps
 else
 	$(PIPELINE) status
 endif
 
-seed: build
 ifeq ($(DOCKER_OK),yes)
-	docker compose run --rm seed
+seed:
+	$(COMPOSE) run --rm seed
 else
+seed: build
 	$(PIPELINE) seed
 endif
 
 restart-agents:
 ifeq ($(DOCKER_OK),yes)
-	docker compose restart detection correlation investigation remediation communication postmortem
+	$(COMPOSE) restart $(AGENT_SERVICES)
 else
 	$(PIPELINE) restart-agents
 endif
@@ -129,3 +147,9 @@ endif
 # Benchmarks print figures; they are not tests.
 bench: build
 	infra/local/bench.sh $(BUILD_DIR)/bin
+
+# The evaluation scorecard (README "Evaluation scorecard"): always native, on a fresh stack of its
+# own in .local/eval/run with the simulator at 30x and no random schedule; results in
+# .local/eval/scorecard.{md,json}. Exit status 3 when any scenario fails.
+eval: build
+	$(PIPELINE) eval

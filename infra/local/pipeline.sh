@@ -9,23 +9,34 @@
 #   infra/local/pipeline.sh status  [--dir DIR]
 #   infra/local/pipeline.sh logs    [--dir DIR] [agents|sim|api]   follow logs, prefixed by name
 #   infra/local/pipeline.sh seed    [--dir DIR] [--bin DIR]
+#   infra/local/pipeline.sh eval    [--dir DIR] [--bin DIR]   the scorecard (make eval), below
+#
+#   --fresh (with start) wipes the stack's data first (a clean database and broker).
+#
+# `eval` runs a separate pipeline in DIR/eval/run on a fresh stack, with the simulator at
+# SIM_SPEED=30 (or $SIM_SPEED) and SIM_SCHEDULE=off, runs sre-eval against it (scorecard in
+# DIR/eval/scorecard.{md,json}) and stops it again, also when interrupted. It needs the
+# executables' HTTP ports, so a running `make demo` must be stopped first.
 #
 # Environment for the executables: DIR/stack.env (from stack.sh), then ./.env if present (the
 # executables read it themselves), then the caller's environment.
 set -euo pipefail
 
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
-cmd="${1:-}"
-[ $# -gt 0 ] && shift
+cmd=""
 dir="$repo/.local"
 bin="$repo/build/bin"
 what="agents"
+fresh=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --dir) dir="$2"; shift 2 ;;
     --bin) bin="$2"; shift 2 ;;
     agents|sim|api) what="$1"; shift ;;
-    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    # The command may come before or after the options (the Makefile puts --bin first).
+    start|stop|restart-agents|seed|status|logs|eval) cmd="$1"; shift ;;
+    --fresh) fresh=1; shift ;;
+    -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "pipeline.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -34,6 +45,10 @@ dir="$(cd "$dir" && pwd)"
 
 AGENTS=(detection correlation investigation remediation communication postmortem)
 OTHERS=(simulator api)
+# Each executable's HTTP port (ARCHITECTURE §7), set explicitly so that an HTTP_PORT in the
+# caller's environment or .env cannot make them collide.
+declare -A PORTS=([detection]=9101 [correlation]=9102 [investigation]=9103 [remediation]=9104
+                  [communication]=9105 [postmortem]=9106 [simulator]=8100 [api]=8000)
 
 say() { echo "pipeline: $*"; }
 
@@ -56,7 +71,9 @@ start_one() {
     say "skipping $name: $exe not built"
     return
   fi
-  (cd "$repo" && nohup "$exe" >>"$dir/logs/$name.log" 2>&1 & echo $! >"$dir/pids/$name.pid")
+  # exec: the recorded pid is the executable's own, so `stop` signals it and not a wrapper.
+  (cd "$repo" && HTTP_PORT="${PORTS[$name]}" exec nohup "$exe" >>"$dir/logs/$name.log" 2>&1) &
+  echo $! >"$dir/pids/$name.pid"
 }
 
 stop_one() {
@@ -79,7 +96,9 @@ seed() {
 
 case "$cmd" in
   start)
-    "$repo/infra/local/stack.sh" up --dir "$dir" --devbroker "$bin/sre-devbroker"
+    up_args=(--dir "$dir" --devbroker "$bin/sre-devbroker")
+    [ "$fresh" = 1 ] && up_args+=(--fresh)
+    "$repo/infra/local/stack.sh" up "${up_args[@]}"
     seed
     load_env
     for a in "${AGENTS[@]}"; do start_one "$a"; done
@@ -105,11 +124,33 @@ case "$cmd" in
     say "agents restarted"
     ;;
   seed) seed ;;
+  eval)
+    [ -x "$bin/sre-eval" ] || { echo "pipeline: $bin/sre-eval not built; run 'make build'" >&2; exit 1; }
+    for n in "${AGENTS[@]}" "${OTHERS[@]}"; do
+      if alive "$n"; then
+        echo "pipeline: sre-$n is running (make demo?); 'make stop' first: the evaluation needs its ports" >&2
+        exit 1
+      fi
+    done
+    run="$dir/eval/run"
+    mkdir -p "$run"
+    trap '"$0" stop --dir "$run" >/dev/null 2>&1 || true' EXIT INT TERM
+    SIM_SCHEDULE=off SIM_SPEED="${SIM_SPEED:-30}" SIM_SEED="${SIM_SEED:-20261202}" \
+      "$0" start --fresh --dir "$run" --bin "$bin"
+    # shellcheck disable=SC1091
+    source "$run/stack.env"
+    rc=0
+    (cd "$repo" && "$bin/sre-eval" --sim-url "http://127.0.0.1:${PORTS[simulator]}" --out "$dir/eval") || rc=$?
+    "$0" stop --dir "$run"
+    trap - EXIT INT TERM
+    say "scorecard in $dir/eval/scorecard.md (logs of the run in $run/logs)"
+    exit "$rc"
+    ;;
   status)
     "$repo/infra/local/stack.sh" status --dir "$dir"
     for n in "${AGENTS[@]}" "${OTHERS[@]}"; do
-      if alive "$n"; then printf '  %-14s running  pid %s\n' "sre-$n" "$(cat "$dir/pids/$n.pid")"
-      else printf '  %-14s stopped\n' "sre-$n"; fi
+      if alive "$n"; then printf '  %-18s running  pid %-8s port %s\n' "sre-$n" "$(cat "$dir/pids/$n.pid")" "${PORTS[$n]}"
+      else printf '  %-18s stopped\n' "sre-$n"; fi
     done
     ;;
   logs)
@@ -126,7 +167,7 @@ case "$cmd" in
       NF { printf "%-13s | %s\n", n, $0; fflush() }'
     ;;
   *)
-    echo "usage: pipeline.sh start|stop|restart-agents|seed|status|logs [--dir DIR] [--bin DIR]" >&2
+    echo "usage: pipeline.sh start|stop|restart-agents|seed|status|logs|eval [--dir DIR] [--bin DIR] [--fresh]" >&2
     exit 2
     ;;
 esac
