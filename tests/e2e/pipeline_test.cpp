@@ -15,7 +15,7 @@
 #include "shared/ids.h"
 #include "shared/messages.h"
 #include "shared/postgres.h"
-#include "tests/support/process.h"
+#include "tests/support/pipeline_harness.h"
 #include "tests/support/test_kafka.h"
 #include "tests/support/test_stack.h"
 
@@ -28,7 +28,7 @@ using testing::Stack;
 constexpr double kSpeed = 30;
 const std::vector<std::string> kServices = {"api-gateway", "payment-service", "order-service",
                                             "user-service", "inventory-service", "notification-service"};
-const std::vector<std::string> kAgents = {"detection", "correlation", "investigation", "remediation", "communication", "postmortem"};
+const std::vector<std::string>& kAgents = testing::PipelineHarness::Agents();
 
 struct Expected {
   std::string scenario, service, category;
@@ -56,57 +56,18 @@ class Pipeline : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     if (Stack().kafka_bootstrap.empty()) return;
-    bin_ = std::getenv("SRE_BIN_DIR");
-    source_ = std::getenv("SRE_SOURCE_DIR");
     logs_ = std::filesystem::current_path().string() + "/e2e-logs";
-    std::filesystem::create_directories(logs_);
-    sim_port_ = testing::FreePort();
-    env_ = {{"KAFKA_BOOTSTRAP_SERVERS", Stack().kafka_bootstrap},
-            {"REDIS_URL", Stack().redis_url},
-            {"DATABASE_URL", Stack().database_url},
-            {"SMTP_URL", Stack().smtp_url},
-            {"LLM_PROVIDER", "none"},
-            {"LOG_LEVEL", "info"},
-            {"KNOWLEDGE_DIR", source_ + "/knowledge"},
-            {"TEMPLATES_DIR", source_ + "/agents/communication/templates"},
-            {"DETECTION_CONFIG", source_ + "/infra/detection/detection.json"},
-            {"RESOLUTION_INTERVAL_MS", "250"},
-            {"POSTMORTEM_MAX_WAIT_S", "30"},
-            {"HTTP_PORT", "0"}};
-    std::string out;
-    ASSERT_EQ(testing::RunToCompletion(bin_ + "/sre-knowledge", {"seed"}, env_, &out), 0) << out;
-    for (const auto& a : kAgents) StartAgent(a);
-    auto sim_env = env_;
-    sim_env["HTTP_PORT"] = std::to_string(sim_port_);
-    sim_env["SIM_SPEED"] = std::to_string(kSpeed);
-    sim_env["SIM_SCHEDULE"] = "off";
-    sim_env["SIM_SEED"] = "20261123";
-    sim_env["SIM_BACKFILL_S"] = "900";
-    sim_ = std::make_unique<testing::Process>("simulator", bin_ + "/sre-simulator", std::vector<std::string>{}, sim_env,
-                                              logs_ + "/simulator.log");
-    sim_->Start();
+    testing::PipelineOptions options;
+    options.logs_dir = logs_;
+    options.sim_speed = kSpeed;
+    harness_ = std::make_unique<testing::PipelineHarness>(options);
+    std::string error;
+    ASSERT_TRUE(harness_->Start(&error)) << error;
   }
-  static void TearDownTestSuite() {
-    if (sim_) sim_->Stop();
-    for (auto& [name, p] : agents_) p->Stop();
-    agents_.clear();
-    sim_.reset();
-  }
-  static void StartAgent(const std::string& name) {
-    auto p = std::make_unique<testing::Process>(name, bin_ + "/sre-" + name, std::vector<std::string>{}, env_,
-                                                logs_ + "/" + name + ".log");
-    p->Start();
-    agents_[name] = std::move(p);
-  }
+  static void TearDownTestSuite() { harness_.reset(); }
 
   static Json Api(const std::string& method, const std::string& path, int* status = nullptr) {
-    httplib::Client c("127.0.0.1", sim_port_);
-    c.set_connection_timeout(5);
-    c.set_read_timeout(10);
-    auto r = method == "GET" ? c.Get(path.c_str()) : c.Post(path.c_str(), "", "application/json");
-    if (!r) return nullptr;
-    if (status) *status = r->status;
-    return Json::parse(r->body, nullptr, false);
+    return harness_->SimApi(method, path, status);
   }
 
   static std::vector<Incident> Incidents(int64_t since_ms) {
@@ -165,16 +126,10 @@ class Pipeline : public ::testing::Test {
     return n;
   }
 
-  static int64_t SimNow() {
-    Json j = Api("GET", "/api/scenarios");
-    return j.is_object() ? j.value("simulated_time_ms", int64_t{0}) : 0;
-  }
+  static int64_t SimNow() { return harness_->SimNow(); }
 
-  static inline std::string bin_, source_, logs_;
-  static inline int sim_port_ = 0;
-  static inline std::map<std::string, std::string> env_;
-  static inline std::map<std::string, std::unique_ptr<testing::Process>> agents_;
-  static inline std::unique_ptr<testing::Process> sim_;
+  static inline std::string logs_;
+  static inline std::unique_ptr<testing::PipelineHarness> harness_;
 };
 
 TEST_F(Pipeline, EveryScenarioEndToEndWithAgentRestarts) {
@@ -205,8 +160,7 @@ TEST_F(Pipeline, EveryScenarioEndToEndWithAgentRestarts) {
     if (k == 3 || k == 6) {
       const std::string victim = k == 3 ? "communication" : "investigation";
       ASSERT_TRUE(testing::Eventually([&] { return !Incidents(before).empty(); }, 120s, 200ms));
-      agents_[victim]->Kill();
-      StartAgent(victim);
+      harness_->Restart(victim);
     }
     // Wait for the scenario to finish and its incident to close.
     bool done = testing::Eventually(
@@ -241,8 +195,7 @@ TEST_F(Pipeline, EveryScenarioEndToEndWithAgentRestarts) {
     all_incidents.insert(root.id);
     // After each of these scenarios the next agent is killed as well, between incidents.
     if (k == 8) {
-      agents_["detection"]->Kill();
-      StartAgent("detection");
+      harness_->Restart("detection");
     }
   }
   // The learning loop: a later payment-service investigation cites an earlier incident's postmortem.
@@ -291,7 +244,7 @@ TEST_F(Pipeline, EveryScenarioEndToEndWithAgentRestarts) {
     if (dl.ok() && std::find(kAgents.begin(), kAgents.end(), dl->agent) != kAgents.end()) ++dead;
   }
   EXPECT_EQ(dead, 0);
-  for (auto& [name, p] : agents_) EXPECT_TRUE(p->Running()) << name << " died; see " << p->log_path();
+  for (auto& [name, p] : harness_->processes()) EXPECT_TRUE(p->Running()) << name << " died; see " << p->log_path();
 }
 
 }  // namespace
