@@ -130,6 +130,7 @@ CorrelationResult Correlate(const CorrelationInput& in, const ServiceCatalog& ca
     story.push_back(s.description);
   }
   // Upstream degradation: callers already feel it.
+  std::vector<std::string> callers_open;
   for (const auto& up : Reachable(catalog, a.service, /*downstream=*/false, 2)) {
     std::string metric;
     double z = elevated(up, &metric);
@@ -144,9 +145,12 @@ CorrelationResult Correlate(const CorrelationInput& in, const ServiceCatalog& ca
     s.evidence = {"caller " + up};
     r.signals.push_back(s);
     r.affected_services.push_back(up);
-    if (!r.related_incident_id && open != in.open_incidents.end()) r.related_incident_id = open->second;
+    if (open != in.open_incidents.end()) callers_open.push_back(open->second);
     story.push_back(s.description);
   }
+  // A caller's incident points at its origin, never the other way round: when this service is
+  // not itself following a dependency, it adopts its callers' open incidents.
+  if (!r.related_incident_id) r.adopted_incident_ids = callers_open;
   if (r.related_incident_id) {
     CorrelationSignal s;
     s.signal_type = "RELATED_INCIDENT";

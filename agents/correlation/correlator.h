@@ -47,13 +47,17 @@ struct CorrelationResult {
   BlastRadius blast_radius;
   std::vector<CorrelationSignal> signals;
   std::optional<Json> deployment_context;
-  std::optional<std::string> related_incident_id;
+  std::optional<std::string> related_incident_id;  // an open incident on a dependency (the origin)
+  // Open incidents of callers that this incident explains (set only when it has no origin of its
+  // own): they are re-linked to it, so a cascade reads as one story whichever service alerted first.
+  std::vector<std::string> adopted_incident_ids;
   std::string summary;  // one paragraph for people
 };
 
 // Deployment correlation, cascade (downstream services elevated against their own baselines:
 // the likely origin), upstream degradation (callers elevated: the blast radius), linking to an
-// open incident on a related service (downstream first), and the blast radius estimate.
+// open incident on a dependency (nearest first) or else adopting the callers' open incidents, and
+// the blast radius estimate.
 CorrelationResult Correlate(const CorrelationInput& in, const ServiceCatalog& catalog);
 
 // Services within `depth` hops along downstream (or upstream) edges, nearest first.

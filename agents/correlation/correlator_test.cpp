@@ -2,20 +2,23 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "shared/ids.h"
 
 namespace sre::correlation {
 namespace {
 
 const ServiceCatalog& Catalog() {
-  static ServiceCatalog c =
-      *ServiceCatalog::Load(std::string(SRE_TEST_SOURCE_DIR) + "/knowledge/architecture/services.json");
+  static ServiceCatalog c = *ServiceCatalog::Load(std::string(SRE_TEST_SOURCE_DIR) +
+                                                  "/knowledge/architecture/services.json");
   return c;
 }
 
 constexpr int64_t kDetect = 1763892000000;
 
-RawDeployment Deploy(const std::string& service, double minutes_before, const std::string& version) {
+RawDeployment Deploy(const std::string& service, double minutes_before,
+                     const std::string& version) {
   RawDeployment d;
   d.event_id = NewUuid();
   d.timestamp = kDetect - static_cast<int64_t>(minutes_before * 60000);
@@ -39,7 +42,9 @@ CorrelationInput Input(const std::string& service) {
   return in;
 }
 
-SeriesSnapshot Snap(double mean, double std, std::vector<double> recent) { return {mean, std, std::move(recent)}; }
+SeriesSnapshot Snap(double mean, double std, std::vector<double> recent) {
+  return {mean, std, std::move(recent)};
+}
 
 const CorrelationSignal* Find(const CorrelationResult& r, const std::string& type) {
   for (const auto& s : r.signals)
@@ -51,7 +56,8 @@ TEST(CorrelatorTest, DeploymentConfidenceDecaysOverAnHourWithAFloor) {
   struct Case {
     double minutes;
     std::optional<double> expected;
-  } cases[] = {{0, 1.0}, {6, 0.9}, {30, 0.5}, {57, 0.1}, {60, 0.1}, {61, std::nullopt}, {-1, std::nullopt}};
+  } cases[] = {{0, 1.0},  {6, 0.9},           {30, 0.5},         {57, 0.1},
+               {60, 0.1}, {61, std::nullopt}, {-1, std::nullopt}};
   for (const auto& c : cases) {
     auto got = DeploymentConfidence(kDetect - static_cast<int64_t>(c.minutes * 60000), kDetect);
     ASSERT_EQ(got.has_value(), c.expected.has_value()) << c.minutes;
@@ -105,7 +111,8 @@ TEST(CorrelatorTest, UpstreamDegradationWidensTheBlastRadius) {
     EXPECT_NE(std::find(r.blast_radius.services.begin(), r.blast_radius.services.end(), svc),
               r.blast_radius.services.end())
         << svc;
-  EXPECT_EQ(r.blast_radius.estimated_user_impact.rfind("HIGH", 0), 0u) << r.blast_radius.estimated_user_impact;
+  EXPECT_EQ(r.blast_radius.estimated_user_impact.rfind("HIGH", 0), 0u)
+      << r.blast_radius.estimated_user_impact;
 }
 
 TEST(CorrelatorTest, LinksToTheOpenIncidentOfADownstreamServiceFirst) {
@@ -120,6 +127,26 @@ TEST(CorrelatorTest, LinksToTheOpenIncidentOfADownstreamServiceFirst) {
   CorrelationInput alone = Input("inventory-service");
   EXPECT_FALSE(Correlate(alone, Catalog()).related_incident_id.has_value());
   EXPECT_NE(Correlate(alone, Catalog()).summary.find("likely local"), std::string::npos);
+}
+
+TEST(CorrelatorTest, TheOriginAdoptsItsCallersOpenIncidentsInsteadOfLinkingToThem) {
+  // PAYMENT_OUTAGE when order and api-gateway alerted first: payment's incident is the origin.
+  CorrelationInput in = Input("payment-service");
+  std::string order_incident = NewUuid(), gateway_incident = NewUuid();
+  in.open_incidents = {{"order-service", order_incident}, {"api-gateway", gateway_incident}};
+  auto r = Correlate(in, Catalog());
+  EXPECT_FALSE(r.related_incident_id.has_value());
+  EXPECT_EQ(Find(r, "RELATED_INCIDENT"), nullptr);
+  std::set<std::string> adopted(r.adopted_incident_ids.begin(), r.adopted_incident_ids.end());
+  EXPECT_EQ(adopted, (std::set<std::string>{order_incident, gateway_incident}));
+
+  // A service that follows a dependency adopts nothing, even with callers open.
+  CorrelationInput order = Input("order-service");
+  std::string payment_incident = NewUuid();
+  order.open_incidents = {{"payment-service", payment_incident}, {"api-gateway", gateway_incident}};
+  auto o = Correlate(order, Catalog());
+  EXPECT_EQ(o.related_incident_id.value_or(""), payment_incident);
+  EXPECT_TRUE(o.adopted_incident_ids.empty());
 }
 
 TEST(CorrelatorTest, ReachableFollowsTheGraphNearestFirst) {

@@ -140,9 +140,19 @@ Status CorrelationService::OnAnomaly(const AnomalyDetected& a) {
         " updated_at = now() WHERE id = $1::uuid",
         a.incident_id, context.dump(), ToJson(r.blast_radius).dump(), Json(r.affected_services).dump(),
         r.related_incident_id.value_or(""));
+    for (const auto& caller : r.adopted_incident_ids) {
+      auto linked = tx.exec_params(
+          "UPDATE incidents SET related_incident_id = $1::uuid, updated_at = now() "
+          "WHERE id = $2::uuid AND related_incident_id IS NULL AND id <> $1::uuid",
+          a.incident_id, caller);
+      if (linked.affected_rows() == 0) continue;
+      RecordAgentEvent(tx, caller, kAgent, "LINKED_TO_ORIGIN",
+                       Json{{"related_incident_id", a.incident_id}, {"origin_service", a.service}}, a.detection_time);
+    }
     RecordAgentEvent(tx, a.incident_id, kAgent, "CORRELATION_COMPLETE",
                      Json{{"summary", r.summary}, {"signals", ToJson(r.signals)},
                           {"related_incident_id", r.related_incident_id ? Json(*r.related_incident_id) : Json(nullptr)},
+                          {"adopted_incident_ids", r.adopted_incident_ids},
                           {"affected_services", r.affected_services}},
                      a.detection_time);
     return std::vector<OutboundMessage>{{topics::kIncidentsOpened, a.incident_id, Encode(opened)}};

@@ -185,6 +185,7 @@ TEST_F(Pipeline, EveryScenarioEndToEndWithAgentRestarts) {
     const Incident& root = own[0];
     root_incident[sc.scenario] = root.id;
     EXPECT_EQ(root.root_service, sc.service);
+    EXPECT_TRUE(root.related.empty()) << "the origin's incident is linked to " << root.related;
     EXPECT_EQ(root.category, sc.category);
     for (const auto& o : others) {
       EXPECT_EQ(sc.scenario, "PAYMENT_OUTAGE") << "unexpected incident on " << o.service;
