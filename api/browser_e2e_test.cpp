@@ -2,7 +2,7 @@
 // protocol, spoken with cpp-httplib): the real agents, simulator and sre-api run on the e2e stack;
 // a scenario injected through the simulator API must appear in the open page without a reload,
 // and its detail must show the RCA candidates and the timeline. Screenshots go to the build
-// directory (and, when it is writable, docs/dashboard.png in the source tree).
+// directory (and, with SRE_UPDATE_DOCS=1, to docs/dashboard.png in the source tree).
 #include <gtest/gtest.h>
 #include <httplib.h>
 
@@ -340,8 +340,10 @@ TEST(DashboardBrowserTest, IncidentAppearsLiveAndShowsRcaAndTimeline) {
   EXPECT_TRUE(wd.Execute("return window.__xss === undefined ? null : window.__xss;").is_null())
       << "injected script ran";
 
+  // A test run leaves the source tree alone unless asked to refresh the README's screenshot.
   const char* source = std::getenv("SRE_SOURCE_DIR");
-  if (source && std::filesystem::is_directory(std::string(source) + "/docs"))
+  const char* update = std::getenv("SRE_UPDATE_DOCS");
+  if (source && update && std::string(update) == "1" && std::filesystem::is_directory(std::string(source) + "/docs"))
     std::ofstream(std::string(source) + "/docs/dashboard.png", std::ios::binary) << png;
 }
 
