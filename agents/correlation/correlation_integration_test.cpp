@@ -1,7 +1,7 @@
 // Correlation against real Redis, PostgreSQL and sre-devbroker: when the origin's incident opens
-// after its callers' (PAYMENT_OUTAGE seen first from order and api-gateway), the callers'
-// incidents are re-linked to it, once, with a LINKED_TO_ORIGIN event each; a redelivery changes
-// nothing.
+// after its callers' (PAYMENT_OUTAGE seen first from order, then api-gateway linked to order's),
+// the callers' incidents are re-linked to it, once, with a LINKED_TO_ORIGIN event each; a
+// redelivery changes nothing.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -57,6 +57,9 @@ TEST(CorrelationServiceTest, TheOriginAdoptsItsCallersIncidentsOnce) {
                         "detection_time) VALUES ($1::uuid, $2, 'ERROR_RATE_SPIKE', 'CRITICAL', $3, "
                         "'error_rate', to_timestamp($4::double precision / 1000.0))",
                         id, svc == payment ? "DETECTING" : "INVESTIGATING", svc, t0 - 20000);
+                  // api-gateway alerted after order and linked to it, before payment's incident existed.
+                  tx.exec_params("UPDATE incidents SET related_incident_id = $1::uuid WHERE id = $2::uuid",
+                                 incident[order], incident[gateway]);
                   return Status::Ok();
                 }).ok());
   for (const auto& svc : {order, gateway})

@@ -140,11 +140,17 @@ Status CorrelationService::OnAnomaly(const AnomalyDetected& a) {
         " updated_at = now() WHERE id = $1::uuid",
         a.incident_id, context.dump(), ToJson(r.blast_radius).dump(), Json(r.affected_services).dump(),
         r.related_incident_id.value_or(""));
+    // A caller already linked to another adopted caller (api-gateway → order, before payment's
+    // incident existed) is re-pointed at the origin too.
+    std::string adopted = "{";
+    for (const auto& caller : r.adopted_incident_ids) adopted += (adopted.size() > 1 ? "," : "") + caller;
+    adopted += "}";
     for (const auto& caller : r.adopted_incident_ids) {
       auto linked = tx.exec_params(
           "UPDATE incidents SET related_incident_id = $1::uuid, updated_at = now() "
-          "WHERE id = $2::uuid AND related_incident_id IS NULL AND id <> $1::uuid",
-          a.incident_id, caller);
+          "WHERE id = $2::uuid AND id <> $1::uuid "
+          "AND (related_incident_id IS NULL OR related_incident_id = ANY($3::uuid[]))",
+          a.incident_id, caller, adopted);
       if (linked.affected_rows() == 0) continue;
       RecordAgentEvent(tx, caller, kAgent, "LINKED_TO_ORIGIN",
                        Json{{"related_incident_id", a.incident_id}, {"origin_service", a.service}}, a.detection_time);
