@@ -2,9 +2,12 @@
 // Redis key layout shared by the agents and the API. Series keys expire (they are caches and
 // can be rebuilt); open-incident locks never expire, so a volatile-* eviction policy cannot
 // evict them (see infra/ and README).
+#include <bit>
+#include <cmath>
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 
 namespace sre::keys {
@@ -13,17 +16,13 @@ namespace sre::keys {
 inline std::string SeriesHistory(const std::string& service, const std::string& metric) {
   return "sre:series:{" + service + "}:" + metric + ":hist";
 }
-// LIST of the accepted samples forming the rolling baseline.
-inline std::string SeriesBaseline(const std::string& service, const std::string& metric) {
-  return "sre:series:{" + service + "}:" + metric + ":base";
-}
-// HASH with the breach counter.
-inline std::string SeriesState(const std::string& service, const std::string& metric) {
-  return "sre:series:{" + service + "}:" + metric + ":state";
-}
-// LIST of the current breaching run (for a level shift).
-inline std::string SeriesShift(const std::string& service, const std::string& metric) {
-  return "sre:series:{" + service + "}:" + metric + ":shift";
+// STRING, binary: the rolling baseline of a series, rewritten by the detection script on every
+// sample. Little-endian IEEE doubles: a header of six (sum, sum of squares and count of the
+// accepted window, length of the current breaching run, newest event time in ms, samples seen),
+// then the window (oldest first), then the breaching run. Binary so that neither the script nor
+// a reader formats or parses numbers; read it with ParseSeriesWindow().
+inline std::string SeriesWindow(const std::string& service, const std::string& metric) {
+  return "sre:series:{" + service + "}:" + metric + ":window";
 }
 // STRING: the id of the service's open incident (no TTL; deleted at resolution).
 inline std::string OpenIncidentLock(const std::string& service) { return "sre:lock:incident:{" + service + "}"; }
@@ -46,6 +45,30 @@ inline std::optional<std::pair<int64_t, double>> ParseSeriesMember(const std::st
   } catch (const std::exception&) {
     return std::nullopt;
   }
+}
+
+// The baseline held in a SeriesWindow value: mean and (population) standard deviation of the
+// accepted window. nullopt for a value that is not one (or an empty window).
+struct SeriesWindowSummary {
+  double mean = 0, std = 0;
+  int samples = 0;
+};
+inline std::optional<SeriesWindowSummary> ParseSeriesWindow(std::string_view blob) {
+  constexpr size_t kHeader = 6 * sizeof(double);
+  if (blob.size() < kHeader) return std::nullopt;
+  auto at = [&](size_t i) {
+    uint64_t bits = 0;
+    for (size_t b = 0; b < 8; ++b) bits |= static_cast<uint64_t>(static_cast<unsigned char>(blob[i * 8 + b])) << (8 * b);
+    return std::bit_cast<double>(bits);
+  };
+  double sum = at(0), sumsq = at(1), n = at(2), run = at(3);
+  if (!(n >= 1) || run < 0 || blob.size() != kHeader + 8 * static_cast<size_t>(n + run)) return std::nullopt;
+  SeriesWindowSummary s;
+  s.samples = static_cast<int>(n);
+  s.mean = sum / n;
+  double var = sumsq / n - s.mean * s.mean;
+  s.std = var > 0 ? std::sqrt(var) : 0;
+  return s;
 }
 
 }  // namespace sre::keys

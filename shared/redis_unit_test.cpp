@@ -1,6 +1,10 @@
 #include <gtest/gtest.h>
 
+#include <bit>
+#include <cstring>
+
 #include "shared/redis.h"
+#include "shared/redis_keys.h"
 
 namespace sre {
 namespace {
@@ -38,6 +42,34 @@ TEST(RedisUrlTest, RejectsMalformedUrls) {
 TEST(RedisScriptTest, Sha1MatchesKnownVector) {
   EXPECT_EQ(Sha1Hex("abc"), "a9993e364706816aba3e25717850c26c9cd0d89d");
   EXPECT_EQ(RedisScript("return 1").sha1(), Sha1Hex("return 1"));
+}
+
+
+// Little-endian packed doubles, as the detection script's struct.pack('<d', ...) writes them.
+std::string Packed(std::initializer_list<double> values) {
+  std::string out;
+  for (double v : values) {
+    uint64_t bits = std::bit_cast<uint64_t>(v);
+    for (int b = 0; b < 8; ++b) out.push_back(static_cast<char>((bits >> (8 * b)) & 0xff));
+  }
+  return out;
+}
+
+TEST(SeriesWindowTest, DecodesTheBaselineFromThePackedHeader) {
+  // window {2, 4, 6}, a breaching run of one sample (50), newest ts 30000, 4 samples seen
+  std::string blob = Packed({12, 56, 3, 1, 30000, 4, 2, 4, 6, 50});
+  auto s = keys::ParseSeriesWindow(blob);
+  ASSERT_TRUE(s.has_value());
+  EXPECT_EQ(s->samples, 3);
+  EXPECT_DOUBLE_EQ(s->mean, 4);
+  EXPECT_NEAR(s->std, std::sqrt(8.0 / 3.0), 1e-12);
+}
+
+TEST(SeriesWindowTest, RejectsValuesThatAreNotAWindow) {
+  EXPECT_FALSE(keys::ParseSeriesWindow("").has_value());
+  EXPECT_FALSE(keys::ParseSeriesWindow("12.5").has_value());                           // text, too short
+  EXPECT_FALSE(keys::ParseSeriesWindow(Packed({12, 56, 3, 1, 30000, 4, 2, 4})).has_value());  // truncated
+  EXPECT_FALSE(keys::ParseSeriesWindow(Packed({0, 0, 0, 0, 30000, 1})).has_value());          // empty window
 }
 
 }  // namespace

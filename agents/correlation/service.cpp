@@ -22,21 +22,14 @@ std::vector<double> Values(const RedisReply& reply) {
   return out;
 }
 
-void MeanStd(const RedisReply& list, double& mean, double& std) {
-  double sum = 0, sq = 0;
-  size_t n = 0;
-  std::vector<double> v;
-  for (const auto& e : list.elements) {
-    try {
-      v.push_back(std::stod(e.str));
-    } catch (const std::exception&) {
-    }
+// The neighbour's baseline (mean, std) from its series window; zeros when it has none yet.
+void MeanStd(const RedisReply& window, double& mean, double& std) {
+  mean = std = 0;
+  if (window.type != RedisReply::Type::kString) return;
+  if (auto s = keys::ParseSeriesWindow(window.str)) {
+    mean = s->mean;
+    std = s->std;
   }
-  for (double x : v) sum += x;
-  n = v.size();
-  mean = n ? sum / static_cast<double>(n) : 0;
-  for (double x : v) sq += (x - mean) * (x - mean);
-  std = n ? std::sqrt(sq / static_cast<double>(n)) : 0;
 }
 
 }  // namespace
@@ -84,7 +77,7 @@ Expected<CorrelationInput> CorrelationService::Gather(const AnomalyDetected& a) 
   for (const auto& n : neighbours) {
     cmds.push_back({"GET", keys::OpenIncidentLock(n)});
     for (const char* metric : {"error_rate", "latency_p99_ms"}) {
-      cmds.push_back({"LRANGE", keys::SeriesBaseline(n, metric), "0", "-1"});
+      cmds.push_back({"GET", keys::SeriesWindow(n, metric)});
       cmds.push_back({"ZREVRANGEBYSCORE", keys::SeriesHistory(n, metric), around, "-inf", "LIMIT", "0", "3"});
     }
   }

@@ -2,6 +2,7 @@
 // core sample by sample, a redelivered sample changes nothing, one incident per failure.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <random>
 #include <set>
 
@@ -9,6 +10,7 @@
 #include "agents/detection/service.h"
 #include "shared/ids.h"
 #include "shared/messages.h"
+#include "shared/redis_keys.h"
 #include "tests/support/test_kafka.h"
 #include "tests/support/test_stack.h"
 
@@ -62,6 +64,18 @@ TEST(BaselineScriptTest, RedisVerdictsMatchTheCppCoreSampleBySample) {
     }
     // The series exercised every path.
     EXPECT_EQ(seen.size(), 5u) << metric;
+    // What correlation reads back from the window is the core's baseline.
+    auto blob = redis.Command({"GET", keys::SeriesWindow(service, metric)});
+    ASSERT_TRUE(blob.ok());
+    auto summary = keys::ParseSeriesWindow(blob->str);
+    ASSERT_TRUE(summary.has_value()) << metric;
+    double sum = 0, sq = 0;
+    for (double x : state.baseline) sum += x;
+    double mean = sum / static_cast<double>(state.baseline.size());
+    for (double x : state.baseline) sq += (x - mean) * (x - mean);
+    EXPECT_EQ(summary->samples, static_cast<int>(state.baseline.size()));
+    EXPECT_NEAR(summary->mean, mean, 1e-6);
+    EXPECT_NEAR(summary->std, std::sqrt(sq / static_cast<double>(state.baseline.size())), 1e-6);
   }
 }
 
@@ -75,16 +89,19 @@ TEST(BaselineScriptTest, RedeliveredSampleReturnsItsVerdictAndChangesNothing) {
                            BaselineScriptArgs({service, "cpu_percent", i * 10000LL, 30.0 + i % 3, NewUuid()}, m).second)
                     .ok());
   auto [keys, args] = BaselineScriptArgs({service, "cpu_percent", 290000, 99.0, NewUuid()}, m);
-  auto before = redis.Command({"LRANGE", keys[1], "0", "-1"});
+  auto before = redis.Command({"GET", keys[1]});
+  auto history_before = redis.Command({"ZCARD", keys[0]});
   auto again = redis.Eval(BaselineScript(), keys, args);  // ts 290000 was sample 29 (value 32)
   ASSERT_TRUE(again.ok());
   auto v = ParseBaselineReply(*again);
   ASSERT_TRUE(v.ok());
   EXPECT_TRUE(v->duplicate);
   EXPECT_EQ(v->verdict.kind, VerdictKind::kNormal);
-  auto after = redis.Command({"LRANGE", keys[1], "0", "-1"});
-  ASSERT_EQ(before->elements.size(), after->elements.size());
-  for (size_t i = 0; i < before->elements.size(); ++i) EXPECT_EQ(before->elements[i].str, after->elements[i].str);
+  auto after = redis.Command({"GET", keys[1]});
+  ASSERT_TRUE(before.ok() && after.ok());
+  ASSERT_EQ(before->type, RedisReply::Type::kString);
+  EXPECT_EQ(before->str, after->str);  // the window, sums and counters are byte for byte the same
+  EXPECT_EQ(history_before->integer, redis.Command({"ZCARD", keys[0]})->integer);
 }
 
 InboundMessage MetricMessage(const std::string& service, const std::string& metric, int64_t ts, double value) {
