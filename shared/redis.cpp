@@ -3,6 +3,7 @@
 #include <hiredis/hiredis.h>
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <cstdio>
 
 namespace sre {
@@ -162,6 +163,35 @@ struct RedisClient::Impl {
     return Status::Ok();
   }
 
+  Status AppendEval(const std::string& sha, const std::string& numkeys, const ScriptCall& call) {
+    const size_t n = 3 + call.first.size() + call.second.size();
+    std::vector<const char*> args;
+    std::vector<size_t> lens;
+    args.reserve(n);
+    lens.reserve(n);
+    auto add = [&](const std::string& a) {
+      args.push_back(a.data());
+      lens.push_back(a.size());
+    };
+    static const std::string kEvalSha = "EVALSHA";
+    add(kEvalSha);
+    add(sha);
+    add(numkeys);
+    for (const auto& k : call.first) add(k);
+    for (const auto& a : call.second) add(a);
+    if (redisAppendCommandArgv(ctx.get(), static_cast<int>(n), args.data(), lens.data()) != REDIS_OK)
+      return Drop("append");
+    return Status::Ok();
+  }
+
+  // Writes out what is buffered (blocking until the kernel took all of it).
+  Status Flush() {
+    int done = 0;
+    while (!done)
+      if (redisBufferWrite(ctx.get(), &done) != REDIS_OK) return Drop("write");
+    return Status::Ok();
+  }
+
   Expected<RedisReply> Read() {
     void* raw = nullptr;
     if (redisGetReply(ctx.get(), &raw) != REDIS_OK || !raw) return Drop("read");
@@ -223,35 +253,61 @@ Expected<RedisReply> RedisClient::Eval(const RedisScript& script,
   return std::move(r->front());
 }
 
-Expected<std::vector<RedisReply>> RedisClient::EvalPipeline(
-    const RedisScript& script,
-    const std::vector<std::pair<std::vector<std::string>, std::vector<std::string>>>& calls) {
-  auto build = [&] {
-    std::vector<std::vector<std::string>> cmds;
-    cmds.reserve(calls.size());
-    for (const auto& [keys, args] : calls) {
-      std::vector<std::string> c{"EVALSHA", script.sha1(), std::to_string(keys.size())};
-      c.insert(c.end(), keys.begin(), keys.end());
-      c.insert(c.end(), args.begin(), args.end());
-      cmds.push_back(std::move(c));
-    }
-    return cmds;
-  };
-  auto replies = impl_->Pipeline(build());
-  if (!replies.ok()) return replies;
+Expected<std::vector<RedisReply>> RedisClient::EvalPipeline(const RedisScript& script,
+                                                           const std::vector<ScriptCall>& calls) {
+  EvalStream stream(*this, script, calls.size() + 1);
+  for (const auto& c : calls) stream.Add(c);
+  return stream.Finish();
+}
+
+EvalStream::EvalStream(RedisClient& client, const RedisScript& script, size_t flush_every)
+    : client_(client), script_(script), flush_every_(std::max<size_t>(flush_every, 1)) {}
+
+EvalStream::~EvalStream() {
+  if (!finished_ && !calls_.empty() && status_.ok()) (void)client_.impl_->Drop("stream abandoned");
+}
+
+void EvalStream::Add(ScriptCall call) {
+  auto& impl = *client_.impl_;
+  if (status_.ok() && calls_.empty()) status_ = impl.Connect();
+  if (status_.ok()) status_ = impl.AppendEval(script_.sha1(), std::to_string(call.first.size()), call);
+  calls_.push_back(std::move(call));
+  if (status_.ok() && ++unflushed_ >= flush_every_) {
+    status_ = impl.Flush();
+    unflushed_ = 0;
+  }
+}
+
+Expected<std::vector<RedisReply>> EvalStream::Finish() {
+  auto& impl = *client_.impl_;
+  finished_ = true;
+  if (!status_.ok()) return status_;
+  if (calls_.empty()) return std::vector<RedisReply>{};
+  if (auto s = impl.Flush(); !s.ok()) return s;
+  std::vector<RedisReply> replies;
+  replies.reserve(calls_.size());
   bool noscript = false;
-  for (const auto& r : *replies) noscript = noscript || IsNoScript(r);
+  for (size_t i = 0; i < calls_.size(); ++i) {
+    auto r = impl.Read();
+    if (!r.ok()) return r.status();
+    noscript = noscript || IsNoScript(*r);
+    replies.push_back(std::move(r).value());
+  }
   if (!noscript) return replies;
   // The server does not know the script (restart, SCRIPT FLUSH): load it, redo only those calls.
-  auto loaded = impl_->Pipeline({{"SCRIPT", "LOAD", script.source()}});
+  auto loaded = impl.Pipeline({{"SCRIPT", "LOAD", script_.source()}});
   if (!loaded.ok()) return loaded.status();
   if (loaded->front().is_error()) return Status::Fatal("redis SCRIPT LOAD: " + loaded->front().str);
-  auto cmds = build();
-  for (size_t i = 0; i < replies->size(); ++i) {
-    if (!IsNoScript((*replies)[i])) continue;
-    auto again = impl_->Pipeline({cmds[i]});
-    if (!again.ok()) return again.status();
-    (*replies)[i] = std::move(again->front());
+  std::vector<size_t> redo;
+  for (size_t i = 0; i < replies.size(); ++i)
+    if (IsNoScript(replies[i])) {
+      if (auto s = impl.AppendEval(script_.sha1(), std::to_string(calls_[i].first.size()), calls_[i]); !s.ok()) return s;
+      redo.push_back(i);
+    }
+  for (size_t i : redo) {
+    auto r = impl.Read();
+    if (!r.ok()) return r.status();
+    replies[i] = std::move(r).value();
   }
   return replies;
 }

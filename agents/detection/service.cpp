@@ -77,7 +77,10 @@ std::vector<Status> DetectionService::HandleBatch(std::span<const InboundMessage
   std::vector<RawMetric> metrics_in;
   std::vector<RawLog> logs_in(batch.size());
   std::vector<const LogPattern*> log_patterns(batch.size(), nullptr);
-  std::vector<std::pair<std::vector<std::string>, std::vector<std::string>>> metric_calls, log_calls;
+  std::vector<ScriptCall> log_calls;
+  // Each sample's script call goes out as soon as it is formatted, so Redis scores the first
+  // samples of the batch while the rest are still being decoded.
+  EvalStream metric_calls(redis_, BaselineScript());
   std::vector<std::vector<std::string>> error_cmds;
 
   for (size_t i = 0; i < batch.size(); ++i) {
@@ -91,7 +94,7 @@ std::vector<Status> DetectionService::HandleBatch(std::span<const InboundMessage
       SampleCall call{metric->source_service, metric->metric_name, metric->timestamp, metric->metric_value,
                       UuidFromName("incident/" + metric->source_service + "/" + metric->metric_name + "/" +
                                    std::to_string(metric->timestamp))};
-      metric_calls.push_back(BaselineScriptArgs(call, settings_.For(metric->metric_name)));
+      metric_calls.Add(BaselineScriptArgs(call, settings_.For(metric->metric_name)));
       metric_index.push_back(i);
       metrics_in.push_back(std::move(*metric));
     } else if (m.topic == topics::kRawLogs) {
@@ -130,8 +133,8 @@ std::vector<Status> DetectionService::HandleBatch(std::span<const InboundMessage
 
   // One round trip for every sample of the batch, one for the log lines.
   std::vector<RedisReply> metric_replies, log_replies;
-  if (!metric_calls.empty()) {
-    auto r = redis_.EvalPipeline(BaselineScript(), metric_calls);
+  if (metric_calls.size() > 0) {
+    auto r = metric_calls.Finish();
     if (!r.ok()) return fail_all(r.status());
     metric_replies = std::move(r).value();
   }

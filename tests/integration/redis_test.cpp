@@ -40,6 +40,40 @@ TEST(RedisIntegrationTest, PipelineReturnsRepliesInOrder) {
   EXPECT_EQ(r->back().elements[1].str, "999");
 }
 
+TEST(RedisIntegrationTest, EvalStreamRepliesInOrderAcrossFlushesAndReloadsTheScript) {
+  SRE_REQUIRE_STACK();
+  RedisClient c = Client();
+  RedisScript script("return redis.call('RPUSH', KEYS[1], ARGV[1])");
+  std::string key = testing::Unique("stream");
+  ASSERT_TRUE(c.Command({"SCRIPT", "FLUSH"}).ok());  // every call first meets NOSCRIPT
+  EvalStream stream(c, script, 7);                   // flushed every 7 calls
+  for (int i = 0; i < 100; ++i) stream.Add({{key}, {std::to_string(i)}});
+  EXPECT_EQ(stream.size(), 100u);
+  auto r = stream.Finish();
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_EQ(r->size(), 100u);
+  for (int i = 0; i < 100; ++i) EXPECT_EQ((*r)[static_cast<size_t>(i)].integer, i + 1) << i;
+  auto list = c.Command({"LRANGE", key, "0", "-1"});
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->elements.size(), 100u);  // each call ran exactly once
+  EXPECT_EQ(list->elements[42].str, "42");
+}
+
+TEST(RedisIntegrationTest, AbandonedEvalStreamDoesNotLeaveRepliesForTheNextCommand) {
+  SRE_REQUIRE_STACK();
+  RedisClient c = Client();
+  RedisScript script("return 'from-the-stream'");
+  ASSERT_TRUE(c.Eval(script, {}, {}).ok());
+  {
+    EvalStream stream(c, script, 1);  // written out at once, never read
+    stream.Add({{}, {}});
+    stream.Add({{}, {}});
+  }
+  auto pong = c.Command({"PING"});
+  ASSERT_TRUE(pong.ok()) << pong.status().message();
+  EXPECT_EQ(pong->str, "PONG");
+}
+
 TEST(RedisIntegrationTest, ReconnectsAfterTheServerDropsTheConnection) {
   SRE_REQUIRE_STACK();
   RedisClient c = Client();
