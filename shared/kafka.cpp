@@ -302,6 +302,23 @@ struct ConsumerRunner::Impl {
     return it != partitions.end() && it->second.paused;
   }
 
+  // Per-message metrics, looked up once per (topic, outcome): the registry's lookup builds label
+  // maps, too slow to repeat for every message at tens of thousands per second.
+  std::map<std::pair<std::string, std::string>, Counter*> consumed_counters;
+  std::map<std::string, Histogram*> duration_histograms;
+  Counter& Consumed(const std::string& topic, const char* outcome) {
+    Counter*& c = consumed_counters[{topic, outcome}];
+    if (!c)
+      c = &Metrics().GetCounter("sre_messages_consumed_total", "Messages handled, by topic and outcome",
+                                {{"topic", topic}, {"outcome", outcome}});
+    return *c;
+  }
+  Histogram& HandlerDuration(const std::string& topic) {
+    Histogram*& h = duration_histograms[topic];
+    if (!h) h = &Metrics().GetHistogram("sre_handler_duration_seconds", "Handler time per message", {{"topic", topic}});
+    return *h;
+  }
+
   // Polls up to max_batch messages: waits poll_timeout for the first, then takes what is ready.
   Status Poll(std::vector<InboundMessage>& batch) {
     std::map<std::pair<std::string, int32_t>, int64_t> newest;  // for the lag gauge
@@ -444,18 +461,8 @@ Status ConsumerRunner::Run(MessageHandler& handler, const std::atomic<bool>& sto
       std::pair<std::string, int32_t> tp{m.topic, m.partition};
       if (failed.count(tp)) continue;
       Status s = i < results.size() ? results[i] : Status::Transient("not handled");
-      Metrics()
-          .GetCounter("sre_messages_consumed_total", "Messages handled, by topic and outcome",
-                      {{"topic", m.topic},
-                       {"outcome", s.ok()          ? "ok"
-                                   : s.invalid()   ? "invalid"
-                                   : s.transient() ? "retry"
-                                                   : "fatal"}})
-          .Inc();
-      Metrics()
-          .GetHistogram("sre_handler_duration_seconds", "Handler time per message",
-                        {{"topic", m.topic}})
-          .Observe(per_message);
+      d.Consumed(m.topic, s.ok() ? "ok" : s.invalid() ? "invalid" : s.transient() ? "retry" : "fatal").Inc();
+      d.HandlerDuration(m.topic).Observe(per_message);
       if (s.invalid()) s = d.DeadLetter(m, s.message());
       if (s.ok()) {
         commit[tp] = m.offset + 1;
