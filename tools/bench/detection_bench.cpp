@@ -92,7 +92,11 @@ int main(int argc, char** /*argv*/) {
   auto catalog = ServiceCatalog::Load(KnowledgeDir() + "/architecture/services.json");
   auto settings = detection::DetectionSettings::Load(detection::DefaultSettingsPath());
   if (!catalog.ok() || !settings.ok()) return 1;
-  detection::DetectionService service(redis, db, **producer, *catalog, *settings);
+  // The handler publishes through a producer configured as the agent's (linger 2 ms), not the
+  // load generator's batching one.
+  auto agent_producer = Producer::Create({bootstrap, {}});
+  if (!agent_producer.ok()) return 1;
+  detection::DetectionService service(redis, db, **agent_producer, *catalog, *settings);
   const std::string run = NewUuid().substr(0, 8);
 
   // 1. Throughput: the detection consumer runs while the samples are published, so it works
@@ -192,7 +196,7 @@ int main(int argc, char** /*argv*/) {
         }
         batch.push_back({topics::kRawMetrics, svc, Metric(svc, base + (30 + sec) * 10000LL, value)});
       }
-      (void)(*producer)->PublishBatch(batch);
+      (void)(*agent_producer)->PublishBatch(batch);  // as the simulator publishes: linger 2 ms
       std::this_thread::sleep_until(tick + std::chrono::milliseconds(100 * (chunk + 1)));
     }
   }

@@ -28,7 +28,8 @@ its bootstrap address on stdout and, with --bootstrap-file, writes it to PATH (a
 It listens on 127.0.0.1 on ports the OS chooses; consumer groups and offset commits work.
 
 NOT FOR PRODUCTION: every message and offset is kept in memory only and is lost when the
-process exits; there is no replication, no retention policy, no security.
+process exits; a partition keeps only its newest 5 MB (librdkafka's mock log limit: a consumer
+lagging further behind loses messages); there is no replication and no security.
 
 SIGTERM or SIGINT: exit 0.
 )";
