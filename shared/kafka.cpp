@@ -88,10 +88,13 @@ struct Producer::Impl {
   std::thread poller;
   std::atomic<bool> stopping{false};
   std::chrono::milliseconds delivery_timeout{30000};
+  std::mutex topics_mu;
+  std::vector<rd_kafka_topic_t*> topics;  // held by Prepare() so librdkafka keeps them current
 
   ~Impl() {
     stopping = true;
     if (poller.joinable()) poller.join();
+    for (auto* t : topics) rd_kafka_topic_destroy(t);
     if (rk) rd_kafka_flush(rk.get(), 5000);
   }
 };
@@ -176,6 +179,36 @@ Status Producer::PublishBatch(const std::vector<OutboundMessage>& messages) {
                     {{"topic", m.topic}})
         .Inc();
   return Status::Ok();
+}
+
+Status Producer::Prepare(const std::vector<std::string>& topics, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  Status first = Status::Ok();
+  for (const auto& name : topics) {
+    rd_kafka_topic_t* rkt = rd_kafka_topic_new(impl_->rk.get(), name.c_str(), nullptr);
+    if (!rkt) {
+      if (first.ok()) first = Status::Fatal("kafka topic " + name + ": " + rd_kafka_err2str(rd_kafka_last_error()));
+      continue;
+    }
+    {
+      std::lock_guard<std::mutex> lock(impl_->topics_mu);
+      impl_->topics.push_back(rkt);
+    }
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const rd_kafka_metadata_t* md = nullptr;
+    auto err = rd_kafka_metadata(impl_->rk.get(), 0, rkt, &md, static_cast<int>(std::max<int64_t>(left.count(), 1)));
+    if (err) {
+      if (first.ok()) first = Status::Transient("kafka metadata for " + name + ": " + rd_kafka_err2str(err));
+      continue;
+    }
+    if (md->topic_cnt != 1 || md->topics[0].err) {
+      if (first.ok())
+        first = Status::Transient("kafka topic " + name + ": " +
+                                  (md->topic_cnt ? rd_kafka_err2str(md->topics[0].err) : "not in metadata"));
+    }
+    rd_kafka_metadata_destroy(md);
+  }
+  return first;
 }
 
 std::string Producer::CheckBroker(std::chrono::milliseconds timeout) const {
@@ -405,6 +438,8 @@ Expected<std::unique_ptr<ConsumerRunner>> ConsumerRunner::Create(ConsumerOptions
       {"session.timeout.ms", "10000"},
       {"heartbeat.interval.ms", "1000"},
       // Hand-offs between agents should not wait for a fetch to fill: cap the broker-side wait.
+      // Agents take it from KAFKA_FETCH_WAIT_MAX_MS (RunConsumer); a real broker answers as soon
+      // as data arrives, sre-devbroker (librdkafka's mock cluster) only when the wait is over.
       {"fetch.wait.max.ms", "50"},
   };
   for (const auto& [k, v] : options.kafka.properties) props[k] = v;

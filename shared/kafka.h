@@ -57,6 +57,10 @@ class Producer {
   Status Publish(const OutboundMessage& message);
   // The same guarantee for a batch: Ok only when every message was acknowledged.
   Status PublishBatch(const std::vector<OutboundMessage>& messages);
+  // Looks up the partitions and leaders of `topics` now, so the first Publish() to each does not
+  // wait for librdkafka's lazy topic discovery (about a second per new topic). Best effort:
+  // returns the first problem (broker down, unknown topic) but publishing works either way.
+  Status Prepare(const std::vector<std::string>& topics, std::chrono::milliseconds timeout);
   // Empty when the broker answers a metadata request within the timeout; else the problem.
   std::string CheckBroker(std::chrono::milliseconds timeout) const;
 

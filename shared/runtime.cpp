@@ -6,6 +6,7 @@
 
 #include "shared/kafka.h"
 #include "shared/log.h"
+#include "shared/messages.h"
 #include "shared/metrics.h"
 
 namespace sre {
@@ -16,6 +17,8 @@ void PrintHelp(const ExecutableSpec& spec) {
             << spec.summary << "\n\n"
             << "Environment (a .env file in the working directory is read too):\n"
             << "  KAFKA_BOOTSTRAP_SERVERS  broker list (localhost:9092)\n"
+            << "  KAFKA_FETCH_WAIT_MAX_MS  longest a consumer's fetch waits at the broker for data (50; the\n"
+            << "                           native stack sets 10: sre-devbroker always waits it out)\n"
             << "  REDIS_URL                redis://localhost:6379/0\n"
             << "  DATABASE_URL             postgresql://sre:sre@localhost:5432/sre\n"
             << "  LOG_LEVEL                trace|debug|info|warn|error (info)\n"
@@ -45,6 +48,7 @@ int RunExecutable(int argc, char** argv, const ExecutableSpec& spec,
     std::string format = config.Choice("LOG_FORMAT", "text", {"text", "json"});
     CommonConfig common;
     common.kafka_bootstrap = config.String("KAFKA_BOOTSTRAP_SERVERS", "localhost:9092");
+    common.kafka_fetch_wait_max_ms = static_cast<int>(config.Int("KAFKA_FETCH_WAIT_MAX_MS", 50, 1, 10000));
     common.redis_url = config.Url("REDIS_URL", "redis://localhost:6379/0", {"redis"});
     common.database_url = config.Url("DATABASE_URL", "postgresql://sre:sre@localhost:5432/sre",
                                      {"postgresql", "postgres"});
@@ -161,6 +165,12 @@ Status RunConsumer(RunContext& ctx, AgentDeps& deps, const std::string& agent, c
   options.topics = topics;
   options.kafka.bootstrap_servers = ctx.common.kafka_bootstrap;
   options.max_batch = max_batch;
+  options.kafka.properties["fetch.wait.max.ms"] = std::to_string(ctx.common.kafka_fetch_wait_max_ms);
+  // Learn every pipeline topic's leaders now, not at the first publish (which would wait ~1 s).
+  std::vector<std::string> all(std::begin(topics::kAll), std::end(topics::kAll));
+  if (Status s = deps.producer->Prepare(all, std::chrono::seconds(5)); !s.ok())
+    log::Get(agent)->warn("topic metadata not ready ({}); the first publish to each topic may be slow",
+                          s.message());
   auto runner = ConsumerRunner::Create(options, *deps.producer);
   if (!runner.ok()) return runner.status();
   return (*runner)->Run(handler, ctx.stop);

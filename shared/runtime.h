@@ -19,6 +19,7 @@ namespace sre {
 
 struct CommonConfig {
   std::string kafka_bootstrap;
+  int kafka_fetch_wait_max_ms = 50;  // KAFKA_FETCH_WAIT_MAX_MS
   std::string redis_url;
   std::string database_url;
   int http_port = 0;

@@ -14,7 +14,8 @@
 #   --purge          with down: also delete DIR
 #
 # `up` waits until every service answers, then writes DIR/stack.env with export lines for
-# KAFKA_BOOTSTRAP_SERVERS, REDIS_URL, DATABASE_URL, SMTP_URL and MAILDEV_URL. `down` stops exactly
+# KAFKA_BOOTSTRAP_SERVERS, REDIS_URL, DATABASE_URL, SMTP_URL and MAILDEV_URL, and
+# KAFKA_FETCH_WAIT_MAX_MS=10 (sre-devbroker answers an empty fetch only after the full wait). `down` stops exactly
 # the processes `up` started (by the pids in DIR/pids). Logs go to DIR/logs.
 set -euo pipefail
 
@@ -188,6 +189,7 @@ export REDIS_URL=redis://127.0.0.1:$(cat "$dir/redis.port")/0
 export DATABASE_URL=postgresql://sre:sre@127.0.0.1:$(cat "$dir/postgres.port")/sre
 export SMTP_URL=smtp://127.0.0.1:$(cat "$dir/smtp.port")
 export MAILDEV_URL=http://127.0.0.1:$(cat "$dir/maildev.port")
+export KAFKA_FETCH_WAIT_MAX_MS=10
 EOF
   mv "$dir/stack.env.tmp" "$dir/stack.env"
 }

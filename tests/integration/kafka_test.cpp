@@ -91,6 +91,27 @@ TEST(KafkaIntegrationTest, PublishWaitsForAcknowledgement) {
   EXPECT_EQ(producer->CheckBroker(2s), "");
 }
 
+TEST(KafkaIntegrationTest, PrepareLearnsThePipelineTopicsAndPublishingStillWorks) {
+  SRE_REQUIRE_STACK();
+  auto producer = NewProducer();
+  std::vector<std::string> all(std::begin(topics::kAll), std::end(topics::kAll));
+  Status s = producer->Prepare(all, 5s);
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  std::string key = testing::Unique("prepared");
+  ASSERT_TRUE(producer->Publish({topics::kSimGroundTruth, key, "{}"}).ok());
+}
+
+TEST(KafkaIntegrationTest, PrepareReportsAnUnreachableBrokerWithinItsTimeout) {
+  KafkaOptions o;
+  o.bootstrap_servers = "127.0.0.1:1";
+  auto p = Producer::Create(o, 1500ms);
+  ASSERT_TRUE(p.ok());
+  auto start = std::chrono::steady_clock::now();
+  Status s = (*p)->Prepare({"raw.metrics", "raw.logs"}, 600ms);
+  EXPECT_TRUE(s.transient()) << s.ToString();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 10s);  // bounded by the timeout, not per topic
+}
+
 TEST(KafkaIntegrationTest, UnreachableBrokerIsTransient) {
   KafkaOptions o;
   o.bootstrap_servers = "127.0.0.1:1";

@@ -33,6 +33,7 @@ PipelineHarness::PipelineHarness(PipelineOptions options) : options_(std::move(o
           {"RESOLUTION_INTERVAL_MS", "250"},
           {"POSTMORTEM_MAX_WAIT_S", "30"},
           {"HTTP_PORT", "0"}};
+  if (!Stack().kafka_fetch_wait_max_ms.empty()) env_["KAFKA_FETCH_WAIT_MAX_MS"] = Stack().kafka_fetch_wait_max_ms;
   for (const auto& [k, v] : options_.extra_env) env_[k] = v;
 }
 

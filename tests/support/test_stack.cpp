@@ -25,6 +25,7 @@ const StackEnv& Stack() {
     e.database_url = vars["DATABASE_URL"];
     e.smtp_url = vars["SMTP_URL"];
     e.maildev_url = vars["MAILDEV_URL"];
+    e.kafka_fetch_wait_max_ms = vars["KAFKA_FETCH_WAIT_MAX_MS"];
     return e;
   }();
   return env;

@@ -10,6 +10,7 @@ namespace sre::testing {
 
 struct StackEnv {
   std::string kafka_bootstrap, redis_url, database_url, smtp_url, maildev_url;
+  std::string kafka_fetch_wait_max_ms;  // KAFKA_FETCH_WAIT_MAX_MS of the stack, may be empty
 };
 
 // Loads the stack environment; empty optional-like (kafka_bootstrap empty) when not available.
