@@ -12,7 +12,9 @@
 
 namespace sre::keys {
 
-// ZSET of samples of one series: score = event time (ms), member = "<ts>|<value>|<verdict...>".
+// ZSET of samples of one series: score = event time (ms), member = "<ts>|<value>|<kind>" for a
+// warm-up or normal sample, "<ts>|<value>|<kind>|<z>|<mean>|<std>|<n>|<run>|<decision>|<incident>"
+// for a breaching one (read with ParseSeriesMember).
 inline std::string SeriesHistory(const std::string& service, const std::string& metric) {
   return "sre:series:{" + service + "}:" + metric + ":hist";
 }
@@ -53,14 +55,23 @@ struct SeriesWindowSummary {
   double mean = 0, std = 0;
   int samples = 0;
 };
+// The i-th little-endian IEEE double of a packed value (Lua's struct.pack('<d')); i * 8 + 8 must
+// not exceed blob.size().
+inline double PackedDouble(std::string_view blob, size_t i) {
+  uint64_t bits = 0;
+  for (size_t b = 0; b < 8; ++b) bits |= static_cast<uint64_t>(static_cast<unsigned char>(blob[i * 8 + b])) << (8 * b);
+  return std::bit_cast<double>(bits);
+}
+// Appends `v` as a little-endian IEEE double (what struct.unpack('<d') reads).
+inline void AppendPackedDouble(std::string& out, double v) {
+  uint64_t bits = std::bit_cast<uint64_t>(v);
+  for (size_t b = 0; b < 8; ++b) out.push_back(static_cast<char>((bits >> (8 * b)) & 0xff));
+}
+
 inline std::optional<SeriesWindowSummary> ParseSeriesWindow(std::string_view blob) {
   constexpr size_t kHeader = 6 * sizeof(double);
   if (blob.size() < kHeader) return std::nullopt;
-  auto at = [&](size_t i) {
-    uint64_t bits = 0;
-    for (size_t b = 0; b < 8; ++b) bits |= static_cast<uint64_t>(static_cast<unsigned char>(blob[i * 8 + b])) << (8 * b);
-    return std::bit_cast<double>(bits);
-  };
+  auto at = [&](size_t i) { return PackedDouble(blob, i); };
   double sum = at(0), sumsq = at(1), n = at(2), run = at(3);
   if (!(n >= 1) || run < 0 || blob.size() != kHeader + 8 * static_cast<size_t>(n + run)) return std::nullopt;
   SeriesWindowSummary s;

@@ -48,11 +48,19 @@ TEST(RedisScriptTest, Sha1MatchesKnownVector) {
 // Little-endian packed doubles, as the detection script's struct.pack('<d', ...) writes them.
 std::string Packed(std::initializer_list<double> values) {
   std::string out;
-  for (double v : values) {
-    uint64_t bits = std::bit_cast<uint64_t>(v);
-    for (int b = 0; b < 8; ++b) out.push_back(static_cast<char>((bits >> (8 * b)) & 0xff));
-  }
+  for (double v : values) keys::AppendPackedDouble(out, v);
   return out;
+}
+
+TEST(PackedDoubleTest, IsLittleEndianIeeeLikeLuaStructPack) {
+  std::string one;
+  keys::AppendPackedDouble(one, 1.0);  // 0x3FF0000000000000
+  EXPECT_EQ(one, std::string("\x00\x00\x00\x00\x00\x00\xf0\x3f", 8));
+  std::string blob = Packed({-2.5, 1e300, 0.1});
+  ASSERT_EQ(blob.size(), 24u);
+  EXPECT_EQ(keys::PackedDouble(blob, 0), -2.5);
+  EXPECT_EQ(keys::PackedDouble(blob, 1), 1e300);
+  EXPECT_EQ(keys::PackedDouble(blob, 2), 0.1);
 }
 
 TEST(SeriesWindowTest, DecodesTheBaselineFromThePackedHeader) {

@@ -8,19 +8,27 @@
 namespace sre::detection {
 namespace {
 
+constexpr int kHistoryLength = 360;        // samples kept per series (an hour at 10 s)
+constexpr int kSeriesTtlSeconds = 86400;   // series keys of a silent service expire after a day
+constexpr int kRecentOnRaise = 12;         // history returned on a raise, for time to failure
+
 // KEYS: 1 history zset, 2 series window (binary string, see keys::SeriesWindow), 3 open-incident lock
-// ARGV: 1 ts, 2 value, 3 direction, 4 threshold, 5 min_consecutive, 6 warmup, 7 window,
-//       8 floor_abs, 9 floor_rel, 10 level_shift, 11 candidate incident id, 12 history length,
-//       13 ttl seconds, 14 recent samples to return on a raise
-// Returns {duplicate 0/1, verdict "ts|value|kind|z|mean|std|n|consecutive|decision|incident", recent...}
+// ARGV: 1 ts, 2 value, 3 candidate incident id, 4 ttl seconds, 5 the metric's settings packed as
+//       10 little-endian doubles (direction 1 up / -1 down / 0 both, threshold, min_consecutive,
+//       warmup, window, floor_abs, floor_rel, level_shift, history length, recent samples to
+//       return on a raise)
+// Returns {0, member, numbers, recent...} for a new sample: its history member (see
+// keys::SeriesHistory), z, mean, std, n and breaching-run length packed as 5 doubles, and on a
+// raise the newest history members; {1, stored member} for a sample already in the history.
 //
 // Cost matters: Redis runs this single-threaded for every sample. The whole rolling state of a
 // series is one binary string (packed doubles: running sums of the window, the breaching-run
 // length, the newest event time, a sample count; then the window; then the run), so a normal
-// sample costs one GET, one SET (which also refreshes the TTL) and one ZADD, and no number is
-// formatted or parsed for the window. The sums are recomputed exactly from the window every 64
-// samples so floating-point error cannot accumulate. The history is only searched for a
-// duplicate when a sample is not newer than the series, and trimmed every 16 samples.
+// sample costs one GET, one SET (which also refreshes the TTL) and one ZADD of a short member,
+// and no number is formatted or parsed on that path (settings and scores travel packed). The
+// sums are recomputed exactly from the window every 64 samples so floating-point error cannot
+// accumulate. The history is only searched for a duplicate when a sample is not newer than the
+// series, and trimmed every 16 samples.
 constexpr const char* kScript = R"lua(
 local ts = ARGV[1]
 local tsn = tonumber(ts)
@@ -43,10 +51,8 @@ if last_ts and tsn <= last_ts then
   end
 end
 local value = tonumber(ARGV[2])
-local dir, thr = ARGV[3], tonumber(ARGV[4])
-local min_consecutive, warmup, window = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
-local floor_abs, floor_rel, level_shift = tonumber(ARGV[8]), tonumber(ARGV[9]), tonumber(ARGV[10])
-local ttl = tonumber(ARGV[13])
+local dir, thr, min_consecutive, warmup, window, floor_abs, floor_rel, level_shift, history_len, recent_n =
+  struct.unpack('<dddddddddd', ARGV[5])
 seen = seen + 1
 
 local function recompute()
@@ -90,7 +96,7 @@ if n < warmup then
   accept(value)
 else
   z = (value - mean) / eff
-  local breach = (dir == 'up' and z > thr) or (dir == 'down' and z < -thr) or (dir == 'both' and math.abs(z) > thr)
+  local breach = (dir > 0 and z > thr) or (dir < 0 and z < -thr) or (dir == 0 and math.abs(z) > thr)
   if not breach then
     run = ''
     accept(value)
@@ -105,8 +111,8 @@ else
       kind = 'level_shift'
     elseif consecutive == min_consecutive then
       kind = 'raise'
-      if redis.call('SET', KEYS[3], ARGV[11], 'NX') then
-        decision, incident = 'new', ARGV[11]
+      if redis.call('SET', KEYS[3], ARGV[3], 'NX') then
+        decision, incident = 'new', ARGV[3]
       else
         decision, incident = 'attach', redis.call('GET', KEYS[3])
       end
@@ -118,18 +124,23 @@ end
 
 local newest = tsn
 if last_ts and last_ts > newest then newest = last_ts end
-redis.call('SET', KEYS[2], struct.pack('<dddddd', sum, sumsq, n, #run / 8, newest, seen) .. win .. run, 'EX', ttl)
+redis.call('SET', KEYS[2], struct.pack('<dddddd', sum, sumsq, n, #run / 8, newest, seen) .. win .. run, 'EX', ARGV[4])
 
-local verdict = ts .. '|' .. ARGV[2] .. '|' .. kind .. '|' .. string.format('%.17g', z) .. '|' ..
-  string.format('%.17g', mean) .. '|' .. string.format('%.17g', eff) .. '|' .. n_before .. '|' .. consecutive ..
-  '|' .. decision .. '|' .. incident
-redis.call('ZADD', KEYS[1], ts, verdict)
-if seen % 16 == 0 then redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -(tonumber(ARGV[12]) + 1)) end
-if seen % 64 == 1 then redis.call('EXPIRE', KEYS[1], ttl) end
+local member
+if kind == 'normal' or kind == 'warmup' then
+  member = ts .. '|' .. ARGV[2] .. '|' .. kind
+else
+  member = ts .. '|' .. ARGV[2] .. '|' .. kind .. '|' .. string.format('%.17g', z) .. '|' ..
+    string.format('%.17g', mean) .. '|' .. string.format('%.17g', eff) .. '|' .. n_before .. '|' .. consecutive ..
+    '|' .. decision .. '|' .. incident
+end
+redis.call('ZADD', KEYS[1], ts, member)
+if seen % 16 == 0 then redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -(history_len + 1)) end
+if seen % 64 == 1 then redis.call('EXPIRE', KEYS[1], ARGV[4]) end
 
-local reply = {0, verdict}
+local reply = {0, member, struct.pack('<ddddd', z, mean, eff, n_before, consecutive)}
 if kind == 'raise' then
-  local recent = redis.call('ZREVRANGE', KEYS[1], 0, tonumber(ARGV[14]) - 1)
+  local recent = redis.call('ZREVRANGE', KEYS[1], 0, recent_n - 1)
   for i = #recent, 1, -1 do reply[#reply + 1] = recent[i] end
 end
 return reply
@@ -170,21 +181,16 @@ std::pair<std::vector<std::string>, std::vector<std::string>> BaselineScriptArgs
                                                                                  const MetricSettings& m) {
   std::vector<std::string> keys = {keys::SeriesHistory(c.service, c.metric), keys::SeriesWindow(c.service, c.metric),
                                    keys::OpenIncidentLock(c.service)};
-  const char* dir = m.direction == Direction::kUp ? "up" : m.direction == Direction::kDown ? "down" : "both";
-  std::vector<std::string> args = {std::to_string(c.ts),
-                                   Num(c.value),
-                                   dir,
-                                   Num(m.threshold_sigma),
-                                   std::to_string(m.min_consecutive),
-                                   std::to_string(m.warmup_samples),
-                                   std::to_string(m.window),
-                                   Num(m.std_floor_abs),
-                                   Num(m.std_floor_rel),
-                                   std::to_string(m.level_shift_samples),
-                                   c.candidate_incident_id,
-                                   "360",
-                                   "86400",
-                                   "12"};
+  std::string settings;
+  settings.reserve(10 * sizeof(double));
+  for (double v : {m.direction == Direction::kUp ? 1.0 : m.direction == Direction::kDown ? -1.0 : 0.0,
+                   m.threshold_sigma, static_cast<double>(m.min_consecutive), static_cast<double>(m.warmup_samples),
+                   static_cast<double>(m.window), m.std_floor_abs, m.std_floor_rel,
+                   static_cast<double>(m.level_shift_samples), static_cast<double>(kHistoryLength),
+                   static_cast<double>(kRecentOnRaise)})
+    keys::AppendPackedDouble(settings, v);
+  std::vector<std::string> args = {std::to_string(c.ts), Num(c.value), c.candidate_incident_id,
+                                   std::to_string(kSeriesTtlSeconds), std::move(settings)};
   return {std::move(keys), std::move(args)};
 }
 
@@ -194,21 +200,34 @@ Expected<OnlineVerdict> ParseBaselineReply(const RedisReply& reply) {
     return Status::Fatal("redis baseline script: unexpected reply");
   OnlineVerdict out;
   out.duplicate = reply.elements[0].integer == 1;
-  auto parts = Split(reply.elements[1].str, '|');
-  if (parts.size() != 10) return Status::Fatal("redis baseline script: malformed verdict " + reply.elements[1].str);
+  const std::string& member = reply.elements[1].str;
+  auto parts = Split(member, '|');
+  if (parts.size() != 3 && parts.size() != 10)
+    return Status::Fatal("redis baseline script: malformed verdict " + member);
   auto kind = ParseVerdictKind(parts[2]);
   if (!kind) return Status::Fatal("redis baseline script: unknown verdict " + std::string(parts[2]));
   out.verdict.kind = *kind;
-  // Lua writes integers as "50" and may write nan/inf in a %.17g field: both parse here.
-  if (!ParseNumber(parts[3], out.verdict.z) || !ParseNumber(parts[4], out.verdict.mean) ||
-      !ParseNumber(parts[5], out.verdict.std) || !ParseNumber(parts[6], out.verdict.baseline_size) ||
-      !ParseNumber(parts[7], out.verdict.consecutive))
-    return Status::Fatal("redis baseline script: malformed verdict " + reply.elements[1].str);
-  out.incident_decision = std::string(parts[8]);
-  out.incident_id = std::string(parts[9]);
-  for (size_t i = 2; i < reply.elements.size(); ++i) {
-    if (auto p = keys::ParseSeriesMember(reply.elements[i].str)) out.recent.push_back(*p);
+  if (parts.size() == 10) {
+    // Lua writes integers as "50" and may write nan/inf in a %.17g field: both parse here.
+    if (!ParseNumber(parts[3], out.verdict.z) || !ParseNumber(parts[4], out.verdict.mean) ||
+        !ParseNumber(parts[5], out.verdict.std) || !ParseNumber(parts[6], out.verdict.baseline_size) ||
+        !ParseNumber(parts[7], out.verdict.consecutive))
+      return Status::Fatal("redis baseline script: malformed verdict " + member);
+    out.incident_decision = std::string(parts[8]);
+    out.incident_id = std::string(parts[9]);
   }
+  if (out.duplicate) return out;  // a stored normal member carries no scores: nothing is done with it
+  constexpr size_t kNumbers = 5 * sizeof(double);
+  if (reply.elements.size() < 3 || reply.elements[2].str.size() != kNumbers)
+    return Status::Fatal("redis baseline script: reply without scores");
+  std::string_view numbers = reply.elements[2].str;
+  out.verdict.z = keys::PackedDouble(numbers, 0);
+  out.verdict.mean = keys::PackedDouble(numbers, 1);
+  out.verdict.std = keys::PackedDouble(numbers, 2);
+  out.verdict.baseline_size = static_cast<int>(keys::PackedDouble(numbers, 3));
+  out.verdict.consecutive = static_cast<int>(keys::PackedDouble(numbers, 4));
+  for (size_t i = 3; i < reply.elements.size(); ++i)
+    if (auto p = keys::ParseSeriesMember(reply.elements[i].str)) out.recent.push_back(*p);
   return out;
 }
 

@@ -7,6 +7,8 @@
 #include <sstream>
 
 #include "agents/detection/backtest.h"
+#include "agents/detection/baseline_script.h"
+#include "shared/redis_keys.h"
 #include "agents/detection/settings.h"
 
 namespace sre::detection {
@@ -252,6 +254,85 @@ TEST(BacktestTest, ReadsCsvAndJsonlAndMarksTheRaise) {
   for (const auto& r : rows) anomalies += r.anomaly;
   EXPECT_EQ(anomalies, 1);
   EXPECT_TRUE(rows[62].anomaly);
+}
+
+RedisReply Str(std::string s) {
+  RedisReply r;
+  r.type = RedisReply::Type::kString;
+  r.str = std::move(s);
+  return r;
+}
+RedisReply Int(int64_t v) {
+  RedisReply r;
+  r.type = RedisReply::Type::kInteger;
+  r.integer = v;
+  return r;
+}
+std::string Scores(double z, double mean, double std, double n, double run) {
+  std::string out;
+  for (double v : {z, mean, std, n, run}) keys::AppendPackedDouble(out, v);
+  return out;
+}
+
+TEST(BaselineReplyTest, NormalSampleTakesItsScoresFromThePackedNumbers) {
+  RedisReply r;
+  r.type = RedisReply::Type::kArray;
+  r.elements = {Int(0), Str("30000|101.5|normal"), Str(Scores(0.1, 100.25, 2.0, 50, 0))};
+  auto v = ParseBaselineReply(r);
+  ASSERT_TRUE(v.ok()) << v.status().message();
+  EXPECT_FALSE(v->duplicate);
+  EXPECT_EQ(v->verdict.kind, VerdictKind::kNormal);
+  EXPECT_EQ(v->verdict.z, 0.1);  // exact: no text round trip
+  EXPECT_EQ(v->verdict.mean, 100.25);
+  EXPECT_EQ(v->verdict.std, 2.0);
+  EXPECT_EQ(v->verdict.baseline_size, 50);
+  EXPECT_TRUE(v->recent.empty());
+}
+
+TEST(BaselineReplyTest, RaiseCarriesTheIncidentAndTheRecentSamples) {
+  RedisReply r;
+  r.type = RedisReply::Type::kArray;
+  r.elements = {Int(0), Str("50000|180|raise|5.5|100|4|50|3|new|inc-1"), Str(Scores(5.5, 100, 4, 50, 3)),
+                Str("30000|150|breach|2.6|100|4|50|1||"), Str("40000|170|breach|3|100|4|50|2||"),
+                Str("50000|180|raise|5.5|100|4|50|3|new|inc-1")};
+  auto v = ParseBaselineReply(r);
+  ASSERT_TRUE(v.ok()) << v.status().message();
+  EXPECT_EQ(v->verdict.kind, VerdictKind::kRaise);
+  EXPECT_EQ(v->verdict.consecutive, 3);
+  EXPECT_EQ(v->incident_decision, "new");
+  EXPECT_EQ(v->incident_id, "inc-1");
+  ASSERT_EQ(v->recent.size(), 3u);
+  EXPECT_EQ(v->recent.front(), (std::pair<int64_t, double>{30000, 150}));
+  EXPECT_EQ(v->recent.back(), (std::pair<int64_t, double>{50000, 180}));
+}
+
+TEST(BaselineReplyTest, DuplicatesReturnTheStoredMemberAndMalformedRepliesAreErrors) {
+  RedisReply dup;
+  dup.type = RedisReply::Type::kArray;
+  dup.elements = {Int(1), Str("30000|101.5|normal")};
+  auto v = ParseBaselineReply(dup);
+  ASSERT_TRUE(v.ok()) << v.status().message();
+  EXPECT_TRUE(v->duplicate);
+  EXPECT_EQ(v->verdict.kind, VerdictKind::kNormal);
+  dup.elements[1] = Str("50000|180|raise|5.5|100|4|50|3|attach|inc-1");
+  v = ParseBaselineReply(dup);
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(v->verdict.kind, VerdictKind::kRaise);
+  EXPECT_EQ(v->verdict.z, 5.5);
+  EXPECT_EQ(v->incident_id, "inc-1");
+
+  RedisReply bad;
+  bad.type = RedisReply::Type::kArray;
+  bad.elements = {Int(0), Str("30000|101.5|normal")};  // a new sample's scores are missing
+  EXPECT_FALSE(ParseBaselineReply(bad).ok());
+  bad.elements = {Int(0), Str("30000|101.5"), Str(Scores(0, 0, 1, 0, 0))};
+  EXPECT_FALSE(ParseBaselineReply(bad).ok());
+  bad.elements = {Int(0), Str("30000|101.5|sideways"), Str(Scores(0, 0, 1, 0, 0))};
+  EXPECT_FALSE(ParseBaselineReply(bad).ok());
+  RedisReply err;
+  err.type = RedisReply::Type::kError;
+  err.str = "BUSY";
+  EXPECT_TRUE(ParseBaselineReply(err).status().transient());
 }
 
 }  // namespace
