@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
     auto llm = llm::MakeClient(llm_config);
     detection::DetectionService service(*deps->redis, *deps->db, *deps->producer, *catalog, *settings,
                                         detection::MakeLlmClassifier(*llm, std::chrono::seconds(8)));
-    return RunConsumer(ctx, *deps, "detection", {topics::kRawMetrics, topics::kRawLogs}, service, 500);
+    return RunConsumer(ctx, *deps, "detection", {topics::kRawMetrics, topics::kRawLogs}, service,
+                       detection::kConsumeBatch);
   });
 }

@@ -20,6 +20,9 @@ namespace sre::detection {
 // Returns nullopt when the model is unavailable or its answer invalid (the fallback then runs).
 using Classifier = std::function<std::optional<Classification>(const AnomalyFacts&, Json& audit)>;
 
+// Messages handed to HandleBatch at most at once: one Redis pipeline of this many script calls.
+inline constexpr size_t kConsumeBatch = 2000;
+
 class DetectionService : public MessageHandler {
  public:
   DetectionService(RedisClient& redis, Database& db, Producer& producer, const ServiceCatalog& catalog,
