@@ -6,6 +6,7 @@
 #include <set>
 
 #include "shared/ids.h"
+#include "shared/metrics.h"
 
 namespace sre::api {
 namespace {
@@ -175,14 +176,6 @@ Json ShapeIncidentDetail(Json incident, Json emails) {
       corr.is_object() && corr.contains("summary") && corr["summary"].is_string() ? corr["summary"]
                                                                                   : Json();
   return incident;
-}
-
-std::optional<double> Percentile(std::vector<double> values, double p) {
-  if (values.empty()) return std::nullopt;
-  std::sort(values.begin(), values.end());
-  double rank = std::ceil(p / 100.0 * static_cast<double>(values.size()));
-  size_t idx = rank < 1 ? 0 : static_cast<size_t>(rank) - 1;
-  return values[std::min(idx, values.size() - 1)];
 }
 
 namespace {

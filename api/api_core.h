@@ -63,8 +63,6 @@ struct StatsRow {
 //  "detection_delay_seconds": {"mean", "p90", "count"}, "per_day": [{"day_ms", "count",
 //  "mttr_mean"}]}
 Json ComputeStats(const std::vector<StatsRow>& rows);
-// Nearest-rank percentile (p in 0..100) of `values`; nullopt when empty.
-std::optional<double> Percentile(std::vector<double> values, double p);
 
 // Health of a service tile: "incident" when an incident is open on it, "degraded" when its latest
 // p99 latency or error rate exceeds its SLA, "ok" with data, "unknown" without.

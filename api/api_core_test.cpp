@@ -108,14 +108,6 @@ TEST(ShapeIncidentDetailTest, ToleratesMissingPlan) {
   EXPECT_TRUE(d["correlation_signals"].empty());
 }
 
-TEST(PercentileTest, NearestRank) {
-  EXPECT_FALSE(Percentile({}, 90));
-  EXPECT_EQ(*Percentile({5}, 90), 5);
-  EXPECT_EQ(*Percentile({1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, 90), 9);
-  EXPECT_EQ(*Percentile({10, 1, 3}, 50), 3);
-  EXPECT_EQ(*Percentile({1, 2, 3}, 100), 3);
-}
-
 TEST(ComputeStatsTest, CountsOpenTypesSeveritiesAndMttr) {
   std::vector<StatsRow> rows = {
       {"CLOSED", "LATENCY_SPIKE", "HIGH", 100.0, 2.0, 0},

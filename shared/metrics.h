@@ -6,10 +6,14 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace sre {
+
+// Nearest-rank percentile (p in 0..100) of `values`; nullopt when empty.
+std::optional<double> Percentile(std::vector<double> values, double p);
 
 using MetricLabels = std::vector<std::pair<std::string, std::string>>;
 

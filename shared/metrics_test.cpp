@@ -43,5 +43,13 @@ TEST(MetricsTest, SameLabelsReturnSameCounter) {
   EXPECT_DOUBLE_EQ(r.GetCounter("x_total", "x", {{"a", "1"}}).Value(), 2);
 }
 
+TEST(PercentileTest, NearestRank) {
+  EXPECT_FALSE(Percentile({}, 90));
+  EXPECT_EQ(*Percentile({5}, 90), 5);
+  EXPECT_EQ(*Percentile({1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, 90), 9);
+  EXPECT_EQ(*Percentile({10, 1, 3}, 50), 3);
+  EXPECT_EQ(*Percentile({1, 2, 3}, 100), 3);
+}
+
 }  // namespace
 }  // namespace sre

@@ -49,12 +49,6 @@ inline std::optional<std::pair<int64_t, double>> ParseSeriesMember(const std::st
   }
 }
 
-// The baseline held in a SeriesWindow value: mean and (population) standard deviation of the
-// accepted window. nullopt for a value that is not one (or an empty window).
-struct SeriesWindowSummary {
-  double mean = 0, std = 0;
-  int samples = 0;
-};
 // The i-th little-endian IEEE double of a packed value (Lua's struct.pack('<d')); i * 8 + 8 must
 // not exceed blob.size().
 inline double PackedDouble(std::string_view blob, size_t i) {
@@ -68,6 +62,12 @@ inline void AppendPackedDouble(std::string& out, double v) {
   for (size_t b = 0; b < 8; ++b) out.push_back(static_cast<char>((bits >> (8 * b)) & 0xff));
 }
 
+// The baseline held in a SeriesWindow value: mean and (population) standard deviation of the
+// accepted window. nullopt for a value that is not one (or an empty window).
+struct SeriesWindowSummary {
+  double mean = 0, std = 0;
+  int samples = 0;
+};
 inline std::optional<SeriesWindowSummary> ParseSeriesWindow(std::string_view blob) {
   constexpr size_t kHeader = 6 * sizeof(double);
   if (blob.size() < kHeader) return std::nullopt;

@@ -24,6 +24,7 @@
 #include "shared/ids.h"
 #include "shared/log.h"
 #include "shared/messages.h"
+#include "shared/metrics.h"
 
 namespace {
 
@@ -75,11 +76,8 @@ class Counting : public MessageHandler {
   Timings& timings_;
 };
 
-double Percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
-}
+// Nearest-rank percentile in ms, 0 when nothing was measured.
+double Ms(const std::vector<double>& v, double p) { return Percentile(v, p).value_or(0); }
 
 std::string Metric(const std::string& service, int64_t ts, double value) {
   RawMetric m;
@@ -253,12 +251,12 @@ int main(int argc, char** /*argv*/) {
   }
   std::printf("latency at 1000 events/s: %zu breaching samples (%zu not observed), produce -> anomalies.detected "
               "p50 %.0f ms, p99 %.0f ms, max %.0f ms\n",
-              total_ms.size(), timings.pending.size(), Percentile(total_ms, 0.50), Percentile(total_ms, 0.99),
-              Percentile(total_ms, 1.0));
+              total_ms.size(), timings.pending.size(), Ms(total_ms, 50), Ms(total_ms, 99),
+              Ms(total_ms, 100));
   std::printf("  of which: produce -> detection handler p50 %.0f / p99 %.0f ms, handler (batch) p50 %.0f / p99 %.0f "
               "ms, publish -> consumer p50 %.0f / p99 %.0f ms\n",
-              Percentile(to_detection, 0.5), Percentile(to_detection, 0.99), Percentile(handler, 0.5),
-              Percentile(handler, 0.99), Percentile(to_consumer, 0.5), Percentile(to_consumer, 0.99));
+              Ms(to_detection, 50), Ms(to_detection, 99), Ms(handler, 50),
+              Ms(handler, 99), Ms(to_consumer, 50), Ms(to_consumer, 99));
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
   std::printf("peak RSS: %.1f MiB (bench process: producer, consumer and detection handler)\n",
