@@ -2,6 +2,8 @@
 
 #include <cctype>
 
+#include "shared/text.h"
+
 namespace sre::llm {
 namespace {
 
@@ -76,17 +78,7 @@ std::optional<Json> ExtractJsonObject(std::string_view text) {
   return std::nullopt;
 }
 
-std::string Truncate(std::string_view text, size_t max_bytes) {
-  if (text.size() <= max_bytes) return std::string(text);
-  static constexpr std::string_view kEllipsis = "\xE2\x80\xA6";  // U+2026
-  const bool mark = max_bytes >= kEllipsis.size();
-  size_t keep = mark ? max_bytes - kEllipsis.size() : max_bytes;
-  // Back up to the start of a character: never keep a partial multi-byte sequence.
-  while (keep > 0 && (static_cast<unsigned char>(text[keep]) & 0xC0) == 0x80) --keep;
-  std::string out(text.substr(0, keep));
-  if (mark) out += kEllipsis;
-  return out;
-}
+std::string Truncate(std::string_view text, size_t max_bytes) { return TruncateUtf8(text, max_bytes); }
 
 std::string DelimitUntrusted(std::string_view label, std::string_view text, size_t max_len) {
   std::string tag = "untrusted_";
