@@ -3,6 +3,8 @@
 #include <cctype>
 #include <cstdio>
 
+#include <openssl/evp.h>
+
 namespace sre {
 namespace {
 
@@ -57,6 +59,20 @@ std::string IncidentNumber(const std::string& incident_id) {
       out.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
   }
   return out;
+}
+
+std::string Sha256Hex(std::string_view data) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  hex.reserve(len * 2);
+  for (unsigned int i = 0; i < len; ++i) {
+    hex.push_back(kHex[md[i] >> 4]);
+    hex.push_back(kHex[md[i] & 0xF]);
+  }
+  return hex;
 }
 
 }  // namespace sre

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <random>
 #include <string>
+#include <string_view>
 
 namespace sre {
 
@@ -13,6 +14,8 @@ std::string UuidFromRng(std::mt19937_64& rng);
 // A stable UUID derived from `name` (same name, same id): e.g. an output event id derived from
 // the input event id, so a re-run publishes the same id.
 std::string UuidFromName(const std::string& name);
+// Lower-case hex SHA-256 of `data` (dead letters identify the payload they cut).
+std::string Sha256Hex(std::string_view data);
 // "INC-" + first 8 hex digits of the incident id, upper case (ARCHITECTURE §4).
 std::string IncidentNumber(const std::string& incident_id);
 

@@ -13,6 +13,7 @@
 #include "shared/log.h"
 #include "shared/messages.h"
 #include "shared/metrics.h"
+#include "shared/text.h"
 
 namespace sre {
 namespace {
@@ -61,24 +62,27 @@ struct DeliveryGroup {
   std::condition_variable cv;
   size_t remaining = 0;
   std::string first_error;
+  bool permanent = false;
 };
+
+// Errors that no retry can cure: the message itself is unacceptable.
+bool IsPermanent(rd_kafka_resp_err_t err) {
+  return err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE || err == RD_KAFKA_RESP_ERR_INVALID_MSG_SIZE ||
+         err == RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE;
+}
 
 void DeliveryCallback(rd_kafka_t*, const rd_kafka_message_t* m, void*) {
   auto* group = static_cast<DeliveryGroup*>(m->_private);
   if (!group) return;
   std::lock_guard<std::mutex> lock(group->mu);
-  if (m->err && group->first_error.empty()) group->first_error = rd_kafka_err2str(m->err);
+  if (m->err && group->first_error.empty()) {
+    group->first_error = rd_kafka_err2str(m->err);
+    group->permanent = IsPermanent(m->err);
+  }
   if (--group->remaining == 0) group->cv.notify_all();
 }
 
 }  // namespace
-
-std::chrono::milliseconds Backoff(int attempt, std::chrono::milliseconds initial,
-                                  std::chrono::milliseconds max) {
-  auto v = initial;
-  for (int i = 0; i < attempt && v < max; ++i) v *= 2;
-  return std::min(v, max);
-}
 
 // ---------------------------------------------------------------------------------------------
 // Producer
@@ -139,6 +143,7 @@ Status Producer::PublishBatch(const std::vector<OutboundMessage>& messages) {
   group.remaining = messages.size();
   size_t enqueued = 0;
   std::string enqueue_error;
+  bool permanent = false;
   for (const auto& m : messages) {
     rd_kafka_resp_err_t err;
     for (int attempt = 0;; ++attempt) {
@@ -156,6 +161,8 @@ Status Producer::PublishBatch(const std::vector<OutboundMessage>& messages) {
     }
     if (err) {
       enqueue_error = rd_kafka_err2str(err);
+      permanent = IsPermanent(err);
+      if (permanent) enqueue_error += " (" + std::to_string(m.payload.size()) + " bytes to " + m.topic + ")";
       break;
     }
     ++enqueued;
@@ -171,8 +178,12 @@ Status Producer::PublishBatch(const std::vector<OutboundMessage>& messages) {
     rd_kafka_flush(impl_->rk.get(), -1);
     return Status::Transient("kafka: delivery reports missing");
   }
-  if (!enqueue_error.empty()) return Status::Transient("kafka produce: " + enqueue_error);
-  if (!group.first_error.empty()) return Status::Transient("kafka delivery: " + group.first_error);
+  if (!enqueue_error.empty())
+    return permanent ? Status::Internal("kafka produce: " + enqueue_error)
+                     : Status::Transient("kafka produce: " + enqueue_error);
+  if (!group.first_error.empty())
+    return group.permanent ? Status::Internal("kafka delivery: " + group.first_error)
+                           : Status::Transient("kafka delivery: " + group.first_error);
   for (const auto& m : messages)
     Metrics()
         .GetCounter("sre_messages_produced_total", "Messages acknowledged by the broker, by topic",
@@ -223,7 +234,23 @@ std::string Producer::CheckBroker(std::chrono::milliseconds timeout) const {
 // ---------------------------------------------------------------------------------------------
 // Handler default
 
-std::vector<Status> MessageHandler::HandleBatch(std::span<const InboundMessage> batch) {
+namespace {
+
+// Handle() with exceptions turned into Internal: a handler that throws on one message fails that
+// message, not the process.
+Status HandleGuarded(MessageHandler& handler, const InboundMessage& m) {
+  try {
+    return handler.Handle(m);
+  } catch (const std::exception& e) {
+    return Status::Internal(std::string("handler exception: ") + e.what());
+  } catch (...) {
+    return Status::Internal("handler exception of unknown type");
+  }
+}
+
+// The default batch: Handle() per message; after a failure that rewinds a partition, the rest of
+// that partition is not handled (it comes again after the rewind).
+std::vector<Status> HandleEach(MessageHandler& handler, std::span<const InboundMessage> batch) {
   std::vector<Status> out;
   out.reserve(batch.size());
   std::set<std::pair<std::string, int32_t>> failed;
@@ -232,13 +259,19 @@ std::vector<Status> MessageHandler::HandleBatch(std::span<const InboundMessage> 
       out.push_back(Status::Transient("an earlier message of this partition failed"));
       continue;
     }
-    Status s = Handle(m);
-    if (s.transient()) failed.insert({m.topic, m.partition});
+    Status s = HandleGuarded(handler, m);
+    if (s.transient() || s.internal()) failed.insert({m.topic, m.partition});
     bool fatal = s.fatal();
     out.push_back(std::move(s));
     if (fatal) break;
   }
   return out;
+}
+
+}  // namespace
+
+std::vector<Status> MessageHandler::HandleBatch(std::span<const InboundMessage> batch) {
+  return HandleEach(*this, batch);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -252,11 +285,11 @@ struct ConsumerRunner::Impl {
   std::atomic<int> assigned{0};
 
   struct PartitionState {
-    int attempts = 0;  // consecutive transient failures
     bool paused = false;
     Clock::time_point resume_at;
   };
   std::map<std::pair<std::string, int32_t>, PartitionState> partitions;
+  RetryStates retry;  // consecutive failures of each rewound partition's head message
 
   static void Rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
                         rd_kafka_topic_partition_list_t* parts, void* opaque) {
@@ -269,14 +302,19 @@ struct ConsumerRunner::Impl {
       rd_kafka_assign(rk, nullptr);
       self->assigned = 0;
       self->partitions.clear();
+      self->retry.clear();
       self->logger->info("partitions revoked");
     }
   }
 
-  Status DeadLetter(const InboundMessage& m, const std::string& error) {
+  // A bounded dead letter for `m`: at most kDeadLetterPayloadMax bytes of the payload (cut on a
+  // UTF-8 boundary, ill-formed bytes replaced) with its full size and SHA-256, and at most
+  // kDeadLetterErrorMax bytes of the error.
+  OutboundMessage MakeDeadLetter(const InboundMessage& m, const std::string& error, int attempts) const {
     sre::DeadLetter dl;
-    dl.event_id = UuidFromName("dead-letter/" + m.topic + "/" + std::to_string(m.partition) + "/" +
-                               std::to_string(m.offset));
+    // One dead letter per consumer of a message: the agent is part of its identity.
+    dl.event_id = UuidFromName("dead-letter/" + options.agent + "/" + m.topic + "/" + std::to_string(m.partition) +
+                               "/" + std::to_string(m.offset));
     dl.timestamp = std::chrono::duration_cast<std::chrono::milliseconds>(
                        std::chrono::system_clock::now().time_since_epoch())
                        .count();
@@ -284,39 +322,71 @@ struct ConsumerRunner::Impl {
     dl.topic = m.topic;
     dl.partition = m.partition;
     dl.offset = m.offset;
-    dl.error = error;
-    dl.payload = m.payload;
-    Status s = producer->Publish({topics::kDeadLetters, m.key, Encode(dl)});
-    if (s.ok()) {
-      logger->warn("dead-lettered {}[{}]@{}: {}", m.topic, m.partition, m.offset, error);
+    dl.error = TruncateUtf8(SanitizeUtf8(std::string_view(error).substr(0, kDeadLetterErrorMax * 2)), kDeadLetterErrorMax);
+    if (dl.error.empty()) dl.error = "unknown error";
+    std::string payload = SanitizeUtf8(std::string_view(m.payload).substr(0, kDeadLetterPayloadMax + 4), false);
+    dl.payload = TruncateUtf8(payload, kDeadLetterPayloadMax, false);
+    dl.payload_bytes = static_cast<int64_t>(m.payload.size());
+    dl.payload_sha256 = Sha256Hex(m.payload);
+    dl.payload_truncated = m.payload.size() > kDeadLetterPayloadMax || dl.payload.size() < payload.size();
+    dl.attempts = attempts;
+    return {topics::kDeadLetters, TruncateUtf8(m.key, 256, false), Encode(dl)};
+  }
+
+  // Publishes the dead letters of a batch in one round trip. Returns the indices (into `batch`)
+  // of messages whose dead letter is not known to be published: on a failure, the first dead
+  // letter of each partition (so nothing after it in that partition is committed).
+  std::set<size_t> PublishDeadLetters(std::span<const InboundMessage> batch, const BatchPlan& plan) {
+    std::vector<size_t> index;
+    std::vector<OutboundMessage> letters;
+    for (size_t i = 0; i < batch.size(); ++i) {
+      if (plan.steps[i] != Step::kDeadLetter) continue;
+      index.push_back(i);
+      letters.push_back(MakeDeadLetter(batch[i], plan.reasons[i], plan.attempts[i]));
+    }
+    std::set<size_t> unpublished;
+    if (letters.empty()) return unpublished;
+    Status s = producer->PublishBatch(letters);
+    if (!s.ok()) {
+      logger->error("cannot publish {} dead letter(s) (the messages are retried): {}", letters.size(), s.message());
+      std::set<std::pair<std::string, int32_t>> seen;
+      for (size_t i : index)
+        if (seen.insert({batch[i].topic, batch[i].partition}).second) unpublished.insert(i);
+      return unpublished;
+    }
+    for (size_t i : index) {
+      const auto& m = batch[i];
+      logger->warn("dead-lettered {}[{}]@{} after {} attempt(s): {}", m.topic, m.partition, m.offset, plan.attempts[i],
+                   TruncateUtf8(plan.reasons[i], 300));
       Metrics()
-          .GetCounter("sre_messages_dead_lettered_total", "Malformed messages sent to dead-letters",
+          .GetCounter("sre_messages_dead_lettered_total", "Messages sent to dead-letters (malformed, or failing)",
                       {{"topic", m.topic}})
           .Inc();
     }
-    return s;
+    return unpublished;
   }
 
-  void PauseAndRewind(const InboundMessage& m, const Status& why) {
-    auto& st = partitions[{m.topic, m.partition}];
-    auto delay = Backoff(st.attempts, options.retry_initial, options.retry_max);
-    ++st.attempts;
+  void PauseAndRewind(const PartitionRetry& r) {
+    auto& st = partitions[{r.tp.topic, r.tp.partition}];
     st.paused = true;
-    st.resume_at = Clock::now() + delay;
+    st.resume_at = Clock::now() + r.delay;
     TplHandle tpl(rd_kafka_topic_partition_list_new(1));
-    rd_kafka_topic_partition_list_add(tpl.get(), m.topic.c_str(), m.partition)->offset = m.offset;
+    rd_kafka_topic_partition_list_add(tpl.get(), r.tp.topic.c_str(), r.tp.partition)->offset = r.offset;
     rd_kafka_pause_partitions(rk.get(), tpl.get());
     if (auto* err = rd_kafka_seek_partitions(rk.get(), tpl.get(), 5000)) {
-      logger->warn("seek {}[{}]@{} failed: {}", m.topic, m.partition, m.offset,
-                   rd_kafka_error_string(err));
+      logger->warn("seek {}[{}]@{} failed: {}", r.tp.topic, r.tp.partition, r.offset, rd_kafka_error_string(err));
       rd_kafka_error_destroy(err);
     }
     Metrics()
-        .GetCounter("sre_handler_retries_total", "Transient handler failures retried",
-                    {{"topic", m.topic}})
+        .GetCounter("sre_handler_retries_total", "Failed messages retried (transient or internal failures)",
+                    {{"topic", r.tp.topic}})
         .Inc();
-    logger->warn("transient failure on {}[{}]@{} (attempt {}), retrying in {} ms: {}", m.topic,
-                 m.partition, m.offset, st.attempts, delay.count(), why.message());
+    if (r.why.internal())
+      logger->error("failure on {}[{}]@{} (attempt {} of {}), retrying in {} ms: {}", r.tp.topic, r.tp.partition,
+                    r.offset, r.attempt, options.max_attempts, r.delay.count(), TruncateUtf8(r.why.message(), 500));
+    else
+      logger->warn("transient failure on {}[{}]@{} (attempt {}), retrying in {} ms: {}", r.tp.topic, r.tp.partition,
+                   r.offset, r.attempt, r.delay.count(), TruncateUtf8(r.why.message(), 500));
   }
 
   void ResumeDue() {
@@ -484,37 +554,48 @@ Status ConsumerRunner::Run(MessageHandler& handler, const std::atomic<bool>& sto
     if (batch.empty()) continue;
 
     auto started = Clock::now();
-    std::vector<Status> results = handler.HandleBatch(batch);
+    std::vector<Status> results;
+    try {
+      results = handler.HandleBatch(batch);
+    } catch (const std::exception& e) {
+      // A batch handler that throws: handle the batch message by message to find the culprit.
+      d.logger->error("batch handler exception, handling the {} message(s) one by one: {}", batch.size(), e.what());
+      results = HandleEach(handler, batch);
+    }
     double per_message = std::chrono::duration<double>(Clock::now() - started).count() /
                          static_cast<double>(batch.size());
 
-    std::map<std::pair<std::string, int32_t>, int64_t> commit;
-    std::set<std::pair<std::string, int32_t>> failed;
-    bool fatal = false;
+    std::vector<MessagePosition> positions;
+    positions.reserve(batch.size());
+    for (const auto& m : batch) positions.push_back({{m.topic, m.partition}, m.offset});
+    RetryPolicy policy{d.options.max_attempts, d.options.retry_initial, d.options.retry_max};
+    BatchPlan plan = PlanBatch(positions, results, d.retry, policy);
+    if (std::set<size_t> unpublished = d.PublishDeadLetters(batch, plan); !unpublished.empty())
+      plan = PlanBatch(positions, results, d.retry, policy, unpublished);
+
     for (size_t i = 0; i < batch.size(); ++i) {
-      const auto& m = batch[i];
-      std::pair<std::string, int32_t> tp{m.topic, m.partition};
-      if (failed.count(tp)) continue;
-      Status s = i < results.size() ? results[i] : Status::Transient("not handled");
-      d.Consumed(m.topic, s.ok() ? "ok" : s.invalid() ? "invalid" : s.transient() ? "retry" : "fatal").Inc();
-      d.HandlerDuration(m.topic).Observe(per_message);
-      if (s.invalid()) s = d.DeadLetter(m, s.message());
-      if (s.ok()) {
-        commit[tp] = m.offset + 1;
-        d.partitions[tp].attempts = 0;
-      } else if (s.fatal()) {
-        d.logger->error("fatal error handling {}[{}]@{}: {}", m.topic, m.partition, m.offset,
+      if (plan.steps[i] == Step::kSkip) continue;
+      const Status& s = i < results.size() ? results[i] : Status::Ok();
+      d.Consumed(batch[i].topic, s.ok()         ? "ok"
+                                 : s.invalid()  ? "invalid"
+                                 : s.internal() ? "internal"
+                                 : s.transient() ? "retry"
+                                                 : "fatal")
+          .Inc();
+      d.HandlerDuration(batch[i].topic).Observe(per_message);
+      if (plan.steps[i] == Step::kStop)
+        d.logger->error("fatal error handling {}[{}]@{}: {}", batch[i].topic, batch[i].partition, batch[i].offset,
                         s.message());
-        result = s;
-        fatal = true;
-        break;
-      } else {
-        failed.insert(tp);
-        d.PauseAndRewind(m, s);
-      }
     }
+    for (const auto& r : plan.retries) d.PauseAndRewind(r);
+    std::map<std::pair<std::string, int32_t>, int64_t> commit;
+    for (const auto& [tp, off] : plan.commit) commit[{tp.topic, tp.partition}] = off;
+    d.retry = std::move(plan.states);
     d.Commit(commit, /*sync=*/true);
-    if (fatal) break;
+    if (plan.stop) {
+      result = *plan.stop;
+      break;
+    }
   }
   d.logger->info("stopping: committing and leaving the group");
   rd_kafka_consumer_close(d.rk.get());

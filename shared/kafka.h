@@ -3,12 +3,14 @@
 // of the project (ARCHITECTURE §2 items 1, 4, 5, 7):
 //   - consumer group `sre-<agent>`, auto commit off, earliest reset;
 //   - offsets committed only after the handler returned Ok for the message (and for every earlier
-//     message of its partition);
-//   - Status::Invalid from a handler: the message goes to `dead-letters` with the reason, then its
-//     offset is committed;
-//   - Status::Transient: the partition is paused and rewound to that message, and retried after a
-//     capped exponential backoff while the consumer keeps polling (so it keeps its group
-//     membership); nothing at or after that offset is committed meanwhile;
+//     message of its partition), or after its dead letter was acknowledged;
+//   - what happens to a failed message is PlanBatch's decision (shared/consumer_policy.h):
+//     Invalid → dead letter; Internal → retried, dead-lettered after max_attempts; Transient →
+//     the partition is paused and rewound to that message and retried after a capped exponential
+//     backoff while the consumer keeps polling (so it keeps its group membership); Fatal → stop;
+//   - a handler that throws is treated as Internal for the message it was handling;
+//   - dead letters are bounded (payload cut at a UTF-8 boundary with its size and SHA-256, error
+//     text cut), so one can always be published;
 //   - a stop request: finish the batch in hand, commit, close the consumer (leaving the group).
 // librdkafka handles live in the .cpp; this header does not include rdkafka.h.
 #include <atomic>
@@ -20,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "shared/consumer_policy.h"
 #include "shared/status.h"
 
 namespace sre {
@@ -52,8 +55,9 @@ class Producer {
   Producer& operator=(const Producer&) = delete;
 
   // Blocks until the broker acknowledged the message. Status::Transient when it was not
-  // delivered within the delivery timeout (broker down) — nothing is known to be published then.
-  // Thread-safe.
+  // delivered within the delivery timeout (broker down) — nothing is known to be published then;
+  // Status::Internal when the broker or the client refuses it for good (larger than the maximum
+  // message size). Thread-safe.
   Status Publish(const OutboundMessage& message);
   // The same guarantee for a batch: Ok only when every message was acknowledged.
   Status PublishBatch(const std::vector<OutboundMessage>& messages);
@@ -91,7 +95,13 @@ struct ConsumerOptions {
   std::chrono::milliseconds poll_timeout{100};
   std::chrono::milliseconds retry_initial{200};
   std::chrono::milliseconds retry_max{15000};
+  int max_attempts = 3;  // handler runs of a message failing with Internal before its dead letter
 };
+
+// Dead letters carry at most this much of the original payload (cut at a UTF-8 boundary) and of
+// the error text.
+inline constexpr size_t kDeadLetterPayloadMax = 64 * 1024;
+inline constexpr size_t kDeadLetterErrorMax = 2048;
 
 class ConsumerRunner {
  public:
@@ -103,7 +113,8 @@ class ConsumerRunner {
   ConsumerRunner& operator=(const ConsumerRunner&) = delete;
 
   // Consumes until `stop` becomes true, then commits and leaves the group. Returns Ok on a clean
-  // stop, the handler's Status when it returned Fatal, or a Fatal consumer error.
+  // stop, the handler's Status when it returned Fatal (a process-level condition), or a Fatal
+  // consumer error. No message, whatever it contains, ends Run() otherwise.
   Status Run(MessageHandler& handler, const std::atomic<bool>& stop);
 
   // Number of partitions currently assigned (for tests and health).
@@ -114,10 +125,6 @@ class ConsumerRunner {
   explicit ConsumerRunner(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
-
-// Capped exponential backoff: initial * 2^attempt, at most `max` (attempt counts from 0).
-std::chrono::milliseconds Backoff(int attempt, std::chrono::milliseconds initial,
-                                  std::chrono::milliseconds max);
 
 // SIGTERM and SIGINT set the returned flag (installed once per process).
 const std::atomic<bool>& InstallStopSignals();

@@ -9,6 +9,8 @@ std::string Status::ToString() const {
       return "transient: " + message_;
     case ErrorKind::kInvalid:
       return "invalid: " + message_;
+    case ErrorKind::kInternal:
+      return "internal: " + message_;
     case ErrorKind::kFatal:
       return "fatal: " + message_;
   }

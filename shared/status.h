@@ -1,10 +1,15 @@
 #pragma once
 // Status: the result of an operation that can fail, in the spirit of leveldb::Status.
-// The error kind says whether retrying can help:
-//   kTransient — a dependency is unavailable (broker, Redis, PostgreSQL, SMTP, LLM): retry later.
-//   kInvalid   — the input is malformed (bad JSON, missing field, unknown enum): retrying cannot
-//                help; consumers dead-letter it.
-//   kFatal     — a programming or configuration error: stop.
+// The error kind says whether retrying can help, and what a consumer does with the message:
+//   kTransient — a dependency is unavailable (broker, Redis, PostgreSQL, SMTP, LLM): retry later,
+//                for as long as it takes; the message is kept.
+//   kInvalid   — the input is malformed (bad JSON, missing field, unknown enum, a value the store
+//                rejects): retrying cannot help; consumers dead-letter it at once.
+//   kInternal  — an unexpected failure handling this one input (a handler exception, a rejected
+//                statement, a malformed store reply): consumers retry it a few times, then
+//                dead-letter it with the reason and move on. One input never stops a process.
+//   kFatal     — a process-level condition (bad configuration, lost credentials, a fatal client
+//                error): the process stops. Never returned for a problem of one input.
 #include <optional>
 #include <string>
 #include <utility>
@@ -12,7 +17,7 @@
 
 namespace sre {
 
-enum class ErrorKind { kTransient, kInvalid, kFatal };
+enum class ErrorKind { kTransient, kInvalid, kInternal, kFatal };
 
 class [[nodiscard]] Status {
  public:
@@ -24,11 +29,15 @@ class [[nodiscard]] Status {
   static Status Invalid(std::string message) {
     return Status(ErrorKind::kInvalid, std::move(message));
   }
+  static Status Internal(std::string message) {
+    return Status(ErrorKind::kInternal, std::move(message));
+  }
   static Status Fatal(std::string message) { return Status(ErrorKind::kFatal, std::move(message)); }
 
   bool ok() const { return !kind_.has_value(); }
   bool transient() const { return kind_ == ErrorKind::kTransient; }
   bool invalid() const { return kind_ == ErrorKind::kInvalid; }
+  bool internal() const { return kind_ == ErrorKind::kInternal; }
   bool fatal() const { return kind_ == ErrorKind::kFatal; }
   ErrorKind kind() const { return *kind_; }
   const std::string& message() const { return message_; }

@@ -258,6 +258,8 @@ TEST(KafkaIntegrationTest, CrashAfterEffectBeforeCommitRepublishesStoredOutput) 
   IncidentResolved msg;
   msg.event_id = NewUuid();
   msg.timestamp = 1763892000000;
+  msg.detection_time = 1763892000000;
+  msg.resolution_time = 1763892000000;
   msg.incident_id = NewUuid();
   msg.resolution_method = "METRICS_RECOVERED";
   ASSERT_TRUE(producer->Publish({in_topic, msg.incident_id, Encode(msg)}).ok());
@@ -380,6 +382,108 @@ TEST(KafkaIntegrationTest, ThousandMalformedMessagesAllLandInDeadLettersAndConsu
   }
   EXPECT_EQ(offsets.size(), 1000u);
   EXPECT_GE(reasons.size(), 6u);
+}
+
+// Issue 14: a message whose handler throws, or fails in a way no retry cures, is tried
+// max_attempts times, dead-lettered with the reason and the attempt count, and committed; the
+// partition goes on and the runner never stops.
+class PoisonHandler : public MessageHandler {
+ public:
+  Status Handle(const InboundMessage& m) override {
+    std::lock_guard<std::mutex> lock(mu);
+    ++runs[m.payload];
+    if (m.payload == "throw") throw std::runtime_error("boom on a poison message");
+    if (m.payload == "internal") return Status::Internal("23505 duplicate key");
+    ok.push_back(m.payload);
+    return Status::Ok();
+  }
+  std::mutex mu;
+  std::map<std::string, int> runs;
+  std::vector<std::string> ok;
+};
+
+TEST(KafkaIntegrationTest, PoisonMessagesAreRetriedThenDeadLetteredAndTheRunnerGoesOn) {
+  SRE_REQUIRE_STACK();
+  auto producer = NewProducer();
+  std::string topic = testing::Unique("poison");
+  // One key: one partition, in order.
+  ASSERT_TRUE(producer
+                  ->PublishBatch({{topic, "k", "before"}, {topic, "k", "throw"}, {topic, "k", "middle"},
+                                  {topic, "k", "internal"}, {topic, "k", "after"}})
+                  .ok());
+  PoisonHandler h;
+  std::string agent = testing::Unique("poison-agent");
+  ConsumerOptions options = Options(agent, topic);
+  options.max_attempts = 3;
+  Running r(options, *producer, h);
+  auto done = [&] {
+    std::lock_guard<std::mutex> lock(h.mu);
+    return h.ok.size() >= 3;
+  };
+  ASSERT_TRUE(testing::Eventually(done, 60s, 100ms));
+  std::vector<DeadLetter> letters;
+  ASSERT_TRUE(testing::Eventually(
+      [&] {
+        letters.clear();
+        for (const auto& m : testing::ReadAll(testing::Stack().kafka_bootstrap, topics::kDeadLetters)) {
+          auto dl = Decode<DeadLetter>(m.payload);
+          if (dl.ok() && dl->agent == agent) letters.push_back(*dl);
+        }
+        return letters.size() >= 2;
+      },
+      30s, 500ms));
+  EXPECT_TRUE(r.Stop().ok()) << "the runner stopped on a poison message";
+  {
+    std::lock_guard<std::mutex> lock(h.mu);
+    EXPECT_EQ(h.ok, (std::vector<std::string>{"before", "middle", "after"}));
+    EXPECT_EQ(h.runs["throw"], 3);
+    EXPECT_EQ(h.runs["internal"], 3);
+  }
+  ASSERT_EQ(letters.size(), 2u);
+  std::sort(letters.begin(), letters.end(), [](const auto& a, const auto& b) { return a.offset < b.offset; });
+  EXPECT_EQ(letters[0].payload, "throw");
+  EXPECT_NE(letters[0].error.find("failed 3 times: handler exception: boom on a poison message"), std::string::npos)
+      << letters[0].error;
+  EXPECT_EQ(letters[0].attempts.value_or(0), 3);
+  EXPECT_EQ(letters[1].payload, "internal");
+  EXPECT_NE(letters[1].error.find("23505 duplicate key"), std::string::npos);
+  int64_t committed = 0;
+  for (int p = 0; p < topics::kPartitions; ++p)
+    committed += std::max<int64_t>(0, testing::CommittedOffset(testing::Stack().kafka_bootstrap, "sre-" + agent, topic, p));
+  EXPECT_EQ(committed, 5);
+}
+
+// A 520 KB field: the dead letter carries a bounded, UTF-8-clean cut of the payload with the
+// original size and hash, and its error does not repeat the value.
+TEST(KafkaIntegrationTest, DeadLettersOfHugePayloadsAreBounded) {
+  SRE_REQUIRE_STACK();
+  auto producer = NewProducer();
+  std::string topic = testing::Unique("huge");
+  Json j = {{"event_id", std::string(520 * 1024, 'x') + "\xC3\xA9"}, {"schema_version", 1}, {"timestamp", 1763892000000},
+            {"source_service", "a"}, {"metric_name", "cpu_percent"}, {"metric_value", 1.0}, {"labels", Json::object()}};
+  std::string payload = j.dump();
+  ASSERT_TRUE(producer->Publish({topic, "k", payload}).ok());
+  DecodingHandler h;
+  std::string agent = testing::Unique("huge-agent");
+  Running r(Options(agent, topic), *producer, h);
+  std::optional<DeadLetter> letter;
+  ASSERT_TRUE(testing::Eventually(
+      [&] {
+        for (const auto& m : testing::ReadAll(testing::Stack().kafka_bootstrap, topics::kDeadLetters)) {
+          auto dl = Decode<DeadLetter>(m.payload);
+          if (dl.ok() && dl->agent == agent) letter = *dl;
+        }
+        return letter.has_value();
+      },
+      30s, 500ms));
+  EXPECT_TRUE(r.Stop().ok());
+  EXPECT_LE(letter->payload.size(), kDeadLetterPayloadMax);
+  EXPECT_TRUE(IsValidUtf8(letter->payload));
+  EXPECT_EQ(letter->payload_bytes.value_or(0), static_cast<int64_t>(payload.size()));
+  EXPECT_EQ(letter->payload_sha256.value_or(""), Sha256Hex(payload));
+  EXPECT_TRUE(letter->payload_truncated.value_or(false));
+  EXPECT_LE(letter->error.size(), 200u) << letter->error.substr(0, 200);
+  EXPECT_NE(letter->error.find("is not a UUID"), std::string::npos);
 }
 
 }  // namespace
