@@ -74,7 +74,7 @@ std::string FormatRecord(Format format, const std::string& ts, const std::string
   out += " [" + logger + "] " + msg;
   for (const auto& [k, v] : fields) {
     bool quote = v.empty() || v.find_first_of(" \t\"=") != std::string::npos;
-    out += " " + k + "=" + (quote ? nlohmann::json(v).dump() : v);
+    out += " " + k + "=" + (quote ? nlohmann::json(v).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) : v);
   }
   return out;
 }

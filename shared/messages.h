@@ -44,7 +44,7 @@ struct Envelope {
   void VisitEnvelope(V& v) {
     v("event_id", event_id, Check::Uuid());
     v("schema_version", schema_version, Check::Range(1, 1));
-    v("timestamp", timestamp, Check::Min(0));
+    v("timestamp", timestamp, Check::EventTime());
   }
 };
 
@@ -77,7 +77,7 @@ struct RawLog : Envelope {
     v("source_service", source_service, Check::NonEmpty(128));
     v("level", level);
     v("message", message, Check::NonEmpty(16384));
-    v("trace_id", trace_id);
+    v("trace_id", trace_id, Check::MaxLen(256));
     v("labels", labels);
   }
 };
@@ -93,10 +93,10 @@ struct RawDeployment : Envelope {
     VisitEnvelope(v);
     v("source_service", source_service, Check::NonEmpty(128));
     v("version", version, Check::NonEmpty(128));
-    v("previous_version", previous_version);
+    v("previous_version", previous_version, Check::MaxLen(128));
     v("change_type", change_type);
-    v("git_sha", git_sha);
-    v("description", description);
+    v("git_sha", git_sha, Check::MaxLen(256));
+    v("description", description, Check::MaxLen(16384));
     v("known_risks", known_risks);
   }
 };
@@ -127,7 +127,7 @@ struct AnomalyDetected : Envelope {
     v("deviation_sigma", deviation_sigma);
     v("anomaly_score", anomaly_score, Check::Range(0, 1));
     v("time_to_failure_s", time_to_failure_s, Check::Min(0));
-    v("detection_time", detection_time, Check::Min(0));
+    v("detection_time", detection_time, Check::EventTime());
     v("description", description);
     v("evidence", evidence);
   }
@@ -186,7 +186,7 @@ struct IncidentOpened : Envelope {
     v("recent_metrics", recent_metrics);
     v("recent_errors", recent_errors);
     v("related_incident_id", related_incident_id, Check::Uuid());
-    v("detection_time", detection_time, Check::Min(0));
+    v("detection_time", detection_time, Check::EventTime());
   }
 };
 
@@ -311,8 +311,8 @@ struct IncidentResolved : Envelope {
   void Visit(V& v) {
     VisitEnvelope(v);
     v("incident_id", incident_id, Check::Uuid());
-    v("detection_time", detection_time, Check::Min(0));
-    v("resolution_time", resolution_time, Check::Min(0));
+    v("detection_time", detection_time, Check::EventTime());
+    v("resolution_time", resolution_time, Check::EventTime());
     v("mttr_seconds", mttr_seconds, Check::Min(0));
     v("resolution_method", resolution_method, Check::NonEmpty(64));
   }
@@ -346,12 +346,19 @@ struct PostmortemGenerated : Envelope {
   }
 };
 
-// ARCHITECTURE §2.4. `payload` is the original message text, whatever it was.
+// docs/architecture.md, delivery semantics. `payload` is the original message text (ill-formed
+// UTF-8 replaced), cut on a character boundary at kDeadLetterPayloadMax bytes (shared/kafka.h);
+// `payload_bytes` and `payload_sha256` describe the whole original. The optional fields are
+// absent in dead letters written before they existed.
 struct DeadLetter : Envelope {
   static constexpr const char* kTopic = topics::kDeadLetters;
   std::string agent, topic;
   int64_t partition = 0, offset = 0;
   std::string error, payload;
+  std::optional<int64_t> payload_bytes;
+  std::optional<std::string> payload_sha256;
+  std::optional<bool> payload_truncated;
+  std::optional<int64_t> attempts;  // handler runs before the message was given up
   template <class V>
   void Visit(V& v) {
     VisitEnvelope(v);
@@ -361,6 +368,10 @@ struct DeadLetter : Envelope {
     v("offset", offset);
     v("error", error, Check::NonEmpty());
     v("payload", payload);
+    v("payload_bytes", payload_bytes, Check::Min(0));
+    v("payload_sha256", payload_sha256);
+    v("payload_truncated", payload_truncated);
+    v("attempts", attempts, Check::Min(0));
   }
 };
 

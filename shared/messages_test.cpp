@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <limits>
+
 #include "shared/ids.h"
 
 namespace sre {
@@ -69,6 +72,7 @@ TEST(MessagesTest, EveryPayloadTypeRoundTrips) {
 
   IncidentOpened o = WithEnvelope(IncidentOpened{});
   o.incident_id = incident;
+  o.detection_time = 1763892000000;
   o.service = "payment-service";
   o.affected_services = {"payment-service", "order-service"};
   o.blast_radius = {{"payment-service", "order-service"},
@@ -111,8 +115,8 @@ TEST(MessagesTest, EveryPayloadTypeRoundTrips) {
 
   IncidentResolved res = WithEnvelope(IncidentResolved{});
   res.incident_id = incident;
-  res.detection_time = 1;
-  res.resolution_time = 2;
+  res.detection_time = 1763892000000;
+  res.resolution_time = 1763892000001;
   res.mttr_seconds = 0.001;
   res.resolution_method = "METRICS_RECOVERED";
   ExpectRoundTrip(res);
@@ -170,8 +174,15 @@ TEST(MessagesTest, BadInputsGivePreciseErrors) {
        "field 'schema_version': 2 is outside [1, 1]"},
       {"negative timestamp", [](Json& j) { j["timestamp"] = -5; },
        "field 'timestamp': -5 is outside"},
-      {"float timestamp", [](Json& j) { j["timestamp"] = 1.5; },
+      {"float timestamp", [](Json& j) { j["timestamp"] = 1763892000000.5; },
        "field 'timestamp': expected an integer"},
+      {"event time beyond PostgreSQL's range", [](Json& j) { j["timestamp"] = 9.3e15; },
+       "field 'timestamp': 9.3e+15 is outside [946684800000, 4102444800000]"},
+      {"event time before 2000", [](Json& j) { j["timestamp"] = 1000; }, "field 'timestamp': 1000 is outside"},
+      {"huge bad uuid is quoted only in part", [](Json& j) { j["event_id"] = std::string(520000, 'x'); },
+       "field 'event_id': '" + std::string(61, 'x') + "\xE2\x80\xA6' is not a UUID"},
+      {"nested too deep", [](Json& j) { j["labels"] = Json::parse(std::string(100, '[') + std::string(100, ']')); },
+       "payload is nested deeper than 64 levels"},
       {"labels not strings",
        [](Json& j) {
          j["labels"] = Json{{"a", 1}};
@@ -239,6 +250,56 @@ TEST(EnumsTest, NamesMatchEnumeratorsAndParseStrictly) {
   EXPECT_FALSE(ParseEnum<Severity>("high").has_value());
   EXPECT_TRUE(StatusAdvances(IncidentStatus::DETECTING, IncidentStatus::CORRELATING));
   EXPECT_FALSE(StatusAdvances(IncidentStatus::RESOLVED, IncidentStatus::RCA_COMPLETE));
+}
+
+// Issue 14: decoded text is valid UTF-8 without NUL, whatever the bytes on the wire were, so no
+// store or JSON writer downstream can reject it; non-finite numbers never leave the process.
+TEST(MessagesTest, DecodedTextIsCleanUtf8WithoutNul) {
+  const std::string fffd = "\xEF\xBF\xBD";
+  Json j = {{"event_id", NewUuid()}, {"schema_version", 1}, {"timestamp", 1763892000000},
+            {"source_service", std::string("pay\0ment", 8)}, {"level", "ERROR"}, {"message", std::string("boom\0 here", 10)},
+            {"trace_id", ""}, {"labels", Json{{std::string("k\0", 2), std::string("v\0", 2)}}}};
+  auto log = Decode<RawLog>(j.dump());
+  ASSERT_TRUE(log.ok()) << log.status().message();
+  EXPECT_EQ(log->message, "boom" + fffd + " here");
+  EXPECT_EQ(log->source_service, "pay" + fffd + "ment");
+  EXPECT_EQ(log->labels.begin()->first, "k" + fffd);
+  EXPECT_EQ(log->labels.begin()->second, "v" + fffd);
+
+  // Ill-formed UTF-8 on the wire (a Latin-1 producer, a cut character) is replaced, not rejected.
+  std::string wire = j.dump();
+  wire.replace(wire.find("boom"), 4, "b\xE9\xE2\x82m");
+  auto latin = Decode<RawLog>(wire);
+  ASSERT_TRUE(latin.ok()) << latin.status().message();
+  EXPECT_TRUE(IsValidUtf8(latin->message));
+  EXPECT_EQ(latin->message.substr(0, 8), "b" + fffd + fffd + "m");
+
+  // nlohmann::json members are cleaned through, keys included.
+  IncidentOpened o = WithEnvelope(IncidentOpened{});
+  o.incident_id = NewUuid();
+  o.detection_time = 1763892000000;
+  o.service = "payment-service";
+  o.deployment_context = Json{{"description", std::string("a\0b", 3)}, {"risks", {std::string("\0", 1)}}};
+  auto back = Decode<IncidentOpened>(Encode(o));
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ((*back->deployment_context)["description"], "a" + fffd + "b");
+  EXPECT_EQ((*back->deployment_context)["risks"][0], fffd);
+}
+
+TEST(MessagesTest, NonFiniteNumbersAreEncodedFinite) {
+  AnomalyDetected a = WithEnvelope(AnomalyDetected{});
+  a.incident_id = NewUuid();
+  a.service = "s";
+  a.trigger_metric = "m";
+  a.detection_time = 1763892000000;
+  a.deviation_sigma = std::numeric_limits<double>::infinity();
+  a.baseline_mean = -std::numeric_limits<double>::infinity();
+  a.observed_value = std::nan("");
+  auto back = Decode<AnomalyDetected>(Encode(a));
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ(back->deviation_sigma, std::numeric_limits<double>::max());
+  EXPECT_EQ(back->baseline_mean, -std::numeric_limits<double>::max());
+  EXPECT_EQ(back->observed_value, 0);
 }
 
 }  // namespace

@@ -236,7 +236,7 @@ TEST(BacktestTest, ReadsCsvAndJsonlAndMarksTheRaise) {
   std::stringstream jsonl;
   for (int i = 0; i < 3; ++i)
     jsonl << R"({"event_id":"3f2a9c1d-0000-4000-8000-00000000000)" << i
-          << R"(","schema_version":1,"timestamp":)" << 1000 * i
+          << R"(","schema_version":1,"timestamp":)" << 1763892000000 + 1000 * i
           << R"(,"source_service":"a","metric_name":")" << (i == 1 ? "cpu_percent" : "error_rate")
           << R"(","metric_value":1.5,"labels":{}})" << "\n";
   std::string used;

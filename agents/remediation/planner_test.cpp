@@ -58,6 +58,7 @@ TEST(PlannerTest, EveryCategoryGetsAUsefulPlanFromTheShippedRunbooks) {
     in.rca.root_cause_category = c.category;
     in.rca.top_root_cause = "cause";
     in.rca.top_confidence = 0.7;
+    in.rca.timestamp = 1763892000000;
     in.trigger_metric = "error_rate";
     in.deployment = Json{{"version", "4.1.0"}, {"previous_version", "4.0.9"}};
     in.runbooks = {Load(c.runbook)};

@@ -30,8 +30,6 @@ constexpr milliseconds kMinAttempt{20};
 
 std::shared_ptr<spdlog::logger> Log() { return log::Get("llm"); }
 
-std::string Dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
-
 // Replaces every occurrence of the key: provider error bodies sometimes echo what they were sent.
 std::string Scrub(std::string text, const Secret& key) {
   const std::string& k = key.reveal();
@@ -366,6 +364,9 @@ class RemoteClient final : public Client {
       if (left < kMinAttempt) return fail(Outcome::kTimeout, "deadline reached before a request");
 
       HttpResult r = transport_->Post(url_, headers_, body, std::min(left, config_.timeout));
+      // The provider's bytes are outside input: ill-formed UTF-8 in an error page must not reach
+      // an audit row or a log (issue 14).
+      codec::CountRepairs(SanitizeUtf8InPlace(r.body, /*replace_nul=*/false));
       std::optional<milliseconds> retry_after;
       std::string retry_reason;
       if (r.error != HttpResult::Error::kNone) {
@@ -383,6 +384,8 @@ class RemoteClient final : public Client {
                           "malformed response body: " + parsed.status().message());
             ex.ok = true;
             ex.response = std::move(parsed).value();
+            codec::CleanString(ex.response.text);
+            for (auto& call : ex.response.tool_calls) codec::CleanJson(call.input);
             return ex;
           }
           case StatusClass::kAuth: {
