@@ -1,20 +1,45 @@
 #include "shared/postgres.h"
 
 #include "shared/log.h"
+#include "shared/text.h"
 
 namespace sre {
 namespace {
 
 constexpr long long kMigrationLockId = 0x5352450001LL;  // "SRE" 0001
 
-Status FromSqlError(const pqxx::sql_error& e) {
-  std::string state = e.sqlstate();
-  // 40001 serialization_failure, 40P01 deadlock, 08xxx connection, 57P0x shutdown: worth a retry.
-  if (state.rfind("40", 0) == 0 || state.rfind("08", 0) == 0 || state.rfind("57P", 0) == 0 ||
-      state == "53300" /* too_many_connections */)
-    return Status::Transient("postgres: " + std::string(e.what()));
-  return Status::Fatal("postgres (" + state + "): " + e.what());
+// A libpq connection failure that no retry cures: the credentials or the database are wrong.
+bool IsCredentialFailure(std::string_view what) {
+  for (const char* needle : {"password authentication failed", "no pg_hba.conf entry", "role \"",
+                             "authentication failed for user"})
+    if (what.find(needle) != std::string_view::npos) return true;
+  return what.find("database \"") != std::string_view::npos && what.find("does not exist") != std::string_view::npos;
 }
+
+}  // namespace
+
+Status ClassifySqlState(const std::string& state, const std::string& what) {
+  std::string msg = "postgres (" + state + "): " + TruncateUtf8(SanitizeUtf8(what), 1000);
+  auto cls = state.substr(0, 2);
+  // Worth a retry, the server or its resources are the problem: connection (08), transaction
+  // rollback: serialization failure and deadlock (40), insufficient resources: disk full, out of
+  // memory, too many connections (53), operator intervention: query cancelled, admin shutdown,
+  // cannot connect now (57), system I/O errors (58), lock not available (55P03), and a read-only
+  // transaction after a failover (25006).
+  if (cls == "08" || cls == "40" || cls == "53" || cls == "57" || cls == "58" || state == "55P03" ||
+      state == "25006")
+    return Status::Transient(msg);
+  // Lost credentials or grants, a missing database: the process cannot work (docs: "Only
+  // process-level conditions stop a process").
+  if (cls == "28" || state == "3D000" || state == "42501") return Status::Fatal(msg);
+  // Data exceptions: the value (an input's) is unacceptable to the store; retrying cannot help.
+  if (cls == "22") return Status::Invalid(msg);
+  return Status::Internal(msg);
+}
+
+namespace {
+
+Status FromSqlError(const pqxx::sql_error& e) { return ClassifySqlState(e.sqlstate(), e.what()); }
 
 }  // namespace
 
@@ -29,6 +54,7 @@ Status Database::Connect() {
     return Status::Ok();
   } catch (const std::exception& e) {
     conn_.reset();
+    if (IsCredentialFailure(e.what())) return Status::Fatal(std::string("postgres connect: ") + e.what());
     return Status::Transient(std::string("postgres connect: ") + e.what());
   }
 }
@@ -56,7 +82,9 @@ Status Database::Transact(const std::function<Status(pqxx::work&)>& fn) {
       conn_.reset();
       return Status::Transient(std::string("postgres: ") + e.what());
     }
-    return Status::Fatal(std::string("postgres: ") + e.what());
+    return Status::Internal(std::string("handler exception: ") + e.what());
+  } catch (...) {
+    return Status::Internal("handler exception of unknown type");
   }
 }
 
@@ -120,7 +148,7 @@ Expected<ProcessResult> ProcessOnce(
       stored.push_back({{"topic", o.topic}, {"key", o.key}, {"payload", o.payload}});
     tx.exec_params(
         "UPDATE processed_events SET outputs = $3::jsonb WHERE consumer = $1 AND event_id = $2",
-        consumer, event_id, stored.dump());
+        consumer, event_id, Dump(stored));
     result.outputs = std::move(outputs).value();
     return Status::Ok();
   });
@@ -133,7 +161,7 @@ void RecordAgentEvent(pqxx::work& tx, const std::string& incident_id, const std:
   tx.exec_params(
       "INSERT INTO agent_events (incident_id, agent_name, event_type, payload, event_time) "
       "VALUES ($1::uuid, $2, $3, $4::jsonb, to_timestamp($5::double precision / 1000.0))",
-      incident_id, agent, event_type, payload.dump(), event_time_ms);
+      incident_id, agent, event_type, Dump(payload), event_time_ms);
 }
 
 }  // namespace sre

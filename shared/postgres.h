@@ -2,8 +2,9 @@
 // PostgreSQL through libpqxx.
 //   - Database holds one connection (opened lazily, reopened after a failure). Not thread-safe:
 //     one Database per thread.
-//   - Transact() runs a function in one transaction and maps failures to Status: connection loss,
-//     serialization failures and deadlocks are Transient (retry), other SQL errors Fatal.
+//   - Transact() runs a function in one transaction and maps failures to Status (ClassifySqlState):
+//     connection loss, server resources, cancels, read-only after failover are Transient (retry);
+//     data exceptions Invalid; lost credentials Fatal; other SQL errors and exceptions Internal.
 //   - Migrate() applies infra/postgres/migrations/*.sql (embedded at build time) in order, once
 //     each, under an advisory lock, so several executables may start at the same moment.
 //   - ProcessOnce() is the idempotency helper of ARCHITECTURE §2.2.
@@ -39,6 +40,9 @@ class Database {
   std::unique_ptr<pqxx::connection> conn_;
 };
 
+// The Status for an SQL error with SQLSTATE `state` (see Transact). Exposed for tests.
+Status ClassifySqlState(const std::string& state, const std::string& what);
+
 // The migrations compiled into the binary, as (version, sql), sorted by version.
 const std::vector<std::pair<std::string, std::string>>& EmbeddedMigrations();
 
@@ -56,6 +60,13 @@ struct ProcessResult {
 Expected<ProcessResult> ProcessOnce(
     Database& db, const std::string& consumer, const std::string& event_id,
     const std::function<Expected<std::vector<OutboundMessage>>(pqxx::work&)>& fn);
+
+// A lifecycle message about an incident without a row: invalid input, dead-lettered. Every agent
+// commits the row (or reads it) before it publishes about an incident, so a real message always
+// finds it; waiting for a row that never comes would hold its partition forever.
+inline Status UnknownIncident(const std::string& incident_id) {
+  return Status::Invalid("unknown incident " + incident_id + ": no such row");
+}
 
 // One row of the audit trail (`agent_events`). `event_time_ms` is event time (Unix ms).
 void RecordAgentEvent(pqxx::work& tx, const std::string& incident_id, const std::string& agent,

@@ -33,7 +33,7 @@ Expected<IncidentFacts> Facts(Database& db, const std::string& id) {
     return Status::Ok();
   });
   if (!s.ok()) return s;
-  if (!found) return Status::Transient("incident " + id + " not in the database yet");
+  if (!found) return UnknownIncident(id);
   return f;
 }
 
@@ -122,7 +122,8 @@ Status CommunicationService::Deliver(const Email& email, int64_t ts) {
   // 1. Claim. A session advisory lock on the Message-ID keeps a second replica from sending the
   // same email at the same time, and is released by PostgreSQL if this process dies. SENDING is
   // committed before the SMTP conversation: finding it here means the previous sender died
-  // mid-conversation, so the email is in doubt.
+  // mid-conversation, or its attempt ended without the server's verdict on a message it had
+  // received in full, so the email is in doubt.
   enum class Claim { kSend, kAlreadySent, kRecordOnly } claim = Claim::kSend;
   bool in_doubt = false;
   Status s = db_.Transact([&](pqxx::work& tx) -> Status {
@@ -131,7 +132,7 @@ Status CommunicationService::Deliver(const Email& email, int64_t ts) {
     tx.exec_params(
         "INSERT INTO emails (incident_id, notification_type, message_id, recipients, subject, body_html, body_text) "
         "VALUES ($1::uuid, $2, $3, $4::jsonb, $5, $6, $7) ON CONFLICT (incident_id, notification_type) DO NOTHING",
-        email.incident_id, type, message_id, Json(to).dump(), email.subject, rendered->html, rendered->text);
+        email.incident_id, type, message_id, Dump(Json(to)), email.subject, rendered->html, rendered->text);
     std::string status = tx.exec_params1("SELECT status FROM emails WHERE message_id = $1", message_id)[0].as<std::string>();
     if (status == "SENT") {
       claim = Claim::kAlreadySent;
@@ -161,36 +162,59 @@ Status CommunicationService::Deliver(const Email& email, int64_t ts) {
   }
 
   // 2. Send, outside any transaction.
-  Status sent = Status::Ok();
+  SmtpOutcome sent;
   int attempts = 0;
-  if (claim == Claim::kSend) {
+  if (claim == Claim::kRecordOnly) {
+    sent.refused = sent_unrecorded_.at(message_id);
+  } else {
     if (in_doubt) {
-      log::Get(kAgent)->warn("{} email is in doubt (its sender stopped mid-conversation): resending as {}", type, message_id);
+      log::Get(kAgent)->warn("{} email is in doubt (an earlier attempt may have delivered it): resending as {}", type,
+                             message_id);
       counter("resent_in_doubt").Inc();
     }
-    sent = Status::Transient("not attempted");
-    for (; attempts < kAttempts; ++attempts) {
+    // Quick retries are for blips: not after a timeout (each can take SMTP_TIMEOUT_MS), a refused
+    // login, a possible delivery, or while an outage is known; the consumer's backoff waits then.
+    const bool known_outage = outage_.ongoing();
+    for (;;) {
       if (attempts) std::this_thread::sleep_for(Backoff(attempts - 1, retry_initial_, std::chrono::seconds(5)));
-      sent = sender_(routing_.from, to, mime);
-      if (sent.ok() || !sent.transient()) {
-        ++attempts;
+      sent = Attempt(to, mime);
+      ++attempts;
+      if (sent.kind != SmtpOutcome::Kind::kTransient || known_outage || attempts >= kAttempts || sent.in_doubt)
         break;
-      }
+      if (sent.reason == SmtpFailure::kTimeout || sent.reason == SmtpFailure::kAuth) break;
     }
-    if (sent.ok()) sent_unrecorded_.insert(message_id);
+    if (sent.sent()) sent_unrecorded_[message_id] = sent.refused;
   }
 
   // 3. Record the outcome.
+  Json refused = Json::array();
+  for (const auto& r : sent.refused)
+    refused.push_back({{"recipient", r.recipient}, {"code", r.reply.code}, {"reply", r.reply.text}});
   s = db_.Transact([&](pqxx::work& tx) -> Status {
-    if (sent.ok()) {
-      tx.exec_params(
-          "UPDATE emails SET status = 'SENT', attempts = attempts + $2, error = NULL, sent_at = now() WHERE message_id = $1",
-          message_id, attempts);
-      RecordAgentEvent(tx, email.incident_id, kAgent, "EMAIL_SENT",
-                       Json{{"notification_type", type}, {"subject", email.subject}, {"recipients", to}}, ts);
-    } else {
-      tx.exec_params("UPDATE emails SET status = 'FAILED', attempts = attempts + $2, error = $3 WHERE message_id = $1",
-                     message_id, attempts, sent.message());
+    switch (sent.kind) {
+      case SmtpOutcome::Kind::kSent: {
+        tx.exec_params(
+            "UPDATE emails SET status = 'SENT', attempts = attempts + $2, error = NULL, sent_at = now(), "
+            "rejected_recipients = $3::jsonb WHERE message_id = $1",
+            message_id, attempts, Dump(refused));
+        Json event{{"notification_type", type}, {"subject", email.subject}, {"recipients", to}};
+        if (!refused.empty()) event["rejected_recipients"] = refused;
+        RecordAgentEvent(tx, email.incident_id, kAgent, "EMAIL_SENT", event, ts);
+        break;
+      }
+      case SmtpOutcome::Kind::kRejected:
+        tx.exec_params(
+            "UPDATE emails SET status = 'FAILED', attempts = attempts + $2, error = $3, "
+            "rejected_recipients = $4::jsonb WHERE message_id = $1",
+            message_id, attempts, sent.error, Dump(refused));
+        break;
+      case SmtpOutcome::Kind::kTransient:
+        // Not sent (PENDING: the retry sends it), or perhaps sent (SENDING: the retry is an
+        // in-doubt resend, counted as such).
+        tx.exec_params(
+            "UPDATE emails SET status = $4, attempts = attempts + $2, error = $3 WHERE message_id = $1", message_id,
+            attempts, sent.error, sent.in_doubt ? "SENDING" : "PENDING");
+        break;
     }
     tx.exec_params("SELECT pg_advisory_unlock(hashtextextended($1, 0))", message_id);
     return Status::Ok();
@@ -200,15 +224,51 @@ Status CommunicationService::Deliver(const Email& email, int64_t ts) {
     return s;  // retried: kRecordOnly if it was sent, so nothing goes out twice
   }
   sent_unrecorded_.erase(message_id);
-  if (sent.ok()) {
-    counter("sent").Inc();
-    log::Get(kAgent)->info("{} email sent to {} recipient(s)", type, to.size());
-    return Status::Ok();
+  if (!sent.refused.empty()) {
+    counter("recipient_rejected").Inc(static_cast<double>(sent.refused.size()));
+    if (sent.sent())
+      log::Get(kAgent)->warn("{} email: the server refused {} of {} recipient(s), the others have it: {}", type,
+                             sent.refused.size(), to.size(), Dump(refused));
   }
-  counter("failed").Inc();
-  if (sent.transient()) return sent;  // keep the message uncommitted: it is retried until the server is back
-  log::Get(kAgent)->error("{} email rejected permanently: {}", type, sent.message());
-  return Status::Ok();
+  switch (sent.kind) {
+    case SmtpOutcome::Kind::kSent:
+      counter("sent").Inc();
+      log::Get(kAgent)->info("{} email sent to {} recipient(s)", type, to.size() - sent.refused.size());
+      return Status::Ok();
+    case SmtpOutcome::Kind::kRejected:
+      counter("failed").Inc();
+      log::Get(kAgent)->error("{} email rejected permanently: {}", type, sent.error);
+      return Status::Ok();
+    case SmtpOutcome::Kind::kTransient:
+      break;
+  }
+  return sent.status();  // uncommitted: the consumer retries it until the server takes it
+}
+
+SmtpOutcome CommunicationService::Attempt(const std::vector<std::string>& to, const std::string& mime) {
+  SmtpOutcome o = sender_(routing_.from, to, mime);
+  const auto now = OutageLog::Clock::now();
+  const std::string reason(ToString(o.reason));
+  auto seconds = [&] { return std::chrono::duration<double>(outage_.duration(now)).count(); };
+  if (!o.sent())
+    Metrics().GetCounter("sre_smtp_failures_total", "Failed SMTP attempts by reason", {{"reason", reason}}).Inc();
+  if (o.kind != SmtpOutcome::Kind::kTransient) {
+    if (outage_.Answered(now) == OutageLog::Say::kOver)
+      log::Get(kAgent)->info("SMTP works again after {:.1f} s ({} failed attempt(s))", seconds(), outage_.failures());
+    return o;
+  }
+  switch (outage_.Failed(reason, now)) {
+    case OutageLog::Say::kStarted:
+      log::Get(kAgent)->error("SMTP unavailable ({}): {}; emails are held and retried until it works", reason, o.error);
+      break;
+    case OutageLog::Say::kContinues:
+      log::Get(kAgent)->error("SMTP still unavailable after {:.0f} s, {} failed attempt(s) ({}): {}; emails are held",
+                              seconds(), outage_.failures(), reason, o.error);
+      break;
+    default:
+      log::Get(kAgent)->debug("SMTP attempt failed ({}): {}", reason, o.error);
+  }
+  return o;
 }
 
 }  // namespace sre::communication

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "shared/text.h"
 #include "shared/ids.h"
 #include "shared/log.h"
 #include "shared/metrics.h"
@@ -94,7 +95,7 @@ Expected<CorrelationInput> CorrelationService::Gather(const AnomalyDetected& a) 
     if (!j.is_object() || !j.contains("message") || !j["message"].is_string()) continue;
     int64_t ts = j.value("ts", int64_t{0});
     if (ts < a.detection_time - 120000 || ts > a.detection_time + 30000 || in.recent_errors.size() >= 20) continue;
-    in.recent_errors.push_back(j["message"].get<std::string>().substr(0, 500));
+    in.recent_errors.push_back(TruncateUtf8(j["message"].get<std::string>(), 500));
   }
   for (const char* metric : metrics::kAll) {
     auto values = Values((*replies)[i++]);
@@ -126,13 +127,14 @@ Status CorrelationService::OnAnomaly(const AnomalyDetected& a) {
                     {"deployment", r.deployment_context ? *r.deployment_context : Json(nullptr)},
                     {"summary", r.summary},
                     {"recent_errors", in->recent_errors}};
-    tx.exec_params(
+    auto updated = tx.exec_params(
         "UPDATE incidents SET correlation_context = $2::jsonb, blast_radius = $3::jsonb, affected_services = $4::jsonb, "
         " related_incident_id = (SELECT id FROM incidents WHERE id = NULLIF($5, '')::uuid AND id <> $1::uuid), "
         " status = CASE WHEN status IN ('DETECTING', 'CORRELATING') THEN 'INVESTIGATING' ELSE status END, "
         " updated_at = now() WHERE id = $1::uuid",
-        a.incident_id, context.dump(), ToJson(r.blast_radius).dump(), Json(r.affected_services).dump(),
+        a.incident_id, Dump(context), Dump(ToJson(r.blast_radius)), Dump(Json(r.affected_services)),
         r.related_incident_id.value_or(""));
+    if (updated.affected_rows() == 0) return UnknownIncident(a.incident_id);
     // A caller already linked to another adopted caller (api-gateway → order, before payment's
     // incident existed) is re-pointed at the origin too.
     std::string adopted = "{";

@@ -137,7 +137,33 @@ TEST(PostgresIntegrationTest, UnreachableDatabaseIsTransientAndSqlErrorsAreNot) 
     tx.exec("SELECT * FROM no_such_table");
     return Status::Ok();
   });
-  EXPECT_TRUE(bad.fatal()) << bad.ToString();
+  EXPECT_TRUE(bad.internal()) << bad.ToString();
+}
+
+// Issue 14: what one bad value does to a statement is the input's problem (Invalid, dead-lettered),
+// not a reason to stop; lost credentials stop the process.
+TEST(PostgresIntegrationTest, ErrorClassesOfRealServerErrors) {
+  SRE_REQUIRE_STACK();
+  Database db(testing::Stack().database_url);
+  Status nul = db.Transact([](pqxx::work& tx) {
+    tx.exec_params("SELECT $1::jsonb", std::string(R"({"message": "a\u0000b"})"));
+    return Status::Ok();
+  });
+  EXPECT_TRUE(nul.invalid()) << nul.ToString();
+  Status range = db.Transact([](pqxx::work& tx) {
+    tx.exec_params("SELECT to_timestamp($1::double precision / 1000.0)", int64_t{9300000000000000});
+    return Status::Ok();
+  });
+  EXPECT_TRUE(range.invalid()) << range.ToString();
+  Status thrown = db.Transact([](pqxx::work&) -> Status { throw std::runtime_error("boom"); });
+  EXPECT_TRUE(thrown.internal()) << thrown.ToString();
+  EXPECT_EQ(db.Ping(), "");  // the connection survived all three
+
+  std::string url = testing::Stack().database_url;
+  auto at = url.find('@');
+  Database wrong(url.substr(0, url.rfind(':', at) + 1) + "not-the-password" + url.substr(at));
+  Status denied = wrong.Transact([](pqxx::work&) { return Status::Ok(); });
+  EXPECT_TRUE(denied.fatal()) << denied.ToString();
 }
 
 }  // namespace
