@@ -271,7 +271,7 @@ void Upsert(pqxx::work& tx, const Document& d) {
       " anomaly_types = EXCLUDED.anomaly_types, services = EXCLUDED.services, "
       " root_cause_category = EXCLUDED.root_cause_category, metadata = EXCLUDED.metadata, "
       " content_hash = EXCLUDED.content_hash, updated_at = now()",
-      d.id, d.kind, d.title, PgArray(d.anomaly_types), PgArray(d.services), d.root_cause_category, d.metadata.dump(),
+      d.id, d.kind, d.title, PgArray(d.anomaly_types), PgArray(d.services), d.root_cause_category, Dump(d.metadata),
       ContentHash(d));
   tx.exec_params("DELETE FROM knowledge_chunks WHERE document_id = $1", d.id);
   for (size_t i = 0; i < d.chunks.size(); ++i)

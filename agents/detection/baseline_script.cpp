@@ -27,7 +27,9 @@ constexpr int kRecentOnRaise = 12;         // history returned on a raise, for t
 // sample costs one GET, one SET (which also refreshes the TTL) and one ZADD of a short member,
 // and no number is formatted or parsed on that path (settings and scores travel packed). The
 // sums are recomputed exactly from the window every 64 samples so floating-point error cannot
-// accumulate. The history is only searched for a duplicate when a sample is not newer than the
+// accumulate. Values enter the window clamped to ±1e150 (their squares stay finite) and z is
+// clamped to ±1e12, so no value, however absurd, makes a score non-finite (issue 14). The history
+// is only searched for a duplicate when a sample is not newer than the
 // series, and trimmed every 16 samples.
 constexpr const char* kScript = R"lua(
 local ts = ARGV[1]
@@ -76,6 +78,7 @@ if eff <= 0 then eff = 1e-9 end
 local n_before = n
 
 local function accept(v)
+  if v > 1e150 then v = 1e150 elseif v < -1e150 then v = -1e150 end
   win = win .. struct.pack('<d', v)
   n, sum, sumsq = n + 1, sum + v, sumsq + v * v
   if n > window + 1 then
@@ -96,6 +99,7 @@ if n < warmup then
   accept(value)
 else
   z = (value - mean) / eff
+  if z ~= z then z = 0 elseif z > 1e12 then z = 1e12 elseif z < -1e12 then z = -1e12 end
   local breach = (dir > 0 and z > thr) or (dir < 0 and z < -thr) or (dir == 0 and math.abs(z) > thr)
   if not breach then
     run = ''
@@ -197,33 +201,33 @@ std::pair<std::vector<std::string>, std::vector<std::string>> BaselineScriptArgs
 Expected<OnlineVerdict> ParseBaselineReply(const RedisReply& reply) {
   if (reply.is_error()) return Status::Transient("redis baseline script: " + reply.str);
   if (reply.type != RedisReply::Type::kArray || reply.elements.size() < 2)
-    return Status::Fatal("redis baseline script: unexpected reply");
+    return Status::Internal("redis baseline script: unexpected reply");
   OnlineVerdict out;
   out.duplicate = reply.elements[0].integer == 1;
   const std::string& member = reply.elements[1].str;
   auto parts = Split(member, '|');
   if (parts.size() != 3 && parts.size() != 10)
-    return Status::Fatal("redis baseline script: malformed verdict " + member);
+    return Status::Internal("redis baseline script: malformed verdict " + member.substr(0, 200));
   auto kind = ParseVerdictKind(parts[2]);
-  if (!kind) return Status::Fatal("redis baseline script: unknown verdict " + std::string(parts[2]));
+  if (!kind) return Status::Internal("redis baseline script: unknown verdict " + std::string(parts[2].substr(0, 40)));
   out.verdict.kind = *kind;
   if (parts.size() == 10) {
     // Lua writes integers as "50" and may write nan/inf in a %.17g field: both parse here.
     if (!ParseNumber(parts[3], out.verdict.z) || !ParseNumber(parts[4], out.verdict.mean) ||
         !ParseNumber(parts[5], out.verdict.std) || !ParseNumber(parts[6], out.verdict.baseline_size) ||
         !ParseNumber(parts[7], out.verdict.consecutive))
-      return Status::Fatal("redis baseline script: malformed verdict " + member);
+      return Status::Internal("redis baseline script: malformed verdict " + member.substr(0, 200));
     out.incident_decision = std::string(parts[8]);
     out.incident_id = std::string(parts[9]);
   }
   if (out.duplicate) return out;  // a stored normal member carries no scores: nothing is done with it
   constexpr size_t kNumbers = 5 * sizeof(double);
   if (reply.elements.size() < 3 || reply.elements[2].str.size() != kNumbers)
-    return Status::Fatal("redis baseline script: reply without scores");
+    return Status::Internal("redis baseline script: reply without scores");
   std::string_view numbers = reply.elements[2].str;
-  out.verdict.z = keys::PackedDouble(numbers, 0);
-  out.verdict.mean = keys::PackedDouble(numbers, 1);
-  out.verdict.std = keys::PackedDouble(numbers, 2);
+  out.verdict.z = FiniteScore(keys::PackedDouble(numbers, 0), kMaxSigma);
+  out.verdict.mean = FiniteScore(keys::PackedDouble(numbers, 1), 1e300);
+  out.verdict.std = FiniteScore(keys::PackedDouble(numbers, 2), 1e300);
   out.verdict.baseline_size = static_cast<int>(keys::PackedDouble(numbers, 3));
   out.verdict.consecutive = static_cast<int>(keys::PackedDouble(numbers, 4));
   for (size_t i = 3; i < reply.elements.size(); ++i)

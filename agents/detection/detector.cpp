@@ -10,7 +10,7 @@ namespace {
 constexpr std::string_view kKindNames[] = {"warmup", "normal", "breach", "raise", "level_shift"};
 
 void Accept(SeriesState& s, double value, int window) {
-  s.baseline.push_back(value);
+  s.baseline.push_back(std::clamp(value, -kMaxBaselineValue, kMaxBaselineValue));
   while (static_cast<int>(s.baseline.size()) > window) s.baseline.pop_front();
 }
 
@@ -52,7 +52,7 @@ Verdict Observe(SeriesState& state, double value, const MetricSettings& m) {
     v.kind = VerdictKind::kWarmup;
     return v;
   }
-  v.z = (value - mean) / eff;
+  v.z = FiniteScore((value - mean) / eff, kMaxSigma);
   bool breach = (m.direction == Direction::kUp && v.z > m.threshold_sigma) ||
                 (m.direction == Direction::kDown && v.z < -m.threshold_sigma) ||
                 (m.direction == Direction::kBoth && std::fabs(v.z) > m.threshold_sigma);
@@ -80,8 +80,13 @@ Verdict Observe(SeriesState& state, double value, const MetricSettings& m) {
   return v;
 }
 
+double FiniteScore(double v, double bound) {
+  if (std::isnan(v)) return 0;
+  return std::clamp(v, -bound, bound);
+}
+
 double AnomalyScore(double z, double threshold_sigma) {
-  double a = std::fabs(z);
+  double a = std::fabs(FiniteScore(z, kMaxSigma));
   if (threshold_sigma <= 0) threshold_sigma = 1;
   return 1.0 - std::exp2(-a / threshold_sigma);
 }
@@ -107,6 +112,7 @@ std::optional<double> TimeToFailure(const std::vector<std::pair<int64_t, double>
   double x_latest = (static_cast<double>(latest->first) - t0) / 1000.0;
   double fitted_now = intercept + slope * x_latest;
   double remaining = (limit - fitted_now) / slope;
+  if (!std::isfinite(remaining)) return std::nullopt;
   return std::max(0.0, remaining);
 }
 

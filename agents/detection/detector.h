@@ -38,6 +38,14 @@ struct Verdict {
   int consecutive = 0;
 };
 
+// Scores are finite whatever the input (issue 14): z is clamped to ±kMaxSigma and values enter
+// the baseline clamped to ±kMaxBaselineValue (so sums of squares cannot overflow). The Lua script
+// applies the same bounds.
+inline constexpr double kMaxSigma = 1e12;
+inline constexpr double kMaxBaselineValue = 1e150;
+// `v` clamped to [-bound, bound]; NaN becomes 0.
+double FiniteScore(double v, double bound);
+
 // Scores `value` against `state` and updates it (ARCHITECTURE §4 detection).
 Verdict Observe(SeriesState& state, double value, const MetricSettings& settings);
 

@@ -1,6 +1,7 @@
 #include "agents/detection/service.h"
 
 #include "agents/detection/baseline_script.h"
+#include "shared/text.h"
 #include "shared/ids.h"
 #include "shared/llm/client.h"
 #include "shared/log.h"
@@ -107,7 +108,7 @@ std::vector<Status> DetectionService::HandleBatch(std::span<const InboundMessage
         Json entry = {{"ts", log_line->timestamp}, {"level", ToString(log_line->level)},
                       {"message", log_line->message}, {"trace_id", log_line->trace_id}};
         std::string key = keys::RecentErrors(log_line->source_service);
-        error_cmds.push_back({"LPUSH", key, entry.dump()});
+        error_cmds.push_back({"LPUSH", key, Dump(entry)});
         error_cmds.push_back({"LTRIM", key, "0", std::to_string(kRecentErrorsKept - 1)});
         error_cmds.push_back({"EXPIRE", key, "86400"});
         if (const auto* p = MatchLogPattern(settings_.log_patterns, log_line->level, log_line->message)) {
@@ -250,7 +251,7 @@ Status DetectionService::OnRaise(const Raised& r) {
     a.detection_time = r.ts;
     a.description = c.description;
     a.evidence = {"event " + r.source_event_id};
-    if (!r.log_line.empty()) a.evidence.push_back(r.log_line.substr(0, 2000));
+    if (!r.log_line.empty()) a.evidence.push_back(TruncateUtf8(r.log_line, 2000));
     Json baselines = Json::object();
     baselines[r.trigger] = r.log_line.empty()
                                ? Json{{"mean", r.verdict.mean}, {"std", r.verdict.std}, {"threshold", r.threshold},
@@ -263,8 +264,8 @@ Status DetectionService::OnRaise(const Raised& r) {
         "VALUES ($1::uuid, 'DETECTING', $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10, $11, $12, $13, $14::jsonb, "
         " to_timestamp($15::double precision / 1000.0)) ON CONFLICT (id) DO NOTHING",
         r.incident_id, std::string(ToString(a.anomaly_type)), std::string(ToString(a.severity)), a.service,
-        a.trigger_metric, a.description, Json::array({a.service}).dump(), a.observed_value, a.baseline_mean,
-        a.baseline_std, a.deviation_sigma, a.anomaly_score, a.time_to_failure_s, baselines.dump(), r.ts);
+        a.trigger_metric, a.description, Dump(Json::array({a.service})), a.observed_value, a.baseline_mean,
+        a.baseline_std, a.deviation_sigma, a.anomaly_score, a.time_to_failure_s, Dump(baselines), r.ts);
     RecordAgentEvent(tx, r.incident_id, kAgent, "ANOMALY_DETECTED",
                      Json{{"anomaly", ToJson(a)}, {"classification_method", method}, {"llm", audit}}, r.ts);
     return std::vector<OutboundMessage>{{topics::kAnomaliesDetected, r.incident_id, Encode(a)}};
@@ -289,10 +290,10 @@ Status DetectionService::OnAttach(const Raised& r) {
     tx.exec_params(
         "UPDATE incidents SET baselines = jsonb_build_object($2::text, $3::jsonb) || baselines, updated_at = now() "
         "WHERE id = $1::uuid",
-        r.incident_id, r.trigger, baseline.dump());
+        r.incident_id, r.trigger, Dump(baseline));
     RecordAgentEvent(tx, r.incident_id, kAgent, r.log_line.empty() ? "METRIC_ATTACHED" : "LOG_PATTERN_ATTACHED",
                      Json{{"service", r.service}, {"trigger", r.trigger}, {"observed_value", r.observed},
-                          {"deviation_sigma", r.verdict.z}, {"log_line", r.log_line.substr(0, 2000)}},
+                          {"deviation_sigma", r.verdict.z}, {"log_line", TruncateUtf8(r.log_line, 2000)}},
                      r.ts);
     return std::vector<OutboundMessage>{};
   });

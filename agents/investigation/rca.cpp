@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <regex>
 
+#include "shared/text.h"
+
 namespace sre::investigation {
 namespace {
 
@@ -197,7 +199,7 @@ std::vector<RootCauseCandidate> RankRootCauses(const RcaEvidence& e) {
     for (const auto& line : it->second)
       for (const auto& clue : CluesIn(line)) {
         hits[clue.category] += clue.weight;
-        if (!example.count(clue.category)) example[clue.category] = std::string(clue.name) + ": \"" + line.substr(0, 160) + "\"";
+        if (!example.count(clue.category)) example[clue.category] = std::string(clue.name) + ": \"" + TruncateUtf8(line, 160) + "\"";
       }
     double n = static_cast<double>(it->second.size());
     for (const auto& [c, h] : hits) add(c, 2.0 * std::min(1.0, h / n), example[c] + " (" + Fmt(h / n) + " of error lines)");

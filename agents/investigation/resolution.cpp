@@ -74,10 +74,62 @@ ResolutionDecision Decide(const ResolutionInput& in) {
     resolved_at = std::max(resolved_at, last_error);
   }
   d.resolved = true;
+  d.method = kMetricsRecovered;
   d.resolution_time = resolved_at;
   d.reason = "every breached series back within its pre-incident baseline for " + std::to_string(kRecoverySamples) +
              " samples";
   return d;
+}
+
+int64_t NewestEvidence(const ResolutionInput& in) {
+  int64_t newest = in.detection_time;
+  for (const auto& [metric, s] : in.samples)
+    if (!s.empty()) newest = std::max(newest, s.back().first);
+  if (in.last_pattern_error_ts) newest = std::max(newest, *in.last_pattern_error_ts);
+  return newest;
+}
+
+SignalWatch Observe(SignalWatch prev, int64_t newest_event_ms, int64_t now_wall_ms) {
+  if (prev.newest_event_ms < 0 || newest_event_ms > prev.newest_event_ms) return {newest_event_ms, now_wall_ms};
+  return prev;
+}
+
+ResolutionDecision DecideSignalLost(const ResolutionInput& in, const SignalWatch& watch, int64_t now_wall_ms,
+                                    int64_t timeout_ms) {
+  ResolutionDecision d;
+  int64_t silent_ms = now_wall_ms - watch.changed_at_wall_ms;
+  if (watch.newest_event_ms < 0 || silent_ms < timeout_ms) {
+    d.reason = "evidence still arriving";
+    return d;
+  }
+  std::string series;
+  for (const auto& [metric, b] : in.baselines.series) series += (series.empty() ? "" : ", ") + metric;
+  for (const auto& p : in.baselines.patterns) series += (series.empty() ? "log:" : ", log:") + p;
+  d.resolved = true;
+  d.method = kSignalLost;
+  d.resolution_time = std::max(in.detection_time, watch.newest_event_ms);
+  d.reason = "signal lost: no new evidence (" + (series.empty() ? std::string("no breached series") : series) +
+             ") for " + std::to_string(silent_ms / 1000) + " s; recovery not observed, verify the service";
+  return d;
+}
+
+LockSweep SweepLocks(const std::map<std::string, std::string>& lock_incident,
+                     const std::map<std::string, std::string>& status, const std::set<std::string>& missing_before) {
+  LockSweep out;
+  for (const auto& [service, id] : lock_incident) {
+    if (!IsUuid(id)) {
+      out.release.push_back(service);
+      continue;
+    }
+    auto it = status.find(id);
+    if (it == status.end()) {
+      if (missing_before.count(id)) out.release.push_back(service);
+      else out.missing.insert(id);
+    } else if (it->second == "RESOLVED" || it->second == "CLOSED") {
+      out.release.push_back(service);
+    }
+  }
+  return out;
 }
 
 }  // namespace sre::investigation

@@ -6,6 +6,7 @@
 // the threshold does not flap, and a ramp that is still rising is never "recovered".
 #include <cstdint>
 #include <map>
+#include <set>
 #include <optional>
 #include <string>
 #include <vector>
@@ -30,6 +31,19 @@ struct IncidentBaselines {
 };
 IncidentBaselines ParseBaselines(const Json& baselines);
 
+// Which open-incident locks to delete (issue 14: locks are cleaned when their incident is over).
+// `lock_incident` maps a service's lock to the incident id it holds; `status` has the status of
+// each of those incidents found in PostgreSQL (absent: no row). A lock goes when its incident is
+// RESOLVED or CLOSED, when its value is not an incident id, or when its incident has had no row
+// for two sweeps in a row (`missing_before`: ids missing at the previous sweep) — detection takes
+// the lock before it writes the row, so one sweep without a row is normal.
+struct LockSweep {
+  std::vector<std::string> release;  // services whose lock to delete (compare-and-delete)
+  std::set<std::string> missing;     // incident ids without a row now (pass to the next sweep)
+};
+LockSweep SweepLocks(const std::map<std::string, std::string>& lock_incident,
+                     const std::map<std::string, std::string>& status, const std::set<std::string>& missing_before);
+
 // Whether `value` is back within the baseline (directional, with the recovery band).
 bool Recovered(const SeriesBaseline& b, double value);
 
@@ -41,12 +55,35 @@ struct ResolutionInput {
   std::optional<int64_t> last_pattern_error_ts;  // of the service
 };
 
+inline constexpr const char* kMetricsRecovered = "METRICS_RECOVERED";
+inline constexpr const char* kSignalLost = "SIGNAL_LOST";
+
 struct ResolutionDecision {
   bool resolved = false;
   int64_t resolution_time = 0;  // event time of the first sample of the recovered run, latest over series
+  std::string method = kMetricsRecovered;  // incidents.resolved resolution_method
   std::string reason;           // why not (for logs), or a summary when resolved
 };
 
 ResolutionDecision Decide(const ResolutionInput& in);
+
+// The newest event time among the incident's evidence: samples of its breached series (or, for a
+// log-only incident, of its clock series), its last pattern-matching error line, and detection.
+int64_t NewestEvidence(const ResolutionInput& in);
+
+// Signal loss (issue 14): an incident whose evidence has stopped advancing cannot recover by the
+// rule above — its series went silent, or a log-only incident's service has no metrics at all.
+// The monitor remembers, per incident, the newest evidence time and the wall time it last changed
+// (a timeout, so wall clock); after `timeout_ms` without progress the incident is resolved as
+// SIGNAL_LOST at its newest evidence time, which releases the service's lock.
+struct SignalWatch {
+  int64_t newest_event_ms = -1;
+  int64_t changed_at_wall_ms = 0;
+};
+// The watch after seeing `newest_event_ms` at `now_wall_ms`.
+SignalWatch Observe(SignalWatch prev, int64_t newest_event_ms, int64_t now_wall_ms);
+// A SIGNAL_LOST decision when the watch has not changed for `timeout_ms`, else not resolved.
+ResolutionDecision DecideSignalLost(const ResolutionInput& in, const SignalWatch& watch, int64_t now_wall_ms,
+                                    int64_t timeout_ms);
 
 }  // namespace sre::investigation

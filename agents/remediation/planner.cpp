@@ -4,6 +4,8 @@
 #include <regex>
 #include <sstream>
 
+#include "shared/text.h"
+
 namespace sre::remediation {
 namespace {
 
@@ -21,7 +23,7 @@ std::string FirstSentence(const std::string& text, size_t max = 300) {
   if (nl != std::string::npos) t = t.substr(0, nl);
   auto dot = t.find(". ");
   if (dot != std::string::npos) t = t.substr(0, dot + 1);
-  return t.size() > max ? t.substr(0, max) : t;
+  return TruncateUtf8(t, max, false);
 }
 
 struct Lead {
@@ -191,7 +193,7 @@ RemediationPlan BuildPlan(const PlanInput& in, const std::string& event_id) {
     if (const auto* immediate = rb.Section("Immediate Actions")) {
       auto steps = ParseSteps(immediate->content);
       for (size_t i = 0; i < steps.size() && i < 3; ++i) {
-        std::string action = steps[i].text + (steps[i].command.empty() ? "" : " — `" + steps[i].command.substr(0, 200) + "`");
+        std::string action = steps[i].text + (steps[i].command.empty() ? "" : " — `" + TruncateUtf8(steps[i].command, 200) + "`");
         add(plan.action_steps.size() < 2 ? Priority::IMMEDIATE : Priority::WITHIN_15MIN, action,
             "From runbook " + rb.id + " (Immediate Actions, step " + std::to_string(i + 1) + ")", rollback,
             "Confirms the diagnosis or limits the impact");
@@ -200,7 +202,7 @@ RemediationPlan BuildPlan(const PlanInput& in, const std::string& event_id) {
     if (const auto* resolution = rb.Section("Resolution")) {
       auto steps = ParseSteps(resolution->content);
       for (size_t i = 0; i < steps.size() && i < 2; ++i) {
-        std::string action = steps[i].text + (steps[i].command.empty() ? "" : " — `" + steps[i].command.substr(0, 200) + "`");
+        std::string action = steps[i].text + (steps[i].command.empty() ? "" : " — `" + TruncateUtf8(steps[i].command, 200) + "`");
         add(Priority::WITHIN_1HOUR, action, "From runbook " + rb.id + " (Resolution, step " + std::to_string(i + 1) + ")",
             rollback, "The cause is fixed and the service stays at baseline");
       }
