@@ -2,11 +2,15 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <cmath>
 #include <set>
+#include <string_view>
 
 #include "shared/ids.h"
+#include "shared/messages.h"
 #include "shared/metrics.h"
+#include "shared/text.h"
 
 namespace sre::api {
 namespace {
@@ -27,7 +31,33 @@ bool IsDigits(const std::string& s, size_t max_len = 19) {
          std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
+// The value of at most `max_len` decimal digits (no sign); nullopt for anything else or when it
+// does not fit T. No exceptions, unlike std::stoi.
+template <typename T>
+std::optional<T> ParseDigits(const std::string& s, size_t max_len) {
+  if (!IsDigits(s, max_len)) return std::nullopt;
+  T v{};
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
+  return v;
+}
+
 ApiError Bad(std::string message) { return ApiError{400, std::move(message)}; }
+
+// A value from outside for an error message: quoted, cut to 64 bytes, valid UTF-8 without NUL.
+std::string Quote(std::string_view s) { return "'" + SanitizeUtf8(TruncateUtf8(s, 64)) + "'"; }
+
+bool CleanText(const std::string& s) { return s.find('\0') == std::string::npos && IsValidUtf8(s); }
+
+// The fields every lifecycle payload shares (shared/messages.h), checked by the shared codec.
+struct LifecycleHead : Envelope {
+  std::string incident_id;
+  template <class V>
+  void Visit(V& v) {
+    VisitEnvelope(v);
+    v("incident_id", incident_id, Check::Uuid());
+  }
+};
 
 // ISO timestamps from row_to_json ("2026-12-02T05:00:00.123+00:00") are kept; the *_ms fields
 // computed in SQL are what the dashboard uses.
@@ -66,12 +96,24 @@ Json Summarise(const std::string& topic, const Json& p) {
 
 }  // namespace
 
+std::optional<ApiError> CheckQueryParameters(
+    const std::multimap<std::string, std::string>& params) {
+  for (const auto& [key, value] : params) {
+    if (!CleanText(key))
+      return Bad("parameter name " + Quote(key) + " contains NUL or is not valid UTF-8");
+    if (!CleanText(value))
+      return Bad("parameter " + Quote(key) + " contains NUL or is not valid UTF-8");
+  }
+  return std::nullopt;
+}
+
 std::variant<IncidentQuery, ApiError> ParseIncidentQuery(
     const std::multimap<std::string, std::string>& params) {
+  if (auto err = CheckQueryParameters(params)) return *err;
   IncidentQuery q;
   std::set<std::string> seen;
   for (const auto& [key, value] : params) {
-    if (!seen.insert(key).second) return Bad("parameter '" + key + "' given more than once");
+    if (!seen.insert(key).second) return Bad("parameter " + Quote(key) + " given more than once");
     if (key == "status") {
       if (value.empty()) continue;
       q.status = Upper(value);
@@ -93,25 +135,23 @@ std::variant<IncidentQuery, ApiError> ParseIncidentQuery(
       if (!ok) return Bad("service must be a service name ([a-z0-9-_.], at most 128 characters)");
       q.service = value;
     } else if (key == "limit") {
-      if (!IsDigits(value, 6))
+      auto v = ParseDigits<int>(value, 6);
+      if (!v || *v < 1 || *v > kMaxLimit)
         return Bad("limit must be an integer between 1 and " + std::to_string(kMaxLimit));
-      int v = std::stoi(value);
-      if (v < 1 || v > kMaxLimit)
-        return Bad("limit must be an integer between 1 and " + std::to_string(kMaxLimit));
-      q.limit = v;
+      q.limit = *v;
     } else if (key == "before") {
       if (value.empty()) continue;
       if (IsUuid(value)) {
         q.before_id = value;
-      } else if (IsDigits(value, 15)) {
-        q.before_ms = std::stoll(value);
+      } else if (auto ms = ParseDigits<int64_t>(value, 15)) {
+        q.before_ms = *ms;
       } else {
         return Bad("before must be an incident id (UUID) or a time in Unix milliseconds");
       }
     } else if (key == "access_token") {
       continue;
     } else {
-      return Bad("unknown parameter '" + key + "'");
+      return Bad("unknown parameter " + Quote(key));
     }
   }
   return q;
@@ -140,8 +180,10 @@ Json ShapeIncidentList(Json rows, int limit) {
       row["incident_number"] = IncidentNumber(row["id"].get<std::string>());
     out["incidents"].push_back(std::move(row));
   }
-  if (more && !out["incidents"].empty())
-    out["next_before"] = out["incidents"].back().value("id", std::string());
+  if (more && !out["incidents"].empty()) {
+    const Json& last = out["incidents"].back();
+    if (last.contains("id") && last["id"].is_string()) out["next_before"] = last["id"];
+  }
   return out;
 }
 
@@ -156,10 +198,12 @@ Json ShapeIncidentDetail(Json incident, Json emails) {
   if (plan.is_object() && plan.contains("action_steps") && plan["action_steps"].is_array()) {
     for (const auto& step : plan["action_steps"]) {
       std::string priority =
-          step.is_object() ? step.value("priority", std::string()) : std::string();
-      if (!grouped.contains(priority))
-        grouped[priority.empty() ? "UNSPECIFIED" : priority] = Json::array();
-      grouped[priority.empty() ? "UNSPECIFIED" : priority].push_back(step);
+          step.is_object() && step.contains("priority") && step["priority"].is_string()
+              ? step["priority"].get<std::string>()
+              : std::string();
+      if (priority.empty()) priority = "UNSPECIFIED";
+      if (!grouped.contains(priority)) grouped[priority] = Json::array();
+      grouped[priority].push_back(step);
     }
   }
   incident["plan_by_priority"] = grouped;
@@ -249,25 +293,28 @@ const std::vector<std::string>& LifecycleTopics() {
   return kTopics;
 }
 
-std::variant<StreamEvent, ApiError> MakeStreamEvent(const std::string& topic,
-                                                    const std::string& payload) {
+std::variant<LifecycleEvent, ApiError> MakeStreamEvent(const std::string& topic,
+                                                       const std::string& payload) {
   Json p = Json::parse(payload, nullptr, false);
   if (p.is_discarded() || !p.is_object()) return Bad("payload is not a JSON object");
-  if (!p.contains("incident_id") || !p["incident_id"].is_string() ||
-      !IsUuid(p["incident_id"].get<std::string>()))
-    return Bad("incident_id missing or not a UUID");
-  std::string id = p["incident_id"];
-  StreamEvent e;
-  e.type = topic;
+  auto head = FromJson<LifecycleHead>(p);
+  if (!head.ok()) {
+    return Bad("payload does not match the lifecycle contract: " +
+               SanitizeUtf8(TruncateUtf8(head.status().message(), 256)));
+  }
+  std::string id = head->incident_id;
+  for (char& c : id) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  LifecycleEvent out;
+  out.event_id = head->event_id;
+  out.event.type = topic;
   Json data = {{"topic", topic},
                {"incident_id", id},
                {"incident_number", IncidentNumber(id)},
-               {"event_id", p.value("event_id", std::string())},
-               {"timestamp",
-                p.contains("timestamp") && p["timestamp"].is_number() ? p["timestamp"] : Json()},
+               {"event_id", head->event_id},
+               {"timestamp", head->timestamp},
                {"summary", Summarise(topic, p)}};
-  e.data = data.dump();
-  return e;
+  out.event.data = data.dump(-1, ' ', false, Json::error_handler_t::replace);
+  return out;
 }
 
 EventRing::EventRing(size_t capacity, uint64_t first_id)
@@ -314,8 +361,9 @@ std::variant<std::optional<uint64_t>, ApiError> ResumePoint(const std::string& l
                                                             const std::string& since_param) {
   const std::string& v = !last_event_id_header.empty() ? last_event_id_header : since_param;
   if (v.empty()) return std::optional<uint64_t>();
-  if (!IsDigits(v)) return Bad("Last-Event-ID / since must be a non-negative integer event id");
-  return std::optional<uint64_t>(std::stoull(v));
+  auto id = ParseDigits<uint64_t>(v, 19);
+  if (!id) return Bad("Last-Event-ID / since must be a non-negative integer event id");
+  return std::optional<uint64_t>(*id);
 }
 
 std::string SseFrame(const StreamEvent& e) {
@@ -383,6 +431,41 @@ std::string ContentTypeFor(const std::string& path) {
       {"ico", "image/x-icon"}};
   auto it = kTypes.find(ext);
   return it == kTypes.end() ? "application/octet-stream" : it->second;
+}
+
+std::string RouteTemplate(const std::string& path) {
+  if (path == "/healthz" || path == "/metrics") return path;
+  constexpr std::string_view kApi = "/api/";
+  std::string_view p = path;
+  if (!p.starts_with(kApi)) return "static";
+  std::string_view rest = p.substr(kApi.size());
+  for (std::string_view exact : {"incidents", "stats", "services", "stream"})
+    if (rest == exact) return std::string(kApi) + std::string(exact);
+  constexpr std::string_view kIncident = "incidents/";
+  if (rest.starts_with(kIncident)) {
+    rest.remove_prefix(kIncident.size());
+    size_t slash = rest.find('/');
+    if (slash != 0 && !rest.empty()) {
+      if (slash == std::string_view::npos) return "/api/incidents/{id}";
+      std::string_view tail = rest.substr(slash);
+      if (tail == "/timeline") return "/api/incidents/{id}/timeline";
+      if (tail == "/postmortem") return "/api/incidents/{id}/postmortem";
+    }
+  }
+  return "/api/unknown";
+}
+
+void StreamSlots::Slot::Release() {
+  if (owner_) owner_->used_.fetch_sub(1);
+  owner_ = nullptr;
+}
+
+std::optional<StreamSlots::Slot> StreamSlots::TryAcquire() {
+  size_t n = used_.load();
+  do {
+    if (n >= max_) return std::nullopt;
+  } while (!used_.compare_exchange_weak(n, n + 1));
+  return Slot(this);
 }
 
 }  // namespace sre::api

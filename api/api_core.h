@@ -2,6 +2,7 @@
 // The pure core of sre-api: request validation, JSON shaping, statistics, service health, SSE
 // framing and the replay ring of the live stream. No sockets, SQL, Redis or clock here; the IO
 // shell (server.cpp, store.cpp) calls these and unit tests cover them (api_core_test.cpp).
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -15,11 +16,21 @@
 
 namespace sre::api {
 
-// A 400/404 answer: {"error": message}.
+// A 400/404 answer: {"error": message}. `message` is valid UTF-8 and short (a value from the
+// request or a payload is quoted at most 64 bytes long, NUL and ill-formed bytes as U+FFFD).
 struct ApiError {
   int status = 400;
   std::string message;
 };
+
+// The functions that take request bytes (CheckQueryParameters, ParseIncidentQuery, ResumePoint,
+// StaticRelativePath, RouteTemplate) and Kafka bytes (MakeStreamEvent) are pure and never throw,
+// whatever the input (short of std::bad_alloc): fuzz targets call them directly.
+
+// A 400 naming the first parameter whose name or value contains NUL or is not valid UTF-8
+// (PostgreSQL rejects NUL in text parameters; the JSON writer rejects ill-formed UTF-8); nullopt
+// when all are clean. Never throws.
+std::optional<ApiError> CheckQueryParameters(const std::multimap<std::string, std::string>& params);
 
 // GET /api/incidents parameters, validated. Empty strings mean "no filter".
 struct IncidentQuery {
@@ -37,7 +48,8 @@ inline constexpr int kDefaultLimit = 50;
 inline constexpr int kMaxLimit = 200;
 
 // Parses the query parameters of GET /api/incidents (case-insensitive enum values, upper-cased).
-// Unknown parameters are an error so a typo is not silently ignored.
+// Unknown parameters are an error so a typo is not silently ignored; so is anything
+// CheckQueryParameters rejects. Never throws.
 std::variant<IncidentQuery, ApiError> ParseIncidentQuery(
     const std::multimap<std::string, std::string>& params);
 
@@ -78,14 +90,22 @@ const std::vector<std::string>& LifecycleTopics();
 struct StreamEvent {
   uint64_t id = 0;   // assigned by EventRing::Push, strictly increasing
   std::string type;  // the topic, e.g. "incidents.opened"
-  std::string
-      data;  // JSON: {"id","topic","incident_id","incident_number","timestamp","summary","payload"}
+  // JSON: {"id","topic","incident_id","incident_number","event_id","timestamp","summary"}
+  std::string data;
 };
 
-// Builds the stream event data for a message from `topic`. Invalid when the payload is not a
-// JSON object with a UUID incident_id.
-std::variant<StreamEvent, ApiError> MakeStreamEvent(const std::string& topic,
-                                                    const std::string& payload);
+// A lifecycle message as the stream carries it.
+struct LifecycleEvent {
+  std::string event_id;  // the envelope's event_id, to drop redeliveries
+  StreamEvent event;     // id 0 until EventRing::Push
+};
+
+// Builds the stream event for a message from `topic`. An error when the payload does not match
+// the contract every lifecycle payload shares (shared/messages.h): a JSON object with the
+// Envelope (event_id a UUID string, schema_version 1, timestamp a non-negative integer) and a UUID
+// incident_id (lower-cased in the event: the REST endpoints take lower-case ids). Never throws.
+std::variant<LifecycleEvent, ApiError> MakeStreamEvent(const std::string& topic,
+                                                       const std::string& payload);
 
 // A bounded ring of the most recent events, for replay to reconnecting clients. Thread-safe.
 // Ids start at `first_id` (the server passes its start time in ms * 1000 so that ids keep
@@ -115,7 +135,7 @@ class EventRing {
 };
 
 // Where a client resumes: the Last-Event-ID header wins over ?since=; nullopt when neither is
-// given, ApiError when a value is not a non-negative integer.
+// given, ApiError when a value is not a non-negative integer of at most 19 digits. Never throws.
 std::variant<std::optional<uint64_t>, ApiError> ResumePoint(const std::string& last_event_id_header,
                                                             const std::string& since_param);
 
@@ -132,10 +152,52 @@ std::string SseComment(const std::string& text);
 bool Authorized(const std::string& token, const std::string& authorization_header,
                 const std::string& access_token_param);
 
-// Maps a request path under the static root to a relative file path; nullopt for anything that
-// could escape the root ("..", backslashes, NUL, absolute). "/" maps to "index.html".
+// Maps a request path under the static root to a relative file path ("/" is "index.html");
+// nullopt for anything that could escape the root ("..", backslashes, NUL, absolute). Never throws.
 std::optional<std::string> StaticRelativePath(const std::string& request_path);
 // Content type by extension (html, css, js, svg, png, json, ico; else application/octet-stream).
 std::string ContentTypeFor(const std::string& path);
+
+// The `route` label of sre_api_requests_total for a request path: always one of a fixed set, so
+// that no request can create a new time series. "/api/incidents", "/api/incidents/{id}",
+// "/api/incidents/{id}/timeline", "/api/incidents/{id}/postmortem", "/api/stats",
+// "/api/services", "/api/stream"; "/api/unknown" for any other path under /api/; "/healthz",
+// "/metrics"; "static" for everything else (the dashboard's files). {id} is any non-empty segment,
+// as the routes match it (a bad id is a 400 of that route). Never throws.
+std::string RouteTemplate(const std::string& path);
+
+// ---- stream admission ----
+
+// Counts the open /api/stream connections against a cap: each holds an HTTP worker thread for as
+// long as it is open. Thread-safe; must outlive the slots it hands out.
+class StreamSlots {
+ public:
+  // One open stream, from TryAcquire() until Release() or destruction. Move-only.
+  class Slot {
+   public:
+    Slot(Slot&& other) noexcept : owner_(other.owner_) { other.owner_ = nullptr; }
+    Slot& operator=(Slot&&) = delete;
+    Slot(const Slot&) = delete;
+    Slot& operator=(const Slot&) = delete;
+    ~Slot() { Release(); }
+    // Gives the slot back (idempotent).
+    void Release();
+
+   private:
+    friend class StreamSlots;
+    explicit Slot(StreamSlots* owner) : owner_(owner) {}
+    StreamSlots* owner_;
+  };
+
+  explicit StreamSlots(size_t max) : max_(max) {}
+  // A slot, or nullopt when `max` are taken.
+  std::optional<Slot> TryAcquire();
+  size_t in_use() const { return used_.load(); }
+  size_t max() const { return max_; }
+
+ private:
+  const size_t max_;
+  std::atomic<size_t> used_{0};
+};
 
 }  // namespace sre::api

@@ -2,9 +2,14 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+#include <set>
 #include <thread>
 
 #include "api/server.h"
+#include "shared/config.h"
+#include "shared/metrics.h"
+#include "shared/text.h"
 
 namespace sre::api {
 namespace {
@@ -37,6 +42,81 @@ TEST(ParseIncidentQueryTest, BeforeTakesAnIdOrMilliseconds) {
   EXPECT_EQ(std::get<IncidentQuery>(ParseIncidentQuery({{"before", kId}})).before_id, kId);
   EXPECT_EQ(std::get<IncidentQuery>(ParseIncidentQuery({{"before", "1764650000000"}})).before_ms,
             1764650000000);
+}
+
+TEST(CheckQueryParametersTest, NulAndInvalidUtf8AreNamed) {
+  EXPECT_FALSE(CheckQueryParameters({}));
+  EXPECT_FALSE(CheckQueryParameters({{"service", "caf\xc3\xa9"}, {"q", ""}}))
+      << "valid UTF-8 is not this check's business";
+  const std::vector<std::pair<Params, std::string>> bad = {
+      {{{"service", std::string("a\0b", 3)}}, "'service'"},
+      {{{"service", std::string(1, '\0')}}, "'service'"},
+      {{{"status", "\xff"}}, "'status'"},
+      {{{"since", "\xc3\x28"}}, "'since'"},
+      {{{"limit", "\xed\xa0\x80"}}, "'limit'"},  // a UTF-16 surrogate
+      {{{"before", "\xc0\xaf"}}, "'before'"},    // an overlong '/'
+      {{{"ok", "1"}, {"zz", std::string("x\0", 2)}}, "'zz'"},
+      {{{std::string("na\0me", 5), "1"}}, "parameter name"},
+      {{{"\xff\xfe", "1"}}, "parameter name"},
+  };
+  for (const auto& [params, named] : bad) {
+    std::optional<ApiError> err;
+    ASSERT_NO_THROW(err = CheckQueryParameters(params));
+    ASSERT_TRUE(err) << named;
+    EXPECT_EQ(err->status, 400);
+    EXPECT_NE(err->message.find(named), std::string::npos) << err->message;
+    EXPECT_TRUE(IsValidUtf8(err->message));
+    EXPECT_EQ(err->message.find('\0'), std::string::npos);
+  }
+}
+
+TEST(ParseIncidentQueryTest, HostileValuesAreErrorsNotExceptions) {
+  const std::string big(10240, '9');
+  const std::vector<Params> bad = {
+      {{"limit", "99999999999999999999999999"}},
+      {{"limit", "2147483648"}},
+      {{"limit", "-2147483649"}},
+      {{"limit", "+5"}},
+      {{"limit", " 5"}},
+      {{"limit", "5 "}},
+      {{"limit", "0x10"}},
+      {{"limit", ""}},
+      {{"limit", big}},
+      {{"limit", std::string("5\0", 2)}},
+      {{"before", "99999999999999999999999999"}},
+      {{"before", "9999999999999999"}},  // 16 digits
+      {{"before", "-1"}},
+      {{"before", big}},
+      {{"before", std::string(kId + '\0')}},
+      {{"before", "\xff"}},
+      {{"status", std::string(10240, 'A')}},
+      {{"status", std::string("OPEN\0", 5)}},
+      {{"status", "OPEN\xff"}},
+      {{"severity", std::string("HIGH\0", 5)}},
+      {{"service", std::string("payment-service\0", 16)}},
+      {{"service", "payment-service\xc3"}},
+      {{"service", std::string(10240, 'a')}},
+      {{"access_token", std::string("t\0", 2)}},
+      {{std::string(10240, 'k'), "1"}},
+      {{std::string("limit\0", 6), "5"}},
+      {{"\xff", "1"}},
+  };
+  for (const auto& p : bad) {
+    std::variant<IncidentQuery, ApiError> r;
+    ASSERT_NO_THROW(r = ParseIncidentQuery(p)) << p.begin()->first.substr(0, 20);
+    ASSERT_TRUE(std::holds_alternative<ApiError>(r))
+        << p.begin()->first.substr(0, 20) << "=" << p.begin()->second.substr(0, 20);
+    const auto& err = std::get<ApiError>(r);
+    EXPECT_EQ(err.status, 400);
+    EXPECT_TRUE(IsValidUtf8(err.message));
+    EXPECT_EQ(err.message.find('\0'), std::string::npos);
+    EXPECT_LE(err.message.size(), 200u) << "a 10 KB value is not echoed back";
+  }
+  // The largest accepted values.
+  auto q = std::get<IncidentQuery>(ParseIncidentQuery({{"limit", "000200"}}));
+  EXPECT_EQ(q.limit, 200);
+  q = std::get<IncidentQuery>(ParseIncidentQuery({{"before", "999999999999999"}}));
+  EXPECT_EQ(q.before_ms, 999999999999999);
 }
 
 TEST(ParseIncidentQueryTest, RejectsBadValues) {
@@ -101,6 +181,22 @@ TEST(ShapeIncidentDetailTest, GroupsPlanByPriorityAndAddsEmails) {
   EXPECT_EQ(d["correlation_summary"], "deployed 5 min before");
 }
 
+TEST(ShapeIncidentDetailTest, ToleratesOddlyTypedStoredJson) {
+  Json incident = {
+      {"id", kId},
+      {"remediation_plan", {{"action_steps", {{{"step_id", 1}, {"priority", 42}}, "not a step"}}}},
+      {"correlation_context", {{"signals", "none"}, {"summary", 7}}}};
+  Json d;
+  ASSERT_NO_THROW(d = ShapeIncidentDetail(incident, Json::object()));
+  EXPECT_EQ(d["plan_by_priority"]["UNSPECIFIED"].size(), 2u) << d["plan_by_priority"].dump();
+  EXPECT_TRUE(d["correlation_signals"].empty());
+  EXPECT_TRUE(d["correlation_summary"].is_null());
+  Json rows = Json::array({{{"id", 5}}, {{"id", nullptr}}});
+  Json page;
+  ASSERT_NO_THROW(page = ShapeIncidentList(rows, 1));
+  EXPECT_TRUE(page["next_before"].is_null());
+}
+
 TEST(ShapeIncidentDetailTest, ToleratesMissingPlan) {
   Json d = ShapeIncidentDetail({{"id", kId}, {"remediation_plan", nullptr}}, nullptr);
   EXPECT_TRUE(d["emails"].is_array());
@@ -153,20 +249,31 @@ TEST(ServiceHealthTest, Table) {
   for (const auto& c : cases) EXPECT_EQ(ServiceHealth(c.open, c.latest, 1000, 1), c.want);
 }
 
+const std::string kEventId = "5b6f3c1e-2a4d-4e8f-9c0b-1d2e3f405162";
+
+// A payload with a valid envelope (shared/messages.h) and incident id, plus `extra`.
+Json Lifecycle(Json extra = Json::object()) {
+  Json p = {
+      {"event_id", kEventId}, {"schema_version", 1}, {"timestamp", 1763892000000}, {"incident_id", kId}};
+  p.update(extra);
+  return p;
+}
+
 TEST(MakeStreamEventTest, SummarisesLifecyclePayloads) {
-  auto r = MakeStreamEvent("rca.completed", Json{{"event_id", "e1"},
-                                                 {"timestamp", 1000},
-                                                 {"incident_id", kId},
-                                                 {"root_cause_service", "payment-service"},
-                                                 {"root_cause_category", "DATABASE_BOTTLENECK"},
-                                                 {"top_confidence", 0.8}}
-                                                .dump());
-  ASSERT_TRUE(std::holds_alternative<StreamEvent>(r));
-  const auto& e = std::get<StreamEvent>(r);
+  auto r =
+      MakeStreamEvent("rca.completed", Lifecycle({{"root_cause_service", "payment-service"},
+                                                  {"root_cause_category", "DATABASE_BOTTLENECK"},
+                                                  {"top_confidence", 0.8}})
+                                           .dump());
+  ASSERT_TRUE(std::holds_alternative<LifecycleEvent>(r));
+  const auto& made = std::get<LifecycleEvent>(r);
+  EXPECT_EQ(made.event_id, kEventId);
+  const auto& e = made.event;
   EXPECT_EQ(e.type, "rca.completed");
   Json d = Json::parse(e.data);
   EXPECT_EQ(d["incident_number"], "INC-0F8FAD5B");
-  EXPECT_EQ(d["event_id"], "e1");
+  EXPECT_EQ(d["event_id"], kEventId);
+  EXPECT_EQ(d["timestamp"], 1763892000000);
   EXPECT_EQ(d["summary"]["root_cause_category"], "DATABASE_BOTTLENECK");
   EXPECT_DOUBLE_EQ(d["summary"]["top_confidence"].get<double>(), 0.8);
 }
@@ -175,6 +282,46 @@ TEST(MakeStreamEventTest, RejectsMalformedPayloads) {
   for (const std::string p :
        {"not json", "[1,2]", R"({"incident_id": 5})", R"({"incident_id": "abc"})", "{}"})
     EXPECT_TRUE(std::holds_alternative<ApiError>(MakeStreamEvent("incidents.opened", p))) << p;
+}
+
+// Issue 14: sre-api stopped on `"event_id": 42` (a type_error escaping the consumer).
+TEST(MakeStreamEventTest, PayloadsOffTheContractAreErrorsNotExceptions) {
+  const std::vector<std::pair<Json, std::string>> cases = {
+      {Lifecycle({{"event_id", 42}}), "event_id"},
+      {Lifecycle({{"event_id", nullptr}}), "event_id"},
+      {Lifecycle({{"event_id", Json::object()}}), "event_id"},
+      {Lifecycle({{"event_id", Json::array({kEventId})}}), "event_id"},
+      {Lifecycle({{"event_id", "ev-1"}}), "event_id"},
+      {Lifecycle({{"event_id", std::string(1 << 20, 'e')}}), "event_id"},
+      {Lifecycle({{"schema_version", 2}}), "schema_version"},
+      {Lifecycle({{"schema_version", "1"}}), "schema_version"},
+      {Lifecycle({{"timestamp", -1}}), "timestamp"},
+      {Lifecycle({{"timestamp", "yesterday"}}), "timestamp"},
+      {Lifecycle({{"timestamp", 1.5}}), "timestamp"},
+      {Lifecycle({{"incident_id", 7}}), "incident_id"},
+      {Lifecycle({{"incident_id", std::string("0f8fad5b-d9cb-469f-a165-70867728950\0", 36)}}),
+       "incident_id"},
+  };
+  for (const auto& [payload, field] : cases) {
+    std::variant<LifecycleEvent, ApiError> r;
+    ASSERT_NO_THROW(r = MakeStreamEvent("incidents.opened", payload.dump())) << payload.dump(0);
+    ASSERT_TRUE(std::holds_alternative<ApiError>(r)) << field;
+    const auto& message = std::get<ApiError>(r).message;
+    EXPECT_NE(message.find(field), std::string::npos) << message;
+    EXPECT_LE(message.size(), 400u) << "the dead-letter reason stays short";
+    EXPECT_TRUE(IsValidUtf8(message));
+  }
+  auto missing = Lifecycle();
+  missing.erase("event_id");
+  EXPECT_TRUE(std::holds_alternative<ApiError>(MakeStreamEvent("x", missing.dump())));
+}
+
+TEST(MakeStreamEventTest, UpperCaseIncidentIdIsLowerCasedForTheRestEndpoints) {
+  auto r =
+      MakeStreamEvent("incidents.opened",
+                      Lifecycle({{"incident_id", "0F8FAD5B-D9CB-469F-A165-70867728950E"}}).dump());
+  ASSERT_TRUE(std::holds_alternative<LifecycleEvent>(r));
+  EXPECT_EQ(Json::parse(std::get<LifecycleEvent>(r).event.data)["incident_id"], kId);
 }
 
 StreamEvent Ev(const std::string& type) { return StreamEvent{0, type, R"({"x":1})"}; }
@@ -212,6 +359,24 @@ TEST(EventRingTest, UnknownFutureIdReplaysEverything) {
   EXPECT_EQ(ring.Since(999999).events.size(), 2u) << "an id from an earlier process";
 }
 
+TEST(ResumePointTest, HostileValuesAreErrors) {
+  EXPECT_EQ(*std::get<std::optional<uint64_t>>(ResumePoint("9999999999999999999", "")),
+            9999999999999999999u);
+  EXPECT_EQ(*std::get<std::optional<uint64_t>>(ResumePoint("", "0")), 0u);
+  for (const std::string& v :
+       {std::string("18446744073709551616"), std::string("99999999999999999999999999"),
+        std::string("-1"), std::string("+1"), std::string(" 1"), std::string("1 "),
+        std::string("1e5"), std::string("0x10"), std::string("1\0", 2), std::string(1, '\0'),
+        std::string("1\xff"), std::string("\xc3\x28"), std::string(10240, '9'),
+        std::string(10240, 'x')}) {
+    std::variant<std::optional<uint64_t>, ApiError> header, param;
+    ASSERT_NO_THROW(header = ResumePoint(v, ""));
+    ASSERT_NO_THROW(param = ResumePoint("", v));
+    EXPECT_TRUE(std::holds_alternative<ApiError>(header)) << v.substr(0, 30);
+    EXPECT_TRUE(std::holds_alternative<ApiError>(param)) << v.substr(0, 30);
+  }
+}
+
 TEST(ResumePointTest, HeaderWinsOverParameter) {
   EXPECT_FALSE(std::get<std::optional<uint64_t>>(ResumePoint("", "")));
   EXPECT_EQ(*std::get<std::optional<uint64_t>>(ResumePoint("42", "7")), 42u);
@@ -247,6 +412,105 @@ TEST(StaticRelativePathTest, RejectsTraversal) {
     EXPECT_FALSE(StaticRelativePath(p)) << p;
 }
 
+TEST(StaticRelativePathTest, HostilePathsNeverEscapeTheRoot) {
+  const std::vector<std::string> paths = {
+      "",
+      "/",
+      "/..",
+      "/../",
+      std::string("/\0"),
+      std::string("/index.html\0.js", 16),
+      std::string("/a/\0/../../etc/passwd", 22),
+      "/\xff\xfe.js",
+      "/\xc0\xae\xc0\xae/etc/passwd",
+      "/%2e%2e/etc/passwd",
+      "/" + std::string(10240, 'a'),
+      "/" + std::string(10240, '/'),
+      [] {
+        std::string p;
+        for (int i = 0; i < 2000; ++i) p += "/..";
+        return p;
+      }(),
+  };
+  for (const auto& p : paths) {
+    std::optional<std::string> rel;
+    ASSERT_NO_THROW(rel = StaticRelativePath(p)) << p.substr(0, 30);
+    if (!rel) continue;
+    EXPECT_EQ(rel->find('\0'), std::string::npos);
+    EXPECT_NE(rel->front(), '/');
+    EXPECT_NE(*rel, "..");
+    EXPECT_NE(rel->rfind("../", 0), 0u);
+    EXPECT_EQ(rel->find("/../"), std::string::npos);
+  }
+  EXPECT_FALSE(StaticRelativePath(std::string("/a/\0/../../etc/passwd", 22)));
+  EXPECT_FALSE(StaticRelativePath("/.."));
+  EXPECT_FALSE(StaticRelativePath(""));
+}
+
+TEST(RouteTemplateTest, Table) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"/api/incidents", "/api/incidents"},
+      {"/api/incidents/" + kId, "/api/incidents/{id}"},
+      {"/api/incidents/not-a-uuid", "/api/incidents/{id}"},
+      {"/api/incidents/" + kId + "/timeline", "/api/incidents/{id}/timeline"},
+      {"/api/incidents/" + kId + "/postmortem", "/api/incidents/{id}/postmortem"},
+      {"/api/stats", "/api/stats"},
+      {"/api/services", "/api/services"},
+      {"/api/stream", "/api/stream"},
+      {"/healthz", "/healthz"},
+      {"/metrics", "/metrics"},
+      {"/api/nothing-here", "/api/unknown"},
+      {"/api/", "/api/unknown"},
+      {"/api/incidents/", "/api/unknown"},
+      {"/api/incidents//timeline", "/api/unknown"},
+      {"/api/incidents/" + kId + "/timeline/x", "/api/unknown"},
+      {"/api/incidents/" + kId + "/emails", "/api/unknown"},
+      {"/api/stats/", "/api/unknown"},
+      {"/api/streams", "/api/unknown"},
+      {"/api/" + std::string(10240, 'x'), "/api/unknown"},
+      {std::string("/api/\0", 6), "/api/unknown"},
+      {"/api/\xff\xfe", "/api/unknown"},
+      {"/", "static"},
+      {"/index.html", "static"},
+      {"/app.js", "static"},
+      {"/api", "static"},
+      {"/apiary", "static"},
+      {"/API/incidents", "static"},
+      {"/healthz/", "static"},
+      {"", "static"},
+      {"/" + std::string(10240, 'y'), "static"},
+  };
+  for (const auto& [path, want] : cases) EXPECT_EQ(RouteTemplate(path), want) << path.substr(0, 40);
+}
+
+TEST(RouteTemplateTest, AnyBytesGiveOneOfTheFixedLabels) {
+  const std::set<std::string> labels = {"/api/incidents",
+                                        "/api/incidents/{id}",
+                                        "/api/incidents/{id}/timeline",
+                                        "/api/incidents/{id}/postmortem",
+                                        "/api/stats",
+                                        "/api/services",
+                                        "/api/stream",
+                                        "/api/unknown",
+                                        "static",
+                                        "/healthz",
+                                        "/metrics"};
+  std::mt19937 rng(14);
+  const std::vector<std::string> prefixes = {"", "/", "/api/", "/api/incidents/"};
+  std::set<std::string> seen;
+  for (int i = 0; i < 20000; ++i) {
+    std::string path = prefixes[i % prefixes.size()];
+    size_t n = rng() % 24;
+    for (size_t k = 0; k < n; ++k) path.push_back(static_cast<char>(rng() % 8 == 0 ? '/' : rng()));
+    std::string label;
+    ASSERT_NO_THROW(label = RouteTemplate(path));
+    ASSERT_TRUE(labels.count(label)) << label;
+    seen.insert(label);
+  }
+  EXPECT_LE(seen.size(), labels.size());
+  EXPECT_TRUE(seen.count("/api/unknown"));
+}
+
 TEST(ContentTypeForTest, ByExtension) {
   EXPECT_EQ(ContentTypeFor("index.html"), "text/html; charset=utf-8");
   EXPECT_EQ(ContentTypeFor("app.js"), "text/javascript; charset=utf-8");
@@ -267,13 +531,116 @@ TEST(StreamHandlerTest, AddsEventsOnceAndRejectsMalformedPayloads) {
   StreamHandler handler(hub);
   InboundMessage m;
   m.topic = "incidents.opened";
-  m.payload = Json{{"event_id", "ev-1"}, {"incident_id", kOtherId}, {"timestamp", 5}}.dump();
+  m.payload = Json{
+      {"event_id", "9a1c2b3d-4e5f-4a6b-8c7d-0e1f2a3b4c5d"},
+      {"schema_version", 1},
+      {"incident_id", kOtherId},
+      {"timestamp", 1763892000000}}.dump();
   EXPECT_TRUE(handler.Handle(m).ok());
   EXPECT_TRUE(handler.Handle(m).ok()) << "a redelivery is not an error";
   EXPECT_EQ(hub.ring().size(), 1u) << "a redelivered event_id is not streamed twice";
   m.payload = "{broken";
   EXPECT_TRUE(handler.Handle(m).invalid());
   EXPECT_EQ(hub.ring().size(), 1u);
+}
+
+TEST(StreamHandlerTest, NonStringEventIdIsInvalidNotAnException) {
+  EventHub hub(1);
+  StreamHandler handler(hub);
+  InboundMessage m;
+  m.topic = "incidents.opened";
+  m.payload =
+      Json{{"event_id", 42}, {"schema_version", 1}, {"incident_id", kOtherId}, {"timestamp", 5}}
+          .dump();
+  Status s;
+  ASSERT_NO_THROW(s = handler.Handle(m));
+  EXPECT_TRUE(s.invalid()) << "dead-lettered by the runner";
+  EXPECT_NE(s.message().find("event_id"), std::string::npos) << s.message();
+  EXPECT_EQ(hub.ring().size(), 0u);
+}
+
+TEST(StreamSlotsTest, CapsAndReleases) {
+  StreamSlots slots(2);
+  auto a = slots.TryAcquire();
+  auto b = slots.TryAcquire();
+  ASSERT_TRUE(a && b);
+  EXPECT_FALSE(slots.TryAcquire()) << "the cap is 2";
+  EXPECT_EQ(slots.in_use(), 2u);
+  a->Release();
+  a->Release();  // idempotent
+  EXPECT_EQ(slots.in_use(), 1u);
+  {
+    auto c = slots.TryAcquire();
+    ASSERT_TRUE(c);
+    StreamSlots::Slot moved(std::move(*c));
+    EXPECT_EQ(slots.in_use(), 2u);
+    EXPECT_FALSE(slots.TryAcquire());
+  }  // `moved` releases; the moved-from `c` does not release twice
+  EXPECT_EQ(slots.in_use(), 1u);
+  b.reset();
+  EXPECT_EQ(slots.in_use(), 0u);
+}
+
+TEST(StreamSlotsTest, ConcurrentAcquiresNeverExceedTheCap) {
+  StreamSlots slots(5);
+  std::atomic<size_t> peak{0}, granted{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 2000; ++i) {
+        auto slot = slots.TryAcquire();
+        if (!slot) continue;
+        ++granted;
+        size_t now = slots.in_use();
+        size_t prev = peak.load();
+        while (now > prev && !peak.compare_exchange_weak(prev, now)) {
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_GT(granted.load(), 0u);
+  EXPECT_LE(peak.load(), 5u);
+  EXPECT_EQ(slots.in_use(), 0u);
+}
+
+TEST(ReadApiOptionsTest, MaxStreamsDefaultRangeAndErrors) {
+  auto defaults = Config::FromMap({});
+  EXPECT_EQ(ReadApiOptions(defaults).max_streams, 16u);
+  EXPECT_NO_THROW(defaults.Validate());
+  auto forty = Config::FromMap({{"API_MAX_STREAMS", "40"}, {"API_TOKEN", "t"}});
+  auto options = ReadApiOptions(forty);
+  EXPECT_EQ(options.max_streams, 40u);
+  EXPECT_EQ(options.token, "t");
+  for (const std::string bad : {"0", "1001", "-1", "many", "16.5"}) {
+    auto c = Config::FromMap({{"API_MAX_STREAMS", bad}});
+    ReadApiOptions(c);
+    try {
+      c.Validate();
+      ADD_FAILURE() << "API_MAX_STREAMS=" << bad << " accepted";
+    } catch (const ConfigError& e) {
+      EXPECT_NE(std::string(e.what()).find("API_MAX_STREAMS"), std::string::npos) << e.what();
+    }
+  }
+  auto empty = Config::FromMap({{"API_MAX_STREAMS", ""}});
+  EXPECT_EQ(ReadApiOptions(empty).max_streams, 16u) << "empty is unset";
+  for (const std::string ok : {"1", "1000"}) {
+    auto c = Config::FromMap({{"API_MAX_STREAMS", ok}});
+    EXPECT_EQ(ReadApiOptions(c).max_streams, std::stoul(ok));
+    EXPECT_NO_THROW(c.Validate());
+  }
+}
+
+TEST(PublishStatsGaugesTest, MalformedStatsDoNotThrow) {
+  MetricsRegistry registry;
+  for (const Json& stats :
+       {Json(), Json::array(), Json{{"mttr_seconds", "x"}, {"by_status", 3}, {"open", "many"}},
+        Json{{"mttr_seconds", {{"mean", "slow"}}}, {"by_status", {{"CLOSED", "two"}}}}})
+    EXPECT_NO_THROW(PublishStatsGauges(stats, registry)) << stats.dump();
+  PublishStatsGauges(ComputeStats({{"CLOSED", "LATENCY_SPIKE", "HIGH", 100.0, 2.0, 0}}), registry);
+  EXPECT_DOUBLE_EQ(registry.GetGauge("sre_api_mttr_seconds", "", {{"stat", "mean"}}).Value(),
+                   100.0);
+  EXPECT_DOUBLE_EQ(registry.GetGauge("sre_api_incidents", "", {{"status", "CLOSED"}}).Value(), 1.0);
 }
 
 TEST(EventHubTest, WaitNewerWakesOnPublishAndShutdown) {

@@ -1,12 +1,21 @@
 // sre-api against the real native stack: rows inserted directly into PostgreSQL (each test run
 // uses a service name of its own, so other tests' rows do not interfere), the real executable
 // started on a free port with a bearer token, lifecycle events published to the broker.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <filesystem>
 #include <memory>
+#include <optional>
+#include <regex>
+#include <set>
+#include <sstream>
 #include <thread>
 
 #include "shared/ids.h"
@@ -22,6 +31,7 @@ namespace {
 using namespace std::chrono_literals;
 using testing::Stack;
 constexpr const char* kToken = "integration-token";
+constexpr int kMaxStreams = 40;  // API_MAX_STREAMS of the sre-api under test
 
 struct Row {
   std::string id, status, severity;
@@ -91,6 +101,7 @@ class ApiIntegration : public ::testing::Test {
                                               {"DATABASE_URL", Stack().database_url},
                                               {"HTTP_PORT", std::to_string(port_)},
                                               {"API_TOKEN", kToken},
+                                              {"API_MAX_STREAMS", std::to_string(kMaxStreams)},
                                               {"KNOWLEDGE_DIR", source + "/knowledge"},
                                               {"API_STATIC_DIR", source + "/api/static"}};
     api_ = std::make_unique<testing::Process>(
@@ -334,9 +345,17 @@ TEST_F(ApiIntegration, StreamsLifecycleEventsAndResumesAfterLastEventId) {
   ASSERT_TRUE(testing::Eventually([&] { return connected.load(); }, 20s));
   ASSERT_TRUE(
       (*producer)->Publish({"incidents.opened", "k", "not json"}).ok());  // dead-lettered, ignored
+  // Off the contract (event_id must be a UUID string): dead-lettered too. sre-api used to stop
+  // on this one (issue 14); the live client below only sees `a` if it did not.
+  const std::string off_contract = NewUuid();
+  Json bad_event_id = Json::parse(event(off_contract, "svc-bad"));
+  bad_event_id["event_id"] = 42;
+  ASSERT_TRUE((*producer)->Publish({"incidents.opened", off_contract, bad_event_id.dump()}).ok());
   ASSERT_TRUE((*producer)->Publish({"incidents.opened", a, event(a, "svc-a")}).ok());
   reader.join();
   ASSERT_NE(live.find(a), std::string::npos) << live;
+  EXPECT_EQ(live.find(off_contract), std::string::npos) << "an off-contract event was streamed";
+  EXPECT_TRUE(api_->Running());
   EXPECT_NE(live.find("event: incidents.opened"), std::string::npos);
   const uint64_t id_a = FrameId(live, a);
   ASSERT_GT(id_a, 0u);
@@ -358,6 +377,203 @@ TEST_F(ApiIntegration, StreamsLifecycleEventsAndResumesAfterLastEventId) {
   EXPECT_NE(since.find(b), std::string::npos);
 }
 
+// A raw /api/stream client: connects, sends the request and reads the response head (for a 200,
+// up to the first SSE bytes). The socket stays open until destruction: the client going away.
+class RawStream {
+ public:
+  explicit RawStream(int port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (fd_ < 0) return;
+    timeval tv{20, 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) return;
+    const std::string request = std::string("GET /api/stream HTTP/1.1\r\nHost: 127.0.0.1\r\n") +
+                                "Authorization: Bearer " + kToken + "\r\n\r\n";
+    if (::send(fd_, request.data(), request.size(), MSG_NOSIGNAL) !=
+        static_cast<ssize_t>(request.size()))
+      return;
+    char buf[4096];
+    while (true) {
+      size_t head_end = received_.find("\r\n\r\n");
+      if (head_end != std::string::npos && received_.size() > 12) {
+        status_ = std::atoi(received_.substr(9, 3).c_str());
+        if (status_ != 200 || received_.find("retry:", head_end) != std::string::npos) return;
+      }
+      ssize_t n = ::recv(fd_, buf, sizeof(buf), 0);
+      if (n <= 0) return;  // closed, or nothing for 20 s
+      received_.append(buf, static_cast<size_t>(n));
+    }
+  }
+  ~RawStream() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  RawStream(const RawStream&) = delete;
+  RawStream& operator=(const RawStream&) = delete;
+  // 200 once the stream's first bytes arrived; 0 when no response head came.
+  int status() const { return status_; }
+  const std::string& received() const { return received_; }
+
+ private:
+  int fd_ = -1;
+  int status_ = 0;
+  std::string received_;
+};
+
+// The value of the first /metrics sample line starting with `series`; nullopt when absent.
+std::optional<double> Sample(const std::string& metrics, const std::string& series) {
+  size_t at = metrics.find("\n" + series + " ");
+  if (at == std::string::npos) return std::nullopt;
+  return std::strtod(metrics.c_str() + at + series.size() + 2, nullptr);
+}
+
+// Issue 14: 32 stream clients used to hold every worker, so REST and /healthz hung.
+TEST_F(ApiIntegration, StreamsAreCappedAndLeaveWorkersForRestAndHealthz) {
+  SRE_REQUIRE_STACK();
+  auto open_streams = [] {
+    auto r = Get("/metrics");
+    return r ? Sample(r->body, "sre_api_open_streams") : std::nullopt;
+  };
+  // Earlier tests' stream clients are gone; their slots come back within about a second.
+  ASSERT_TRUE(testing::Eventually([&] { return open_streams() == std::optional<double>(0); }, 20s))
+      << open_streams().value_or(-1);
+  std::vector<std::unique_ptr<RawStream>> streams;
+  for (int i = 0; i < kMaxStreams; ++i) {
+    streams.push_back(std::make_unique<RawStream>(port_));
+    ASSERT_EQ(streams.back()->status(), 200)
+        << "stream " << i << " of " << kMaxStreams << ": " << streams.back()->received();
+  }
+  // Beyond the cap: 503 at once, with Retry-After and a JSON error.
+  {
+    httplib::Client c("127.0.0.1", port_);
+    c.set_read_timeout(10);
+    auto r = c.Get("/api/stream", {{"Authorization", std::string("Bearer ") + kToken}});
+    ASSERT_TRUE(r) << "no answer beyond the cap";
+    EXPECT_EQ(r->status, 503);
+    EXPECT_EQ(r->get_header_value("Retry-After"), "5");
+    EXPECT_EQ(r->get_header_value("Content-Type"), "application/json");
+    Json body = Json::parse(r->body, nullptr, false);
+    EXPECT_TRUE(body.is_object() && body.contains("error")) << r->body;
+  }
+  // With every stream slot taken, REST and /healthz still answer promptly.
+  for (const std::string& path :
+       std::vector<std::string>{"/healthz", "/api/incidents?service=" + service_, "/api/stats"}) {
+    httplib::Client c("127.0.0.1", port_);
+    c.set_read_timeout(10);
+    auto started = std::chrono::steady_clock::now();
+    auto r = c.Get(path.c_str(), {{"Authorization", std::string("Bearer ") + kToken}});
+    auto took = std::chrono::steady_clock::now() - started;
+    ASSERT_TRUE(r) << path << " got no answer with " << kMaxStreams << " streams open";
+    EXPECT_EQ(r->status, 200) << path;
+    EXPECT_LT(took, 3s) << path;
+  }
+  EXPECT_EQ(open_streams(), std::optional<double>(kMaxStreams));
+  // Clients that go away give their slots back.
+  streams.clear();
+  EXPECT_TRUE(testing::Eventually([&] { return open_streams() == std::optional<double>(0); }, 20s))
+      << "slots still held after every client disconnected: " << open_streams().value_or(-1);
+  RawStream again(port_);
+  EXPECT_EQ(again.status(), 200) << again.received();
+}
+
+// Issue 14: the route label used to be the raw path, one new series per unknown /api/ path.
+TEST_F(ApiIntegration, UnknownApiPathsDoNotGrowMetrics) {
+  SRE_REQUIRE_STACK();
+  constexpr int kPaths = 20000;
+  constexpr int kClients = 4;
+  std::atomic<int> not_404{0};
+  std::mutex mu;
+  std::string first_failure;
+  std::vector<std::thread> clients;
+  for (int t = 0; t < kClients; ++t) {
+    clients.emplace_back([&, t] {
+      httplib::Client c("127.0.0.1", port_);
+      c.set_keep_alive(true);
+      c.set_read_timeout(10);
+      const httplib::Headers auth = {{"Authorization", std::string("Bearer ") + kToken}};
+      for (int i = t; i < kPaths; i += kClients) {
+        auto r = c.Get(("/api/no-such-" + std::to_string(i) + "/x" + std::to_string(i * 7)).c_str(),
+                       auth);
+        if (r && r->status == 404) continue;
+        ++not_404;
+        std::lock_guard<std::mutex> lock(mu);
+        if (first_failure.empty())
+          first_failure =
+              "request " + std::to_string(i) + ": " +
+              (r ? "status " + std::to_string(r->status) : httplib::to_string(r.error()));
+      }
+    });
+  }
+  for (auto& c : clients) c.join();
+  EXPECT_EQ(not_404.load(), 0) << first_failure;
+  auto r = Get("/metrics");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200);
+  EXPECT_LT(r->body.size(), 64u * 1024) << "/metrics grew with the paths requested";
+  EXPECT_EQ(r->body.find("no-such-"), std::string::npos);
+  std::istringstream lines(r->body);
+  std::set<std::string> routes;
+  int request_lines = 0;
+  const std::regex route_re(R"re(^sre_api_requests_total\{route="([^"]*)",status="\d+"\} )re");
+  std::smatch m;
+  for (std::string line; std::getline(lines, line);) {
+    if (!std::regex_search(line, m, route_re)) continue;
+    ++request_lines;
+    routes.insert(m[1]);
+  }
+  EXPECT_LE(request_lines, 40) << "route x status stays a small fixed set";
+  const std::set<std::string> allowed = {"/api/incidents",
+                                         "/api/incidents/{id}",
+                                         "/api/incidents/{id}/timeline",
+                                         "/api/incidents/{id}/postmortem",
+                                         "/api/stats",
+                                         "/api/services",
+                                         "/api/stream",
+                                         "/api/unknown",
+                                         "static",
+                                         "/healthz",
+                                         "/metrics"};
+  for (const auto& route : routes) EXPECT_TRUE(allowed.count(route)) << route;
+  EXPECT_GE(
+      Sample(r->body, R"(sre_api_requests_total{route="/api/unknown",status="404"})").value_or(0),
+      kPaths);
+}
+
+// Issue 14: PostgreSQL rejects NUL in a text parameter; such values are a 400 naming the parameter.
+TEST_F(ApiIntegration, NulAndInvalidUtf8ParametersAre400) {
+  SRE_REQUIRE_STACK();
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"/api/incidents?service=%00", "'service'"},
+      {"/api/incidents?service=payment%00service", "'service'"},
+      {"/api/incidents?status=%FF", "'status'"},
+      {"/api/incidents?before=%C3%28", "'before'"},
+      {"/api/incidents?limit=5&na%00me=1", "parameter name"},
+      {"/api/stream?since=1%00", "'since'"},
+      {"/api/stats?x=%00", "'x'"},
+      {"/api/incidents/" + rows_[0].id + "?v=%ED%A0%80", "'v'"},
+  };
+  for (const auto& [path, named] : cases) {
+    Json j = GetJson(path, 400);
+    ASSERT_TRUE(j.is_object() && j.contains("error") && j["error"].is_string()) << path;
+    EXPECT_NE(j["error"].get<std::string>().find(named), std::string::npos)
+        << path << ": " << j["error"];
+  }
+  // The largest accepted cursor is no SQL error either.
+  EXPECT_TRUE(
+      GetJson("/api/incidents?before=999999999999999&service=" + service_)["incidents"].is_array());
+  // A body beyond 64 KB is refused (the API only answers GET).
+  httplib::Client c("127.0.0.1", port_);
+  c.set_read_timeout(10);
+  auto post = c.Post("/api/incidents", {{"Authorization", std::string("Bearer ") + kToken}},
+                     std::string(100 * 1024, 'x'), "text/plain");
+  ASSERT_TRUE(post);
+  EXPECT_EQ(post->status, 413);
+  EXPECT_EQ(Get("/healthz", false)->status, 200);
+}
+
 // Runs last (tests run in declaration order): by now requests were served and events consumed.
 TEST_F(ApiIntegration, MetricsExposeRequestsStreamAndConsumerFigures) {
   SRE_REQUIRE_STACK();
@@ -367,6 +583,8 @@ TEST_F(ApiIntegration, MetricsExposeRequestsStreamAndConsumerFigures) {
   for (const char* needle :
        {"sre_api_requests_total{route=\"/api/incidents\",status=\"200\"}",
         "sre_api_requests_total{route=\"/api/incidents\",status=\"400\"}",
+        "sre_api_requests_total{route=\"/api/unknown\",status=\"404\"}",
+        "sre_api_requests_total{route=\"/api/stream\",status=\"503\"}", "sre_api_open_streams ",
         "sre_api_stream_events_total{topic=\"incidents.opened\"}",
         "sre_messages_consumed_total{topic=\"incidents.opened\",outcome=\"ok\"}",
         "sre_messages_consumed_total{topic=\"incidents.opened\",outcome=\"invalid\"}",

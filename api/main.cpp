@@ -22,13 +22,12 @@ int main(int argc, char** argv) {
       0,  // sre-api starts the shared HttpServer itself once its routes are registered
       {"HTTP_PORT                REST, stream, dashboard, /healthz and /metrics (8000)",
        "API_TOKEN                optional bearer token for /api/* and /metrics (none)",
+       "API_MAX_STREAMS          open /api/stream connections at most, 1-1000; more get 503 (16)",
        "API_STATIC_DIR           the dashboard's files (./api/static, else the source tree)",
        "KNOWLEDGE_DIR            where knowledge/architecture/services.json lives (./knowledge)"}};
   return RunExecutable(argc, argv, spec, [](RunContext& ctx) -> Status {
     int port = ctx.config.Port("HTTP_PORT", 8000, true);
-    api::ApiOptions options;
-    options.token = ctx.config.SecretValue("API_TOKEN").reveal();
-    options.static_dir = api::StaticDir();
+    api::ApiOptions options = api::ReadApiOptions(ctx.config);
     ctx.config.Validate();
     auto catalog = ServiceCatalog::Load(KnowledgeDir() + "/architecture/services.json");
     if (!catalog.ok()) throw ConfigError("KNOWLEDGE_DIR: " + catalog.status().message());
@@ -45,9 +44,10 @@ int main(int argc, char** argv) {
     api::RegisterRoutes(http.Routes(), store, hub, options);
     if (http.Start("0.0.0.0", port) < 0)
       throw ConfigError("HTTP_PORT: cannot listen on " + std::to_string(port));
-    log::Get("api")->info("serving the API and dashboard on port {} (static files from {}{})",
-                          http.port(), options.static_dir,
-                          options.token.empty() ? "" : ", bearer token required");
+    log::Get("api")->info(
+        "serving the API and dashboard on port {} (static files from {}, at most {} streams{})",
+        http.port(), options.static_dir, options.max_streams,
+        options.token.empty() ? "" : ", bearer token required");
 
     // Unhealthy until the stores and the broker are connected (their own checks take over then).
     std::atomic<bool> connected{false};

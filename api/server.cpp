@@ -6,8 +6,10 @@
 #include <fstream>
 #include <sstream>
 
+#include "shared/config.h"
 #include "shared/log.h"
 #include "shared/metrics.h"
+#include "shared/text.h"
 
 namespace sre::api {
 namespace {
@@ -15,7 +17,8 @@ namespace {
 void SendJson(httplib::Response& res, int status, const Json& body) {
   res.status = status;
   res.set_header("Cache-Control", "no-store");
-  res.set_content(body.dump(), "application/json");
+  // Strings from Redis or a request may hold ill-formed UTF-8: replaced, never a throw.
+  res.set_content(body.dump(-1, ' ', false, Json::error_handler_t::replace), "application/json");
 }
 
 void SendError(httplib::Response& res, int status, const std::string& message) {
@@ -51,6 +54,11 @@ Counter& RequestCounter(const std::string& route, int status) {
                               {{"route", route}, {"status", std::to_string(status)}});
 }
 
+Gauge& OpenStreamsGauge() {
+  return Metrics().GetGauge("sre_api_open_streams",
+                            "Open /api/stream connections (at most API_MAX_STREAMS)");
+}
+
 }  // namespace
 
 uint64_t EventHub::Publish(StreamEvent e) {
@@ -76,16 +84,15 @@ void EventHub::Shutdown() {
 Status StreamHandler::Handle(const InboundMessage& message) {
   auto made = MakeStreamEvent(message.topic, message.payload);
   if (auto* err = std::get_if<ApiError>(&made)) return Status::Invalid(err->message);
-  auto& event = std::get<StreamEvent>(made);
-  std::string event_id = Json::parse(event.data).value("event_id", std::string());
-  if (!event_id.empty()) {
+  auto& made_event = std::get<LifecycleEvent>(made);
+  {
     std::lock_guard<std::mutex> lock(mu_);
-    if (std::find(recent_ids_.begin(), recent_ids_.end(), event_id) != recent_ids_.end())
+    if (std::find(recent_ids_.begin(), recent_ids_.end(), made_event.event_id) != recent_ids_.end())
       return Status::Ok();
-    recent_ids_.push_back(event_id);
+    recent_ids_.push_back(made_event.event_id);
     while (recent_ids_.size() > kStreamRingCapacity) recent_ids_.pop_front();
   }
-  hub_.Publish(std::move(event));
+  hub_.Publish(std::move(made_event.event));
   Metrics()
       .GetCounter("sre_api_stream_events_total",
                   "Lifecycle events added to the live stream, by topic", {{"topic", message.topic}})
@@ -96,19 +103,26 @@ Status StreamHandler::Handle(const InboundMessage& message) {
 void PublishStatsGauges(const Json& stats, MetricsRegistry& registry) {
   const char* kMttrHelp =
       "Time to resolve incidents (event time), over every incident in the database";
-  for (const char* stat : {"mean", "p90"}) {
-    const Json& v = stats["mttr_seconds"][stat];
+  // A missing or non-numeric figure reads as 0 (this runs on the refresher's thread, where a
+  // throw would end the process).
+  auto number = [&stats](const char* object, const char* key) {
+    if (!stats.is_object() || !stats.contains(object)) return 0.0;
+    const Json& o = stats[object];
+    return o.is_object() && o.contains(key) && o[key].is_number() ? o[key].get<double>() : 0.0;
+  };
+  for (const char* stat : {"mean", "p90"})
     registry.GetGauge("sre_api_mttr_seconds", kMttrHelp, {{"stat", stat}})
-        .Set(v.is_number() ? v.get<double>() : 0.0);
-  }
+        .Set(number("mttr_seconds", stat));
   const char* kIncidentsHelp =
       "Incidents in the database by status (open: neither RESOLVED nor CLOSED)";
   for (const char* status : {"DETECTING", "CORRELATING", "INVESTIGATING", "RCA_COMPLETE",
                              "REMEDIATING", "RESOLVED", "CLOSED"})
     registry.GetGauge("sre_api_incidents", kIncidentsHelp, {{"status", status}})
-        .Set(stats["by_status"].value(status, 0));
+        .Set(number("by_status", status));
   registry.GetGauge("sre_api_incidents", kIncidentsHelp, {{"status", "open"}})
-      .Set(stats.value("open", 0));
+      .Set(stats.is_object() && stats.contains("open") && stats["open"].is_number()
+               ? stats["open"].get<double>()
+               : 0.0);
 }
 
 StatsRefresher::StatsRefresher(ApiStore& store, std::chrono::milliseconds every)
@@ -132,6 +146,15 @@ StatsRefresher::~StatsRefresher() {
   thread_.join();
 }
 
+ApiOptions ReadApiOptions(Config& config) {
+  ApiOptions options;
+  options.token = config.SecretValue("API_TOKEN").reveal();
+  options.max_streams =
+      static_cast<size_t>(config.Int("API_MAX_STREAMS", kDefaultMaxStreams, 1, kMaxMaxStreams));
+  options.static_dir = StaticDir();
+  return options;
+}
+
 std::string StaticDir() {
   if (const char* env = std::getenv("API_STATIC_DIR"); env && *env) return env;
   if (std::filesystem::is_directory("api/static")) return "api/static";
@@ -140,25 +163,33 @@ std::string StaticDir() {
 
 void RegisterRoutes(httplib::Server& server, ApiStore& store, EventHub& hub,
                     const ApiOptions& options) {
-  // Stream connections hold a worker each: more workers than httplib's default.
-  server.new_task_queue = [] { return new httplib::ThreadPool(32); };
+  // A stream holds its worker for as long as it is open: streams are capped below the pool size,
+  // so kReservedWorkers are always left for everything else.
+  const size_t workers = options.max_streams + kReservedWorkers;
+  server.new_task_queue = [workers] { return new httplib::ThreadPool(workers); };
+  // Without it a keep-alive response's body waits for the ACK of its headers (Nagle against the
+  // client's delayed ACK): ~40 ms per request.
+  server.set_tcp_nodelay(true);
+  server.set_keep_alive_timeout(kKeepAliveTimeoutS);
+  server.set_keep_alive_max_count(kKeepAliveMaxCount);
+  server.set_payload_max_length(kMaxPayloadBytes);
 
   const std::string token = options.token;
   server.set_pre_routing_handler([token](const httplib::Request& req, httplib::Response& res) {
     bool protected_path = req.path.rfind("/api/", 0) == 0 || req.path == "/metrics";
     if (!protected_path || Authorized(token, req.get_header_value("Authorization"),
-                                      req.get_param_value("access_token")))
-      return httplib::Server::HandlerResponse::Unhandled;
+                                      req.get_param_value("access_token"))) {
+      auto bad = CheckQueryParameters(Params(req));
+      if (!bad) return httplib::Server::HandlerResponse::Unhandled;
+      SendError(res, bad->status, bad->message);
+      return httplib::Server::HandlerResponse::Handled;
+    }
     res.set_header("WWW-Authenticate", "Bearer");
     SendError(res, 401, "missing or wrong bearer token");
     return httplib::Server::HandlerResponse::Handled;
   });
   server.set_post_routing_handler([](const httplib::Request& req, httplib::Response& res) {
-    std::string route = req.path.rfind("/api/incidents/", 0) == 0 ? "/api/incidents/{id}"
-                        : req.path.rfind("/api/", 0) == 0         ? req.path
-                                                                  : "static";
-    if (req.path == "/healthz" || req.path == "/metrics") route = req.path;
-    RequestCounter(route, res.status).Inc();
+    RequestCounter(RouteTemplate(req.path), res.status).Inc();
   });
 
   server.Get("/api/incidents", [&store](const httplib::Request& req, httplib::Response& res) {
@@ -210,12 +241,27 @@ void RegisterRoutes(httplib::Server& server, ApiStore& store, EventHub& hub,
     SendJson(res, 200, *services);
   });
 
-  server.Get("/api/stream", [&hub, keepalive = options.keepalive](const httplib::Request& req,
-                                                                  httplib::Response& res) {
+  auto slots = std::make_shared<StreamSlots>(options.max_streams);
+  OpenStreamsGauge().Set(0);
+  server.Get("/api/stream", [&hub, slots, keepalive = options.keepalive](
+                                const httplib::Request& req, httplib::Response& res) {
     auto resume = ResumePoint(req.get_header_value("Last-Event-ID"), req.get_param_value("since"));
     if (auto* err = std::get_if<ApiError>(&resume))
       return SendError(res, err->status, err->message);
     auto since = std::get<std::optional<uint64_t>>(resume);
+    auto acquired = slots->TryAcquire();
+    if (!acquired) {
+      res.set_header("Retry-After", std::to_string(kStreamRetryAfterS));
+      // httplib keeps the connection (and its worker) otherwise; the client closes on this.
+      res.set_header("Connection", "close");
+      return SendError(res, 503,
+                       "too many open streams (" + std::to_string(slots->max()) + "); retry in " +
+                           std::to_string(kStreamRetryAfterS) + " s");
+    }
+    // Released when httplib is done with the response: the client went away, the server stops,
+    // or the provider gave up. The releaser holds `slots` too, so the count outlives every slot.
+    auto slot = std::make_shared<StreamSlots::Slot>(std::move(*acquired));
+    OpenStreamsGauge().Add(1);
     // A fresh client starts after the newest event; a resuming one after the id it last saw.
     auto cursor = std::make_shared<uint64_t>(since ? *since : hub.ring().last_id());
     auto first = std::make_shared<bool>(true);
@@ -223,16 +269,15 @@ void RegisterRoutes(httplib::Server& server, ApiStore& store, EventHub& hub,
         std::make_shared<std::chrono::steady_clock::time_point>(std::chrono::steady_clock::now());
     res.set_header("Cache-Control", "no-store");
     res.set_header("X-Accel-Buffering", "no");
-    res.set_chunked_content_provider("text/event-stream", [&hub, cursor, first, last_write,
-                                                           keepalive](size_t,
-                                                                      httplib::DataSink& sink) {
+    auto provider = [&hub, cursor, first, last_write, keepalive](size_t, httplib::DataSink& sink) {
       if (hub.shut_down()) return false;
       std::string out;
       if (*first) {
         *first = false;
         out = "retry: 2000\n" + SseComment("sre-api stream");
       } else if (!hub.WaitNewer(*cursor, std::min(keepalive, std::chrono::milliseconds(1000)))) {
-        // Wake every second to notice a shutdown; a comment only every `keepalive`.
+        // Wake every second to notice a shutdown or a client gone (is_writable peeks at the
+        // socket), so its stream slot is given back promptly; a comment only every `keepalive`.
         if (hub.shut_down()) return false;
         if (std::chrono::steady_clock::now() - *last_write < keepalive) return sink.is_writable();
         *last_write = std::chrono::steady_clock::now();
@@ -251,11 +296,15 @@ void RegisterRoutes(httplib::Server& server, ApiStore& store, EventHub& hub,
       if (out.empty()) return true;
       *last_write = std::chrono::steady_clock::now();
       return sink.write(out.data(), out.size());
+    };
+    res.set_chunked_content_provider("text/event-stream", std::move(provider), [slots, slot](bool) {
+      slot->Release();
+      OpenStreamsGauge().Add(-1);
     });
   });
 
   server.Get("/api/.*", [](const httplib::Request& req, httplib::Response& res) {
-    SendError(res, 404, "no such endpoint " + req.path);
+    SendError(res, 404, "no such endpoint " + SanitizeUtf8(TruncateUtf8(req.path, 128)));
   });
 
   std::filesystem::path root = options.static_dir;

@@ -19,8 +19,9 @@ class Server;
 }
 
 namespace sre {
+class Config;
 class MetricsRegistry;
-}
+}  // namespace sre
 
 namespace sre::api {
 
@@ -61,14 +62,38 @@ class StreamHandler : public MessageHandler {
   std::deque<std::string> recent_ids_;
 };
 
+inline constexpr int kDefaultMaxStreams = 16;
+inline constexpr int kMaxMaxStreams = 1000;
+// HTTP workers beyond the stream cap: however many streams are open, these serve REST, the
+// dashboard's files, /healthz and /metrics.
+inline constexpr size_t kReservedWorkers = 32;
+// httplib holds a worker for an idle keep-alive connection until the client sends its next request
+// or this many seconds pass; kept short so idle browsers cannot starve the reserved workers.
+inline constexpr int kKeepAliveTimeoutS = 2;
+// Requests per keep-alive connection before the server closes it: a client sending without pause
+// gives its worker up to queued connections this often.
+inline constexpr size_t kKeepAliveMaxCount = 5;
+// Largest request body accepted (413 beyond); the API is read-only GET.
+inline constexpr size_t kMaxPayloadBytes = 64 * 1024;
+// Retry-After (seconds) of the 503 answering a stream request beyond the cap.
+inline constexpr int kStreamRetryAfterS = 5;
+
 struct ApiOptions {
   std::string token;       // API_TOKEN; empty: no authentication
   std::string static_dir;  // API_STATIC_DIR
   std::chrono::milliseconds keepalive{15000};
+  // API_MAX_STREAMS: open /api/stream connections at most; further ones get 503 + Retry-After.
+  size_t max_streams = kDefaultMaxStreams;
 };
 
+// API_TOKEN and API_MAX_STREAMS (1..kMaxMaxStreams) from `config`, whose Validate() reports a bad
+// value; static_dir from StaticDir().
+ApiOptions ReadApiOptions(Config& config);
+
 // Registers every route of sre-api on `server` (besides /healthz and /metrics, which HttpServer
-// owns; /metrics is token-protected too when a token is set). `store` and `hub` must outlive it.
+// owns; /metrics is token-protected too when a token is set) and sizes its worker pool
+// (max_streams + kReservedWorkers), keep-alive and payload limits; call before the server starts.
+// `store` and `hub` must outlive it.
 void RegisterRoutes(httplib::Server& server, ApiStore& store, EventHub& hub,
                     const ApiOptions& options);
 

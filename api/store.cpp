@@ -157,6 +157,9 @@ Expected<Json> ApiStore::Services(int points) {
   }
   auto replies = redis_.With([&](RedisClient& r) { return r.Pipeline(commands); });
   if (!replies.ok()) return replies.status();
+  if (replies->size() != commands.size())
+    return Status::Transient("redis: " + std::to_string(replies->size()) + " replies to " +
+                             std::to_string(commands.size()) + " commands");
   Json out = Json::array();
   size_t k = 0;
   for (const auto& svc : catalog_.services()) {

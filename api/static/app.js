@@ -193,7 +193,13 @@
     const url = "/api/stream" + (state.token ? "?access_token=" + encodeURIComponent(state.token) : "");
     const es = new EventSource(url);
     es.onopen = () => { $("conn-status").textContent = "live"; $("conn-status").className = "conn conn-up"; };
-    es.onerror = () => { $("conn-status").textContent = "reconnecting…"; $("conn-status").className = "conn conn-down"; };
+    es.onerror = () => {
+      $("conn-status").textContent = "reconnecting…";
+      $("conn-status").className = "conn conn-down";
+      // The browser retries a dropped stream by itself but gives up on an error status (503 when
+      // the server's stream limit is reached): try again after the server's Retry-After.
+      if (es.readyState === EventSource.CLOSED) setTimeout(connect, 5000);
+    };
     TOPICS.forEach((topic) => es.addEventListener(topic, (msg) => {
       let d = {};
       try { d = JSON.parse(msg.data); } catch (e) { return; }
