@@ -462,4 +462,26 @@ std::string ComposeMime(const std::string& from, const std::vector<std::string>&
   return m;
 }
 
+OutageLog::Say OutageLog::Failed(const std::string& reason, Clock::time_point now) {
+  if (failures_++ == 0) {
+    since_ = said_ = now;
+    reason_ = reason;
+    return Say::kStarted;
+  }
+  if (reason != reason_ || now - said_ >= every_) {
+    said_ = now;
+    reason_ = reason;
+    return Say::kContinues;
+  }
+  return Say::kNothing;
+}
+
+OutageLog::Say OutageLog::Answered(Clock::time_point now) {
+  if (failures_ == 0) return Say::kNothing;
+  last_failures_ = failures_;
+  failures_ = 0;
+  said_ = now;
+  return Say::kOver;
+}
+
 }  // namespace sre::communication

@@ -1,7 +1,9 @@
 #pragma once
 // The communication core: who gets which email, its subject, its deterministic Message-ID, the
-// view model each template renders, Markdown → safe HTML, and the MIME message. Pure: templates
-// are passed in as text; nothing here sends or reads anything.
+// view model each template renders, Markdown → safe HTML, the MIME message, and when to speak
+// about an SMTP outage. Pure: templates are passed in as text, time is passed in; nothing here
+// sends or reads anything.
+#include <chrono>
 #include <map>
 #include <optional>
 #include <string>
@@ -71,5 +73,29 @@ Expected<Rendered> Render(const Templates& t, const Email& email);
 // An RFC 5322 multipart/alternative message (text, then HTML), UTF-8, base64 bodies.
 std::string ComposeMime(const std::string& from, const std::vector<std::string>& to, const Email& email,
                         const Rendered& body, int64_t date_ms);
+
+// When to log about SMTP failures that hold emails back: at the first failed attempt, then at
+// most once per `every` while they last (and when the reason changes), and once when the server
+// answers again. Not thread-safe.
+class OutageLog {
+ public:
+  using Clock = std::chrono::steady_clock;
+  explicit OutageLog(std::chrono::milliseconds every = std::chrono::minutes(1)) : every_(every) {}
+  enum class Say { kNothing, kStarted, kContinues, kOver };
+  // A failed attempt, with its reason (sre_smtp_failures_total's label).
+  Say Failed(const std::string& reason, Clock::time_point now);
+  // An attempt the server answered: the message was taken or refused for good.
+  Say Answered(Clock::time_point now);
+  bool ongoing() const { return failures_ > 0; }
+  // Failed attempts of the current (or, after kOver, the last) outage, and its length.
+  int failures() const { return failures_ ? failures_ : last_failures_; }
+  Clock::duration duration(Clock::time_point now) const { return now - since_; }
+
+ private:
+  std::chrono::milliseconds every_;
+  int failures_ = 0, last_failures_ = 0;
+  std::string reason_;
+  Clock::time_point since_, said_;
+};
 
 }  // namespace sre::communication

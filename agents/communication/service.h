@@ -5,10 +5,21 @@
 // nothing. A session advisory lock on the Message-ID serialises replicas. A row found in SENDING
 // means its sender died mid-conversation: SMTP cannot say whether the server kept the message, so
 // it is resent with the same Message-ID (receivers drop the copy) and counted in
-// `in_doubt_resends`. SMTP failures are retried 3 times with backoff; if the server stays down the
-// message is not committed and comes back later. Not thread-safe: one instance per consumer.
+// `in_doubt_resends`. The outcome of the SMTP attempt (shared/smtp.h) decides the rest:
+//   - transient (server down, TLS, timeout, credentials or sender refused, 4xx): Handle returns
+//     Transient, so the consumer keeps the message and retries it with backoff until the server
+//     works again; the row goes back to PENDING with the error (SENDING when the server may have
+//     kept the message, so the retry counts as an in-doubt resend). Short blips are retried up to
+//     3 times in Handle; a timeout, a refused login, or an outage already under way gets one
+//     attempt per call, so the consumer thread is never held long. Each failed attempt counts in
+//     sre_smtp_failures_total{reason}; the outage is logged at error level when it starts, at
+//     most once a minute while it lasts, and at info level when mail flows again.
+//   - sent: SENT; recipients the server refused are kept in `rejected_recipients` (address, code,
+//     reply), logged and counted (sre_emails_total{outcome="recipient_rejected"}, per recipient).
+//   - rejected for good (the message, or every recipient): FAILED with the reason; committed.
+// Not thread-safe: one instance per consumer.
 #include <functional>
-#include <set>
+#include <map>
 
 #include "agents/communication/notifier.h"
 #include "shared/kafka.h"
@@ -17,8 +28,9 @@
 
 namespace sre::communication {
 
-// Sends one composed message; SendMail in production, a fake in unit tests.
-using Sender = std::function<Status(const std::string& from, const std::vector<std::string>& to, const std::string& mime)>;
+// Sends one composed message: SendMail in production, or a sender wrapping it in tests.
+using Sender =
+    std::function<SmtpOutcome(const std::string& from, const std::vector<std::string>& to, const std::string& mime)>;
 
 class CommunicationService : public MessageHandler {
  public:
@@ -29,6 +41,8 @@ class CommunicationService : public MessageHandler {
  private:
   Expected<Email> Build(const InboundMessage& m, int64_t& ts);
   Status Deliver(const Email& email, int64_t ts);
+  // One SMTP attempt, with its metric and outage logging.
+  SmtpOutcome Attempt(const std::vector<std::string>& to, const std::string& mime);
 
   Database& db_;
   Routing routing_;
@@ -36,9 +50,10 @@ class CommunicationService : public MessageHandler {
   std::string dashboard_url_;
   Sender sender_;
   std::chrono::milliseconds retry_initial_;
-  // Sent by this process, SENT not yet recorded (PostgreSQL failed after the send): the retry
-  // records it without sending again.
-  std::set<std::string> sent_unrecorded_;
+  // Sent by this process, SENT not yet recorded (PostgreSQL failed after the send), with the
+  // recipients the server refused: the retry records it without sending again.
+  std::map<std::string, std::vector<RecipientReply>> sent_unrecorded_;
+  OutageLog outage_;
 };
 
 }  // namespace sre::communication
