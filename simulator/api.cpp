@@ -1,15 +1,144 @@
 #include "simulator/api.h"
 
-#include "simulator/custom_scenario.h"
+#include <spdlog/fmt/fmt.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdint>
+#include <limits>
+
+#include "shared/text.h"
 
 namespace sre::sim {
 namespace {
 
 constexpr const char* kInjectionsHelp = "Failure scenarios injected, by scenario name";
 
-HttpReply Reply(int status, const Json& body) { return {status, body.dump()}; }
+// Header values are the client's bytes: the replies that quote them must stay valid JSON.
+HttpReply Reply(int status, const Json& body) {
+  return {status, body.dump(-1, ' ', false, Json::error_handler_t::replace), {}};
+}
+
+HttpReply Error(int status, const std::string& message) {
+  return Reply(status, {{"error", message}});
+}
+
+// A header value quoted in a reply, cut short.
+std::string Quote(const std::string& value) { return "'" + TruncateUtf8(value, 100) + "'"; }
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+bool AllDigits(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// Content-Length as a number (saturating at the maximum); nullopt when absent or, with
+// *malformed set, not a number.
+std::optional<uint64_t> ContentLength(const std::string& header, bool* malformed) {
+  *malformed = false;
+  std::string_view v = Trim(header);
+  if (v.empty()) return std::nullopt;
+  if (!AllDigits(v)) {
+    *malformed = true;
+    return std::nullopt;
+  }
+  uint64_t n = 0;
+  for (char c : v) {
+    uint64_t d = static_cast<uint64_t>(c - '0');
+    if (n > (std::numeric_limits<uint64_t>::max() - d) / 10)
+      return std::numeric_limits<uint64_t>::max();
+    n = n * 10 + d;
+  }
+  return n;
+}
+
+bool IsJsonMediaType(const std::string& content_type) {
+  std::string_view v = content_type;
+  v = Trim(v.substr(0, v.find(';')));
+  return Lower(v) == "application/json";
+}
+
+struct Authority {
+  std::string host;  // lower case; an IPv6 literal keeps its brackets
+  std::optional<uint32_t> port;
+};
+
+// "host", "host:port", "[v6]" or "[v6]:port"; nullopt when malformed.
+std::optional<Authority> ParseAuthority(std::string_view s) {
+  Authority a;
+  std::string_view rest;
+  if (!s.empty() && s.front() == '[') {
+    size_t close = s.find(']');
+    if (close == std::string_view::npos) return std::nullopt;
+    a.host = Lower(s.substr(0, close + 1));
+    rest = s.substr(close + 1);
+  } else {
+    size_t colon = s.find(':');
+    a.host = Lower(s.substr(0, colon));
+    rest = colon == std::string_view::npos ? std::string_view() : s.substr(colon);
+  }
+  if (a.host.empty() || a.host.find_first_of("/?#@ \t") != std::string::npos) return std::nullopt;
+  if (rest.empty()) return a;
+  if (rest.front() != ':') return std::nullopt;
+  rest.remove_prefix(1);
+  if (!AllDigits(rest) || rest.size() > 5) return std::nullopt;
+  uint32_t port = 0;
+  for (char c : rest) port = port * 10 + static_cast<uint32_t>(c - '0');
+  if (port > 65535) return std::nullopt;
+  a.port = port;
+  return a;
+}
 
 }  // namespace
+
+bool AnnouncesBody(const PostHeaders& h) {
+  if (!Trim(h.transfer_encoding).empty()) return true;
+  bool malformed = false;
+  auto length = ContentLength(h.content_length, &malformed);
+  return malformed || (length && *length > 0);
+}
+
+bool SameOrigin(const std::string& origin, const std::string& host) {
+  std::string_view o = Trim(origin);
+  if (o.empty()) return true;
+  size_t sep = o.find("://");
+  if (sep == std::string_view::npos) return false;  // "null" among others
+  std::string scheme = Lower(o.substr(0, sep));
+  uint32_t default_port = 0;
+  if (scheme == "http") {
+    default_port = 80;
+  } else if (scheme == "https") {
+    default_port = 443;
+  } else {
+    return false;
+  }
+  auto from = ParseAuthority(o.substr(sep + 3));
+  auto to = ParseAuthority(Trim(host));
+  return from && to && from->host == to->host &&
+         from->port.value_or(default_port) == to->port.value_or(default_port);
+}
+
+bool BearerMatches(const Secret& token, const std::string& authorization) {
+  std::string_view v = Trim(authorization);
+  size_t space = v.find(' ');
+  if (space == std::string_view::npos || Lower(v.substr(0, space)) != "bearer") return false;
+  std::string_view given = Trim(v.substr(space + 1));
+  const std::string& want = token.reveal();
+  unsigned char diff = given.size() == want.size() ? 0 : 1;
+  for (size_t i = 0; i < want.size(); ++i)
+    diff |= static_cast<unsigned char>(want[i] ^ (i < given.size() ? given[i] : 0));
+  return diff == 0 && !want.empty();
+}
 
 Json ActiveJson(const ActiveScenarioInfo& a) {
   return {{"name", a.name},
@@ -23,8 +152,9 @@ Json ActiveJson(const ActiveScenarioInfo& a) {
           {"deployment_version", a.deployment_version ? Json(*a.deployment_version) : Json()}};
 }
 
-ScenarioApi::ScenarioApi(Simulator& sim, std::mutex& mu, MetricsRegistry& metrics, RunInfo info)
-    : sim_(sim), mu_(mu), metrics_(metrics), info_(std::move(info)) {
+ScenarioApi::ScenarioApi(Simulator& sim, std::mutex& mu, MetricsRegistry& metrics, RunInfo info,
+                         Secret token)
+    : sim_(sim), mu_(mu), metrics_(metrics), info_(std::move(info)), token_(std::move(token)) {
   // Every catalogue scenario shows up at 0 before its first injection.
   for (const auto& def : sim_.catalogue())
     metrics_.GetCounter("failure_injections_total", kInjectionsHelp, {{"scenario", def.name}});
@@ -65,7 +195,35 @@ HttpReply ScenarioApi::Injected(const InjectResult& r) {
   return Reply(500, {{"error", "unexpected injection result"}});
 }
 
-HttpReply ScenarioApi::InjectNamed(const std::string& name) {
+std::optional<HttpReply> ScenarioApi::Screen(PostRoute route, const PostHeaders& h) const {
+  if (!SameOrigin(h.origin, h.host))
+    return Error(403, "Origin " + Quote(h.origin) + " is not this server (Host " + Quote(h.host) +
+                          "): cross-site requests are refused");
+  if (!token_.empty() && !BearerMatches(token_, h.authorization)) {
+    HttpReply r = Error(401, "missing or wrong bearer token (SIM_API_TOKEN is set)");
+    r.headers.emplace_back("WWW-Authenticate", "Bearer");
+    return r;
+  }
+  bool malformed = false;
+  auto length = ContentLength(h.content_length, &malformed);
+  if (malformed)
+    return Error(400, "Content-Length " + Quote(h.content_length) + " is not a number");
+  if (!Trim(h.transfer_encoding).empty() && Lower(Trim(h.transfer_encoding)) != "chunked")
+    return Error(501, "Transfer-Encoding " + Quote(h.transfer_encoding) +
+                          " is not supported (only chunked)");
+  if ((route == PostRoute::kCustom || AnnouncesBody(h)) && !IsJsonMediaType(h.content_type))
+    return Error(415, "Content-Type must be application/json, got " +
+                          (h.content_type.empty() ? std::string("none") : Quote(h.content_type)));
+  if (length && *length > kMaxBodyBytes)
+    return Error(413, fmt::format("request body is {} bytes; at most {}", *length, kMaxBodyBytes));
+  return std::nullopt;
+}
+
+HttpReply ScenarioApi::InjectNamed(const std::string& name, const PostHeaders& h,
+                                   std::string_view body) {
+  if (auto refused = Screen(PostRoute::kNamed, h)) return *refused;
+  if (body.size() > kMaxBodyBytes)
+    return Error(413, fmt::format("request body is larger than {} bytes", kMaxBodyBytes));
   std::lock_guard<std::mutex> lock(mu_);
   InjectResult r = sim_.Inject(name);
   if (r.error == InjectResult::Error::kUnknownScenario) {
@@ -76,7 +234,10 @@ HttpReply ScenarioApi::InjectNamed(const std::string& name) {
   return Injected(r);
 }
 
-HttpReply ScenarioApi::InjectCustom(const std::string& body) {
+HttpReply ScenarioApi::InjectCustom(const PostHeaders& h, std::string_view body) {
+  if (auto refused = Screen(PostRoute::kCustom, h)) return *refused;
+  if (body.size() > kMaxBodyBytes)
+    return Error(413, fmt::format("request body is larger than {} bytes", kMaxBodyBytes));
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<std::string> reserved;
   for (const auto& def : sim_.catalogue()) reserved.push_back(def.name);

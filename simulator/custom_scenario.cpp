@@ -8,6 +8,7 @@
 #include <set>
 
 #include "shared/json_codec.h"
+#include "shared/text.h"
 
 namespace sre::sim {
 namespace {
@@ -32,7 +33,7 @@ struct LogSpec {
   template <class V>
   void Visit(V& v) {
     v("level", level);
-    v("message", message, Check::NonEmpty(1000));
+    v("message", message, Check::NonEmpty(kMaxLogMessageBytes));
   }
 };
 
@@ -44,8 +45,9 @@ struct DeploymentRequest {
   template <class V>
   void Visit(V& v) {
     v("change_type", change_type);
-    v("version", version, Check::NonEmpty(64));
-    v("description", description, Check{std::nullopt, std::nullopt, 500, false, false});
+    v("version", version, Check::NonEmpty(kMaxVersionBytes));
+    v("description", description,
+      Check{std::nullopt, std::nullopt, kMaxDescriptionBytes, false, false});
     v("lead_s", lead_s, Check::Range(0, kMaxCustomLeadS));
   }
 };
@@ -73,7 +75,8 @@ struct Request {
   template <class V>
   void Visit(V& v) {
     v("name", name, Check::NonEmpty(64));
-    v("description", description, Check{std::nullopt, std::nullopt, 500, false, false});
+    v("description", description,
+      Check{std::nullopt, std::nullopt, kMaxDescriptionBytes, false, false});
     v("service", service, Check::NonEmpty(128));
     v("duration_s", duration_s, Check::Range(kMinCustomDurationS, kMaxCustomDurationS));
     v("metrics", metrics, Check::NonEmpty());
@@ -117,7 +120,9 @@ std::optional<std::string> UnknownField(const Json& obj, const std::set<std::str
 std::optional<CustomScenarioResult> CheckUnknownFields(const Json& j) {
   auto fail = [](const std::string& path, const std::string& key,
                  const std::set<std::string>& allowed) {
-    std::string field = path.empty() ? key : path + "." + key;
+    // A key can be as long as the body; the reply names it, cut short.
+    std::string cut = TruncateUtf8(key, 64, /*ellipsis=*/false);
+    std::string field = path.empty() ? cut : path + "." + cut;
     return Fail(field, "unknown field (expected one of " + Join(allowed) + ")");
   };
   if (auto k = UnknownField(j, kTopFields)) return fail("", *k, kTopFields);
@@ -161,14 +166,18 @@ std::string ServiceNames(const ServiceCatalog& services) {
 
 int64_t Ms(double seconds) { return std::llround(seconds * 1000.0); }
 
-}  // namespace
-
-CustomScenarioResult ParseCustomScenario(std::string_view body, const ServiceCatalog& services,
-                                         const std::vector<std::string>& reserved_names) {
+CustomScenarioResult Parse(std::string_view body, const ServiceCatalog& services,
+                           const std::vector<std::string>& reserved_names) {
+  if (body.size() > kMaxCustomScenarioBytes)
+    return Fail("",
+                fmt::format("body is {} bytes; at most {}", body.size(), kMaxCustomScenarioBytes));
   Json j = Json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return Fail("", "body is not valid JSON");
   if (!j.is_object()) return Fail("", "body must be a JSON object, got " + codec::TypeName(j));
   if (auto unknown = CheckUnknownFields(j)) return *unknown;
+  if (auto logs = j.find("logs");
+      logs != j.end() && logs->is_array() && logs->size() > kMaxCustomLogs)
+    return Fail("logs", fmt::format("{} entries; at most {}", logs->size(), kMaxCustomLogs));
   auto decoded = FromJson<Request>(j);
   if (!decoded.ok()) {
     Status status = decoded.status();
@@ -251,6 +260,19 @@ CustomScenarioResult ParseCustomScenario(std::string_view body, const ServiceCat
   CustomScenarioResult r;
   r.scenario = std::move(def);
   return r;
+}
+
+}  // namespace
+
+CustomScenarioResult ParseCustomScenario(std::string_view body, const ServiceCatalog& services,
+                                         const std::vector<std::string>& reserved_names) {
+  try {
+    return Parse(body, services, reserved_names);
+  } catch (const std::exception& e) {
+    return Fail("", std::string("cannot process the body: ") + e.what());
+  } catch (...) {
+    return Fail("", "cannot process the body");
+  }
 }
 
 }  // namespace sre::sim

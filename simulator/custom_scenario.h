@@ -11,6 +11,10 @@
 // Optional: description, shape (default sigmoid), ramp_s (default 40 % of the duration), logs,
 // deployment (lead_s default 90, description), cascade (default false). Unknown fields are
 // rejected so that a typo does not silently change the scenario.
+//
+// Text is kept as written, NUL characters (\u0000) included: the simulator feeds the pipeline
+// hostile telemetry on purpose, and the pipeline cleans text at its own edges. Only the JSON
+// itself must be valid (ill-formed UTF-8 is invalid JSON).
 #include <optional>
 #include <string>
 #include <string_view>
@@ -29,9 +33,19 @@ struct CustomScenarioResult {
 };
 
 // Validates `body`. `reserved_names` (the built-in scenarios) may not be reused as names.
+// A pure function that never throws, whatever the bytes: every problem (bad JSON, a body over
+// kMaxCustomScenarioBytes, a wrong field, even an allocation failure) is an error result.
+// Nesting depth needs no limit: nlohmann's parser and destructor are iterative, and nothing
+// here recurses into a value deeper than the format's own three levels.
 CustomScenarioResult ParseCustomScenario(std::string_view body, const ServiceCatalog& services,
                                          const std::vector<std::string>& reserved_names);
 
+inline constexpr size_t kMaxCustomScenarioBytes = 64 * 1024;
+inline constexpr size_t kMaxCustomLogs = 50;
+// Bytes of UTF-8 (the codec counts bytes).
+inline constexpr size_t kMaxLogMessageBytes = 1000;
+inline constexpr size_t kMaxDescriptionBytes = 500;
+inline constexpr size_t kMaxVersionBytes = 64;
 inline constexpr double kMinCustomDurationS = 30, kMaxCustomDurationS = 3600;
 inline constexpr double kMaxCustomLeadS = 600;
 inline constexpr double kDefaultCustomLeadS = 90;

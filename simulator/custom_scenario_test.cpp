@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+
 #include "simulator/test_util.h"
 
 namespace sre::sim {
@@ -129,6 +131,15 @@ TEST(CustomScenarioTest, BadDefinitionsNameTheOffendingField) {
       {Mutate("/ground_truth/root_cause_service", "billing"), "ground_truth.root_cause_service",
        "unknown service 'billing'"},
       {Mutate("/severity", "HIGH"), "severity", "unknown field"},
+      {Mutate("/logs/0/message", std::string(1001, 'x')), "logs[0].message", "longer than 1000"},
+      {Mutate("/description", std::string(501, 'x')), "description", "longer than 500"},
+      {Mutate("/deployment/description", std::string(501, 'x')), "deployment.description",
+       "longer than 500"},
+      {Mutate("/deployment/version", std::string(65, 'x')), "deployment.version", "longer than 64"},
+      {Mutate("/" + std::string(500, 'k'), 1), std::string(64, 'k'), "unknown field"},
+      {Mutate("/duration_s", 1e308), "duration_s", "outside [30, 3600]"},
+      {Mutate("/metrics/0/peak", 1e308), "metrics[0].peak", "outside [0, "},
+      {Mutate("/metrics/0/ramp_s", 1e308), "metrics[0].ramp_s", "85 % of duration_s"},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.body);
@@ -140,6 +151,124 @@ TEST(CustomScenarioTest, BadDefinitionsNameTheOffendingField) {
       EXPECT_EQ(r.error.rfind("field '" + c.field + "': ", 0), 0u) << r.error;
     }
   }
+}
+
+TEST(CustomScenarioTest, LogLinesAreBounded) {
+  Json j = Json::parse(kExample);
+  j["logs"] = Json::array();
+  for (size_t i = 0; i < kMaxCustomLogs; ++i)
+    j["logs"].push_back({{"level", "WARN"}, {"message", std::string(kMaxLogMessageBytes, 'm')}});
+  auto full = Parse(j.dump());
+  ASSERT_TRUE(full.ok()) << full.error;
+  EXPECT_EQ(full.scenario->error_logs.size(), 50u);
+
+  j["logs"].push_back({{"level", "WARN"}, {"message", "one too many"}});
+  auto over = Parse(j.dump());
+  ASSERT_FALSE(over.ok());
+  EXPECT_EQ(over.field, "logs");
+  EXPECT_EQ(over.error, "field 'logs': 51 entries; at most 50");
+}
+
+// The shared decoding cleans text at the edge (issue 14): NUL arrives as U+FFFD, so what the
+// simulator publishes is already clean; the pipeline's own edges are tested with raw NULs.
+TEST(CustomScenarioTest, TextNulCharactersBecomeReplacementCharacters) {
+  const std::string nul_message("disk\0full", 9), nul_version("r1\0", 3), nul_description("\0", 1);
+  Json j = Json::parse(kExample);
+  j["logs"][0]["message"] = nul_message;
+  j["deployment"]["version"] = nul_version;
+  j["deployment"]["description"] = nul_description;
+  j["description"] = "a\0b";
+  auto r = Parse(j.dump());
+  ASSERT_TRUE(r.ok()) << r.error;
+  ASSERT_TRUE(r.scenario->deployment);
+  EXPECT_EQ(r.scenario->deployment->version, "r1\xEF\xBF\xBD");
+  EXPECT_EQ(r.scenario->deployment->description, "\xEF\xBF\xBD");
+  std::mt19937_64 rng(1);
+  MetricValues values{};
+  LogContext ctx{rng, *testing::Catalog().Find("inventory-service"), values, 1.0, "v", "u"};
+  EXPECT_EQ(r.scenario->error_logs[0].render(ctx), "disk\xEF\xBF\xBD" "full");
+
+  // A name labels metrics and ground truth: it stays restricted.
+  j["name"] = std::string("X\0Y", 3);
+  auto named = Parse(j.dump());
+  ASSERT_FALSE(named.ok());
+  EXPECT_EQ(named.field, "name");
+}
+
+TEST(CustomScenarioTest, HostileBodiesAreRejectedWithoutThrowing) {
+  const std::string deep_open(60000, '[');
+  const std::string deep_pair = std::string(30000, '[') + std::string(30000, ']');
+  struct Case {
+    std::string body;
+    std::string error_contains;
+  } cases[] = {
+      {"", "not valid JSON"},
+      {std::string(100000, '['), "at most 65536"},  // over the size limit: never parsed
+      {std::string(kMaxCustomScenarioBytes + 1, ' '), "at most 65536"},
+      {deep_open, "not valid JSON"},
+      {deep_pair, "must be a JSON object, got an array"},
+      {std::string(60000, '{'), "not valid JSON"},
+      {R"({"name": )" + deep_pair + "}", "field 'name': expected a string"},
+      {R"({"logs": [)" + deep_pair + "]}", "field 'name': missing required field"},
+      {R"({"name": "X", "duration_s": 1e400})", "not valid JSON"},  // overflows a double
+      {R"({"name": "X", "duration_s": -1e400})", "not valid JSON"},
+      {R"({"name": 18446744073709551616})", "field 'name': expected a string"},
+      {"{\"name\": \"" + std::string(60000, 'A') + "\"}", "field 'name': longer than 64"},
+      {"{\"name\": \"\xff\"}", "not valid JSON"},
+      {"{\"name\": \"\xc0\x80\"}", "not valid JSON"},               // overlong NUL
+      {"{\"name\": \"\xed\xa0\x80\"}", "not valid JSON"},           // encoded surrogate
+      {R"({"name": "\ud800"})", "not valid JSON"},                  // lone surrogate escape
+      {std::string("{\"name\": \"a\0b\"}", 15), "not valid JSON"},  // raw NUL inside a string
+      {std::string(64, '\0'), "not valid JSON"},
+      {"{} trailing", "not valid JSON"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.body.substr(0, 40));
+    CustomScenarioResult r;
+    ASSERT_NO_THROW(r = Parse(c.body));
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.error.find(c.error_contains), std::string::npos) << r.error;
+    EXPECT_LT(r.error.size(), 1000u);
+  }
+}
+
+// A small deterministic stand-in for the libFuzzer target: byte mutations of the example.
+TEST(CustomScenarioTest, MutatedBodiesNeverThrow) {
+  std::mt19937_64 rng(20261204);
+  const std::string example = kExample;
+  const char kInteresting[] = {'\0', '"', '\\', '[', ']',    '{',    '}',    ',',
+                               ':',  '-', 'e',  '9', '\x80', '\xff', '\xc3', ' '};
+  size_t accepted = 0;
+  for (int i = 0; i < 3000; ++i) {
+    std::string body = example;
+    const int edits = 1 + static_cast<int>(rng() % 4);
+    for (int e = 0; e < edits && !body.empty(); ++e) {
+      size_t at = rng() % body.size();
+      switch (rng() % 4) {
+        case 0:
+          body[at] = kInteresting[rng() % sizeof(kInteresting)];
+          break;
+        case 1:
+          body.erase(at, 1 + rng() % 8);
+          break;
+        case 2:
+          body.insert(at, 1 + rng() % 3, kInteresting[rng() % sizeof(kInteresting)]);
+          break;
+        default:
+          body.insert(at, body.substr(rng() % body.size(), rng() % 40));
+      }
+    }
+    CustomScenarioResult r;
+    ASSERT_NO_THROW(r = Parse(body)) << body;
+    if (r.ok()) {
+      ++accepted;
+      EXPECT_FALSE(r.scenario->effects.empty());
+    } else {
+      EXPECT_FALSE(r.error.empty());
+    }
+  }
+  EXPECT_GT(accepted, 0u);  // some mutations (e.g. inside strings) keep the definition valid
+  EXPECT_LT(accepted, 3000u);
 }
 
 }  // namespace

@@ -38,6 +38,16 @@ void Append(std::vector<OutboundMessage>& out, const std::vector<T>& messages) {
   }
 }
 
+// `body_unread`: the request's body (or part of it) was left unread, so the client is told to
+// close the connection rather than send another request after it (httplib 0.11 keeps the
+// connection open whatever the reply says, and would read the rest as a request).
+void Send(httplib::Response& res, const HttpReply& reply, bool body_unread) {
+  res.status = reply.status;
+  for (const auto& [name, value] : reply.headers) res.set_header(name, value);
+  if (body_unread) res.set_header("Connection", "close");
+  res.set_content(reply.body, "application/json");
+}
+
 }  // namespace
 
 ServiceOptions ReadOptions(Config& config, int64_t wall_now_ms, uint64_t random_seed) {
@@ -53,6 +63,7 @@ ServiceOptions ReadOptions(Config& config, int64_t wall_now_ms, uint64_t random_
   // Whole seconds keep timestamps readable; the default is the wall clock at start.
   o.core.live_start_ms =
       config.Int("SIM_START_TIME_MS", wall_now_ms / 1000 * 1000, 0, 253402300799000);
+  o.api_token = config.SecretValue("SIM_API_TOKEN");
   o.http_port = config.Port("HTTP_PORT", 8100, /*allow_zero=*/true);
   o.knowledge_dir = KnowledgeDir();
   return o;
@@ -69,6 +80,7 @@ std::vector<std::string> OptionsHelp() {
       "SIM_BACKFILL_S           simulated seconds of normal history published at start (600)",
       "SIM_START_TIME_MS        simulated Unix ms where the live clock starts (wall clock at "
       "start)",
+      "SIM_API_TOKEN            when set, every POST needs 'Authorization: Bearer <token>' (none)",
       "KNOWLEDGE_DIR            where architecture/services.json lives (./knowledge or the source "
       "tree)",
   };
@@ -88,8 +100,8 @@ SimulatorService::SimulatorService(ServiceCatalog catalog, ServiceOptions option
                                    Producer& producer, MetricsRegistry& metrics)
     : options_(std::move(options)),
       sim_(std::make_unique<Simulator>(std::move(catalog), options_.core)),
-      api_(std::make_unique<ScenarioApi>(*sim_, mu_, metrics,
-                                         RunInfo{options_.speed, options_.schedule})),
+      api_(std::make_unique<ScenarioApi>(
+          *sim_, mu_, metrics, RunInfo{options_.speed, options_.schedule}, options_.api_token)),
       producer_(producer),
       metrics_(metrics) {
   metrics_.GetGauge("sim_active_scenarios", "Failure scenarios currently active");
@@ -98,21 +110,55 @@ SimulatorService::SimulatorService(ServiceCatalog catalog, ServiceOptions option
 }
 
 void SimulatorService::Register(HttpServer& http) {
-  auto json = [](httplib::Response& res, const HttpReply& reply) {
-    res.status = reply.status;
-    res.set_content(reply.body, "application/json");
-  };
   auto& routes = http.Routes();
-  routes.Get("/api/scenarios", [this, json](const httplib::Request&, httplib::Response& res) {
-    json(res, api_->List());
+  routes.set_payload_max_length(kMaxBodyBytes);
+  routes.set_error_handler([](const httplib::Request&, httplib::Response& res) {
+    if (res.body.empty())
+      res.set_content(Json{{"error", "HTTP " + std::to_string(res.status)}}.dump(),
+                      "application/json");
   });
-  routes.Post("/api/scenarios", [this, json](const httplib::Request& req, httplib::Response& res) {
-    json(res, api_->InjectCustom(req.body));
+  routes.Get("/api/scenarios", [this](const httplib::Request&, httplib::Response& res) {
+    Send(res, api_->List(), false);
   });
-  routes.Post(R"(/api/scenarios/([^/]+))",
-              [this, json](const httplib::Request& req, httplib::Response& res) {
-                json(res, api_->InjectNamed(req.matches[1].str()));
-              });
+  // Content-reader handlers: the body is read here, only once the headers have passed Screen,
+  // and never more than kMaxBodyBytes + 1 bytes of it (httplib's own limit misses chunked
+  // bodies).
+  auto post = [this](PostRoute route) {
+    return [this, route](const httplib::Request& req, httplib::Response& res,
+                         const httplib::ContentReader& read) {
+      PostHeaders h{
+          req.get_header_value("Origin"),         req.get_header_value("Host"),
+          req.get_header_value("Authorization"),  req.get_header_value("Content-Type"),
+          req.get_header_value("Content-Length"), req.get_header_value("Transfer-Encoding")};
+      if (auto refused = api_->Screen(route, h)) return Send(res, *refused, AnnouncesBody(h));
+      std::string body;
+      bool complete = !AnnouncesBody(h) || read([&body](const char* data, size_t n) {
+        body.append(data, std::min(n, kMaxBodyBytes + 1 - body.size()));
+        return body.size() <= kMaxBodyBytes;
+      });
+      if (!complete && body.size() <= kMaxBodyBytes)
+        return Send(res, {400, Json{{"error", "the request body could not be read"}}.dump(), {}},
+                    true);
+      Send(res,
+           route == PostRoute::kNamed ? api_->InjectNamed(req.matches[1].str(), h, body)
+                                      : api_->InjectCustom(h, body),
+           !complete);
+    };
+  };
+  routes.Post("/api/scenarios", post(PostRoute::kCustom));
+  routes.Post(R"(/api/scenarios/([^/]+))", post(PostRoute::kNamed));
+  auto not_found = [](const httplib::Request& req, httplib::Response& res,
+                      const httplib::ContentReader&) {
+    HttpReply reply{404,
+                    Json{{"error", "no route " + req.method + " " + req.path}}.dump(
+                        -1, ' ', false, Json::error_handler_t::replace),
+                    {}};
+    Send(res, reply, true);
+  };
+  routes.Post(".*", not_found);
+  routes.Put(".*", not_found);
+  routes.Patch(".*", not_found);
+  routes.Delete(".*", not_found);
   http.AddHealthCheck("kafka", [this] { return producer_.CheckBroker(std::chrono::seconds(2)); });
 }
 

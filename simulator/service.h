@@ -29,11 +29,13 @@ struct ServiceOptions {
   std::string schedule = "random";
   int http_port = 8100;
   std::string knowledge_dir;
+  Secret api_token;  // SIM_API_TOKEN: when set, every POST needs "Authorization: Bearer <token>"
 };
 
 // Reads SIM_SPEED, SIM_SEED, SIM_SCHEDULE, SIM_FIRST_INJECTION_S, SIM_BACKFILL_S,
-// SIM_START_TIME_MS, HTTP_PORT and KNOWLEDGE_DIR. `wall_now_ms` and `random_seed` are the defaults
-// for the start time and the seed. Problems are recorded in `config`; call config.Validate().
+// SIM_START_TIME_MS, SIM_API_TOKEN, HTTP_PORT and KNOWLEDGE_DIR. `wall_now_ms` and `random_seed`
+// are the defaults for the start time and the seed. Problems are recorded in `config`; call
+// config.Validate().
 ServiceOptions ReadOptions(Config& config, int64_t wall_now_ms, uint64_t random_seed);
 
 // The --help lines for the variables above.
@@ -48,7 +50,10 @@ class SimulatorService {
   SimulatorService(ServiceCatalog catalog, ServiceOptions options, Producer& producer,
                    MetricsRegistry& metrics);
 
-  // Adds GET/POST /api/scenarios and the broker health check. Call before http.Start().
+  // Adds GET/POST /api/scenarios and the broker health check. Call before http.Start(). Also
+  // sets server-wide behaviour of `http`, which the simulator owns: a body limit of
+  // kMaxBodyBytes, a JSON body on every error reply, and a 404 that reads no body for any
+  // other POST, PUT, PATCH or DELETE.
   void Register(HttpServer& http);
 
   // Publishes the backfill, then ticks live until `stop`. A transient publish failure is

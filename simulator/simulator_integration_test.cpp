@@ -439,6 +439,237 @@ TEST(SimulatorIntegrationTest, UnreachableBrokerIsRetriedWithoutAdvancingTime) {
   EXPECT_EQ(registry.Render().find("sim_events_published_total{"), std::string::npos);
 }
 
+// One HTTP/1.1 exchange over a fresh connection, the request sent byte for byte as given.
+struct RawReply {
+  int status = -1;  // -1: no status line before the timeout
+  std::string head, body;
+  std::chrono::milliseconds took{0};
+};
+
+RawReply RawExchange(int port, const std::string& request, std::chrono::milliseconds timeout) {
+  RawReply reply;
+  const auto start = std::chrono::steady_clock::now();
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  timeval tv{static_cast<time_t>(timeout.count() / 1000),
+             static_cast<suseconds_t>(timeout.count() % 1000 * 1000)};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    ::close(fd);
+    return reply;
+  }
+  for (size_t sent = 0; sent < request.size();) {
+    ssize_t n = ::send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0) break;  // the server may answer (and stop reading) before the body is sent
+    sent += static_cast<size_t>(n);
+  }
+  std::string in;
+  char buf[4096];
+  for (;;) {
+    size_t end = in.find("\r\n\r\n");
+    if (end != std::string::npos) {
+      std::smatch m;
+      std::string head = in.substr(0, end);
+      size_t length = 0;
+      if (std::regex_search(head, m,
+                            std::regex("\r\nContent-Length: *([0-9]+)", std::regex::icase)))
+        length = std::stoul(m[1]);
+      if (in.size() >= end + 4 + length) {
+        reply.head = head;
+        reply.body = in.substr(end + 4, length);
+        if (std::regex_search(head, m, std::regex("^HTTP/1\\.[01] ([0-9]{3})")))
+          reply.status = std::stoi(m[1]);
+        break;
+      }
+    }
+    ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+    if (n <= 0) break;
+    in.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  reply.took = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - start);
+  return reply;
+}
+
+// `body` as one chunk of chunked transfer coding.
+std::string Chunked(const std::string& body) {
+  char size[32];
+  std::snprintf(size, sizeof(size), "%zx", body.size());
+  return std::string(size) + "\r\n" + body + "\r\n0\r\n\r\n";
+}
+
+bool IsJsonError(const std::string& body) {
+  Json j = Json::parse(body, nullptr, false);
+  return j.is_object() && j.contains("error") && j["error"].is_string();
+}
+
+// A simulator with no broker (nothing is published) whose HTTP API answers; `env` adds to the
+// defaults.
+class ApiOnlySimulator {
+ public:
+  explicit ApiOnlySimulator(const std::string& tag, std::map<std::string, std::string> env = {})
+      : port_(FreePort()),
+        log_path_(::testing::TempDir() + "sre-simulator-" + tag + "-" + std::to_string(port_) +
+                  ".log") {
+    const char* bin_dir = std::getenv("SRE_BIN_DIR");
+    if (!bin_dir) {
+      ADD_FAILURE() << "SRE_BIN_DIR is set by ctest";
+      return;
+    }
+    env.insert({{"KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:1"},
+                {"HTTP_PORT", std::to_string(port_)},
+                {"SIM_SCHEDULE", "off"},
+                {"SIM_BACKFILL_S", "0"},
+                {"LOG_LEVEL", "info"}});
+    if (const char* src = std::getenv("SRE_SOURCE_DIR"))
+      env.insert({"KNOWLEDGE_DIR", std::string(src) + "/knowledge"});
+    child_ = std::make_unique<Child>(std::string(bin_dir) + "/sre-simulator", env, log_path_);
+  }
+  ~ApiOnlySimulator() {
+    child_.reset();
+    if (!::testing::Test::HasFailure()) std::remove(log_path_.c_str());
+  }
+  // True once GET /api/scenarios answers.
+  bool WaitUntilServing() {
+    if (!child_ || !child_->started()) return false;
+    httplib::Client http("127.0.0.1", port_);
+    return testing::Eventually(
+        [&] {
+          auto r = http.Get("/api/scenarios");
+          return r && r->status == 200;
+        },
+        30s, 100ms);
+  }
+  std::vector<std::string> ActiveNames() {
+    httplib::Client http("127.0.0.1", port_);
+    auto r = http.Get("/api/scenarios");
+    std::vector<std::string> names;
+    if (!r) return names;
+    const Json listing = Json::parse(r->body);
+    for (const auto& a : listing["active"]) names.push_back(a["name"]);
+    return names;
+  }
+  int port() const { return port_; }
+  std::string Log() const { return ReadFile(log_path_); }
+
+ private:
+  int port_;
+  std::string log_path_;
+  std::unique_ptr<Child> child_;
+};
+
+// Each request below once misbehaved or would have: the README's `curl -X POST` (no body, no
+// Content-Length) waited 5 s for a body and got an empty 400; any Content-Type and any size
+// were accepted; a chunked body bypassed the library's own size limit.
+TEST(SimulatorIntegrationTest, ScenarioApiHttpEdges) {
+  ApiOnlySimulator sim("http-edges");
+  ASSERT_TRUE(sim.WaitUntilServing()) << sim.Log();
+  const std::string host = "Host: 127.0.0.1:" + std::to_string(sim.port()) + "\r\n";
+
+  // Exactly what curl 7.88 sends for the README's example.
+  RawReply readme = RawExchange(sim.port(),
+                                "POST /api/scenarios/PAYMENT_OUTAGE HTTP/1.1\r\n" + host +
+                                    "User-Agent: curl/7.88.1\r\nAccept: */*\r\n\r\n",
+                                10s);
+  ASSERT_EQ(readme.status, 201) << readme.head << "\n" << readme.body << "\n" << sim.Log();
+  EXPECT_LT(readme.took, 2s);  // no wait for a body that is not coming
+  EXPECT_EQ(Json::parse(readme.body)["name"], "PAYMENT_OUTAGE");
+  EXPECT_NE(readme.head.find("Content-Type: application/json"), std::string::npos);
+
+  httplib::Client http("127.0.0.1", sim.port());
+  http.set_read_timeout(10);
+  const std::string custom = R"({"name": "USER_CPU", "service": "user-service",
+      "duration_s": 60, "metrics": [{"metric": "cpu_percent", "peak": 90}],
+      "ground_truth": {"root_cause_service": "user-service",
+                       "root_cause_category": "CPU_EXHAUSTION"}})";
+  auto plain = http.Post("/api/scenarios", custom, "text/plain");
+  ASSERT_TRUE(plain);
+  EXPECT_EQ(plain->status, 415);
+  EXPECT_TRUE(IsJsonError(plain->body)) << plain->body;
+  auto form =
+      http.Post("/api/scenarios/CPU_SATURATION", "a=b", "application/x-www-form-urlencoded");
+  ASSERT_TRUE(form);
+  EXPECT_EQ(form->status, 415);
+  EXPECT_TRUE(IsJsonError(form->body)) << form->body;
+  auto cross_site = http.Post("/api/scenarios/CPU_SATURATION", {{"Origin", "http://evil.example"}},
+                              "", "application/json");
+  ASSERT_TRUE(cross_site);
+  EXPECT_EQ(cross_site->status, 403);
+  EXPECT_TRUE(IsJsonError(cross_site->body)) << cross_site->body;
+
+  std::string big = custom;
+  big.append(kMaxBodyBytes, ' ');
+  auto too_big = http.Post("/api/scenarios", big, "application/json");
+  ASSERT_TRUE(too_big);
+  EXPECT_EQ(too_big->status, 413);
+  EXPECT_TRUE(IsJsonError(too_big->body)) << too_big->body;
+  RawReply chunked_big = RawExchange(sim.port(),
+                                     "POST /api/scenarios HTTP/1.1\r\n" + host +
+                                         "Content-Type: application/json\r\n"
+                                         "Transfer-Encoding: chunked\r\n\r\n" +
+                                         Chunked(big),
+                                     10s);
+  EXPECT_EQ(chunked_big.status, 413) << chunked_big.head;
+  EXPECT_TRUE(IsJsonError(chunked_big.body)) << chunked_big.body;
+  EXPECT_NE(chunked_big.head.find("Connection: close"), std::string::npos) << chunked_big.head;
+
+  // A chunked body within the limit is read as usual.
+  RawReply chunked = RawExchange(sim.port(),
+                                 "POST /api/scenarios HTTP/1.1\r\n" + host +
+                                     "Content-Type: application/json; charset=utf-8\r\n"
+                                     "Transfer-Encoding: chunked\r\n\r\n" +
+                                     Chunked(custom),
+                                 10s);
+  EXPECT_EQ(chunked.status, 201) << chunked.head << "\n" << chunked.body;
+
+  // Other paths answer at once, without waiting for (or buffering) a body.
+  RawReply elsewhere =
+      RawExchange(sim.port(), "POST /api/nowhere HTTP/1.1\r\n" + host + "\r\n", 10s);
+  EXPECT_EQ(elsewhere.status, 404);
+  EXPECT_LT(elsewhere.took, 2s);
+  EXPECT_TRUE(IsJsonError(elsewhere.body)) << elsewhere.body;
+
+  EXPECT_EQ(sim.ActiveNames(), (std::vector<std::string>{"PAYMENT_OUTAGE", "USER_CPU"}));
+}
+
+TEST(SimulatorIntegrationTest, ApiTokenGuardsEveryPost) {
+  const std::string token = "it-token-" + std::to_string(FreePort());
+  ApiOnlySimulator sim("token", {{"SIM_API_TOKEN", token}});
+  ASSERT_TRUE(sim.WaitUntilServing()) << sim.Log();  // GET needs no token
+  httplib::Client http("127.0.0.1", sim.port());
+  http.set_read_timeout(10);
+
+  auto missing = http.Post("/api/scenarios/PAYMENT_OUTAGE", "", "application/json");
+  ASSERT_TRUE(missing);
+  EXPECT_EQ(missing->status, 401);
+  EXPECT_EQ(missing->get_header_value("WWW-Authenticate"), "Bearer");
+  EXPECT_TRUE(IsJsonError(missing->body)) << missing->body;
+  auto wrong = http.Post("/api/scenarios/PAYMENT_OUTAGE", {{"Authorization", "Bearer nope"}}, "",
+                         "application/json");
+  ASSERT_TRUE(wrong);
+  EXPECT_EQ(wrong->status, 401);
+  EXPECT_TRUE(sim.ActiveNames().empty());
+
+  auto right = http.Post("/api/scenarios/PAYMENT_OUTAGE", {{"Authorization", "Bearer " + token}},
+                         "", "application/json");
+  ASSERT_TRUE(right);
+  EXPECT_EQ(right->status, 201) << right->body;
+  EXPECT_EQ(sim.ActiveNames(), std::vector<std::string>{"PAYMENT_OUTAGE"});
+
+  auto metrics = http.Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_EQ(metrics->status, 200);
+  auto health = http.Get("/healthz");  // 503: no broker, but not 401
+  ASSERT_TRUE(health);
+  EXPECT_NE(health->status, 401);
+  EXPECT_EQ(sim.Log().find(token), std::string::npos) << "the token reached the log";
+}
+
 TEST(SimulatorIntegrationTest, BadConfigurationStopsAtStartUpNamingTheVariable) {
   const char* bin_dir = std::getenv("SRE_BIN_DIR");
   ASSERT_NE(bin_dir, nullptr);
