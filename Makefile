@@ -30,12 +30,12 @@ build: deps
 
 # Installs what is missing, configures, builds and runs every test (unit, integration, e2e).
 test: deps
-	cmake -S . -B $(TEST_BUILD_DIR) -DCMAKE_BUILD_TYPE=Debug -DSRE_SANITIZE=$(if $(filter 1,$(SANITIZE)),ON,OFF) >/dev/null
+	cmake -S . -B $(TEST_BUILD_DIR) -DCMAKE_BUILD_TYPE=Debug -DSRE_WERROR=ON -DSRE_SANITIZE=$(if $(filter 1,$(SANITIZE)),ON,OFF) >/dev/null
 	cmake --build $(TEST_BUILD_DIR) -j$(JOBS)
 	ctest --test-dir $(TEST_BUILD_DIR) --output-on-failure -j$(JOBS)
 
 test-unit: deps
-	cmake -S . -B $(TEST_BUILD_DIR) -DCMAKE_BUILD_TYPE=Debug -DSRE_SANITIZE=$(if $(filter 1,$(SANITIZE)),ON,OFF) >/dev/null
+	cmake -S . -B $(TEST_BUILD_DIR) -DCMAKE_BUILD_TYPE=Debug -DSRE_WERROR=ON -DSRE_SANITIZE=$(if $(filter 1,$(SANITIZE)),ON,OFF) >/dev/null
 	cmake --build $(TEST_BUILD_DIR) -j$(JOBS)
 	ctest --test-dir $(TEST_BUILD_DIR) --output-on-failure -L unit
 

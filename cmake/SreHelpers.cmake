@@ -21,7 +21,8 @@ function(sre_executable name)
   set_target_properties(${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/bin)
 endfunction()
 
-# LABELS: unit | integration | e2e. Tests labelled integration or e2e get a native stack fixture
+# LABELS: unit | integration | e2e, plus optional extra labels (e.g. reliability: `make test` runs
+# every label; `ctest -L reliability` the reliability suite). Tests labelled integration or e2e get a native stack fixture
 # (Redis, PostgreSQL, sre-devbroker, MailDev on free ports) and its env file in SRE_STACK_ENV.
 function(sre_test name)
   cmake_parse_arguments(ARG "" "TIMEOUT" "SOURCES;DEPS;LABELS" ${ARGN})
@@ -39,11 +40,11 @@ function(sre_test name)
     ENVIRONMENT "SRE_BIN_DIR=${PROJECT_BINARY_DIR}/bin;SRE_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
   # e2e tests run the real executables, which consume whole topics: they get a stack of their
   # own, so what integration tests publish meanwhile (e.g. the simulator's) cannot reach them.
-  if(ARG_LABELS STREQUAL "e2e")
+  if("e2e" IN_LIST ARG_LABELS)
     set_property(TEST ${name} APPEND PROPERTY FIXTURES_REQUIRED sre_e2e_stack)
     set_property(TEST ${name} APPEND PROPERTY ENVIRONMENT
       "SRE_STACK_ENV=${PROJECT_BINARY_DIR}/e2e-stack/stack.env")
-  elseif(NOT ARG_LABELS STREQUAL "unit")
+  elseif(NOT "unit" IN_LIST ARG_LABELS)
     set_property(TEST ${name} APPEND PROPERTY FIXTURES_REQUIRED sre_stack)
     set_property(TEST ${name} APPEND PROPERTY ENVIRONMENT
       "SRE_STACK_ENV=${PROJECT_BINARY_DIR}/test-stack/stack.env")

@@ -121,6 +121,11 @@ void FakeLlmServer::Stop() {
   }
 }
 
+void FakeLlmServer::SetDefault(FakeReply reply) {
+  std::lock_guard<std::mutex> lock(mu_);
+  default_ = std::move(reply);
+}
+
 void FakeLlmServer::Push(FakeReply reply) {
   std::lock_guard<std::mutex> lock(mu_);
   queue_.push_back(std::move(reply));
@@ -169,6 +174,7 @@ FakeLlmServer::Answer FakeLlmServer::Serve(const std::string& path, const std::s
   if (!anthropic && !openai) {
     return {404, Dump({{"error", {{"type", "not_found_error"}, {"message", "unknown path"}}}}), {}};
   }
+  if (queue_.empty() && default_) queue_.push_back(*default_);
   if (queue_.empty()) {
     return {400,
             Dump({{"error",

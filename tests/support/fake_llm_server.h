@@ -15,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <utility>
@@ -84,6 +85,9 @@ class FakeLlmServer {
 
   void Push(FakeReply reply);
   void Push(std::vector<FakeReply> replies);
+  // The reply given whenever the queue is empty (instead of the 400 "no scripted reply left"):
+  // a provider that is always down, slow or broken, for end-to-end runs.
+  void SetDefault(FakeReply reply);
 
   std::vector<RecordedRequest> Requests() const;
   size_t RequestCount() const;
@@ -116,6 +120,7 @@ class FakeLlmServer {
   std::condition_variable cv_;
   bool stopping_ = false;
   std::deque<FakeReply> queue_;
+  std::optional<FakeReply> default_;
   std::vector<RecordedRequest> requests_;
   int64_t next_id_ = 1;
 };

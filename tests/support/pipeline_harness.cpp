@@ -21,10 +21,11 @@ PipelineHarness::PipelineHarness(PipelineOptions options) : options_(std::move(o
   bin_ = bin ? bin : "";
   source_ = source ? source : "";
   std::filesystem::create_directories(options_.logs_dir);
-  env_ = {{"KAFKA_BOOTSTRAP_SERVERS", Stack().kafka_bootstrap},
-          {"REDIS_URL", Stack().redis_url},
-          {"DATABASE_URL", Stack().database_url},
-          {"SMTP_URL", Stack().smtp_url},
+  stack_ = options_.stack ? *options_.stack : Stack();
+  env_ = {{"KAFKA_BOOTSTRAP_SERVERS", stack_.kafka_bootstrap},
+          {"REDIS_URL", stack_.redis_url},
+          {"DATABASE_URL", stack_.database_url},
+          {"SMTP_URL", stack_.smtp_url},
           {"LLM_PROVIDER", "none"},
           {"LOG_LEVEL", "info"},
           {"KNOWLEDGE_DIR", source_ + "/knowledge"},
@@ -33,14 +34,20 @@ PipelineHarness::PipelineHarness(PipelineOptions options) : options_(std::move(o
           {"RESOLUTION_INTERVAL_MS", "250"},
           {"POSTMORTEM_MAX_WAIT_S", "30"},
           {"HTTP_PORT", "0"}};
-  if (!Stack().kafka_fetch_wait_max_ms.empty()) env_["KAFKA_FETCH_WAIT_MAX_MS"] = Stack().kafka_fetch_wait_max_ms;
+  if (!stack_.kafka_fetch_wait_max_ms.empty()) env_["KAFKA_FETCH_WAIT_MAX_MS"] = stack_.kafka_fetch_wait_max_ms;
   for (const auto& [k, v] : options_.extra_env) env_[k] = v;
 }
 
 PipelineHarness::~PipelineHarness() { Stop(); }
 
 void PipelineHarness::StartProcess(const std::string& name, const std::string& exe,
-                                   const std::map<std::string, std::string>& env) {
+                                   std::map<std::string, std::string> env) {
+  if (auto it = options_.process_env.find(name); it != options_.process_env.end())
+    for (const auto& [k, v] : it->second) env[k] = v;
+  if (!http_ports_.count(name)) http_ports_[name] = env.count("HTTP_PORT") && env["HTTP_PORT"] != "0"
+                                                        ? std::stoi(env["HTTP_PORT"])
+                                                        : FreePort();
+  env["HTTP_PORT"] = std::to_string(http_ports_[name]);
   auto p = std::make_unique<Process>(name, exe, std::vector<std::string>{}, env,
                                      options_.logs_dir + "/" + name + ".log");
   p->Start();
@@ -66,12 +73,14 @@ bool PipelineHarness::Start(std::string* error) {
     api_port_ = FreePort();
     auto api_env = env_;
     api_env["HTTP_PORT"] = std::to_string(api_port_);
+    http_ports_["api"] = api_port_;
     api_env["API_STATIC_DIR"] = source_ + "/api/static";
     StartProcess("api", bin_ + "/sre-api", api_env);
   }
   sim_port_ = FreePort();
   auto sim_env = env_;
   sim_env["HTTP_PORT"] = std::to_string(sim_port_);
+  http_ports_["simulator"] = sim_port_;
   sim_env["SIM_SPEED"] = std::to_string(options_.sim_speed);
   sim_env["SIM_SCHEDULE"] = options_.sim_schedule;
   sim_env["SIM_SEED"] = options_.sim_seed;
@@ -101,6 +110,26 @@ Json PipelineHarness::SimApi(const std::string& method, const std::string& path,
 int64_t PipelineHarness::SimNow() const {
   Json j = SimApi("GET", "/api/scenarios");
   return j.is_object() ? j.value("simulated_time_ms", int64_t{0}) : 0;
+}
+
+int PipelineHarness::HealthStatus(const std::string& name, std::chrono::milliseconds timeout) const {
+  auto it = http_ports_.find(name);
+  if (it == http_ports_.end()) return 0;
+  httplib::Client c("127.0.0.1", it->second);
+  c.set_connection_timeout(timeout);
+  c.set_read_timeout(timeout);
+  auto r = c.Get("/healthz");
+  return r ? r->status : 0;
+}
+
+std::string PipelineHarness::MetricsText(const std::string& name) const {
+  auto it = http_ports_.find(name);
+  if (it == http_ports_.end()) return "";
+  httplib::Client c("127.0.0.1", it->second);
+  c.set_connection_timeout(5);
+  c.set_read_timeout(10);
+  auto r = c.Get("/metrics");
+  return r && r->status == 200 ? r->body : "";
 }
 
 }  // namespace sre::testing

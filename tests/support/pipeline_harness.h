@@ -3,14 +3,17 @@
 // simulator and (optionally) sre-api as real processes on the stack of SRE_STACK_ENV, each with its
 // log in `logs_dir`. Everything started is stopped (SIGTERM, then SIGKILL) by Stop() or
 // destruction.
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "shared/json_codec.h"
 #include "tests/support/process.h"
+#include "tests/support/test_stack.h"
 
 namespace sre::testing {
 
@@ -22,6 +25,10 @@ struct PipelineOptions {
   int sim_backfill_s = 900;
   bool with_api = false;                         // also start sre-api on a free port
   std::map<std::string, std::string> extra_env;  // added to every process's environment
+  // Added to one process's environment ("detection", ..., "simulator", "api"), after extra_env.
+  std::map<std::string, std::map<std::string, std::string>> process_env;
+  // The stack to run on; default: the ctest fixture's (SRE_STACK_ENV).
+  std::optional<StackEnv> stack;
 };
 
 class PipelineHarness {
@@ -48,13 +55,23 @@ class PipelineHarness {
   // The simulator's simulated clock (Unix ms); 0 until it answers.
   int64_t SimNow() const;
 
+  // Every process serves /healthz and /metrics on a port of its own (HTTP_PORT), known here.
+  int http_port(const std::string& name) const { return http_ports_.at(name); }
+  // GET /healthz of a process: the HTTP status, 0 when it does not answer within `timeout`.
+  int HealthStatus(const std::string& name, std::chrono::milliseconds timeout = std::chrono::seconds(5)) const;
+  // GET /metrics of a process; empty when it does not answer.
+  std::string MetricsText(const std::string& name) const;
+  const StackEnv& stack() const { return stack_; }
+
   static const std::vector<std::string>& Agents();
 
  private:
   void StartProcess(const std::string& name, const std::string& exe,
-                    const std::map<std::string, std::string>& env);
+                    std::map<std::string, std::string> env);
 
   PipelineOptions options_;
+  StackEnv stack_;
+  std::map<std::string, int> http_ports_;
   std::string bin_, source_;
   int sim_port_ = 0, api_port_ = 0;
   std::map<std::string, std::string> env_;

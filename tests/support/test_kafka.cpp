@@ -78,4 +78,38 @@ int64_t CommittedOffset(const std::string& bootstrap, const std::string& group,
   return offset;
 }
 
+int64_t GroupLag(const std::string& bootstrap, const std::string& group, const std::string& topic) {
+  rd_kafka_t* rk = NewConsumer(bootstrap, group);
+  if (!rk) return -1;
+  const rd_kafka_metadata_t* md = nullptr;
+  rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk, topic.c_str(), nullptr);
+  int partitions = -1;
+  if (rd_kafka_metadata(rk, 0, rkt, &md, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR && md->topic_cnt == 1 &&
+      !md->topics[0].err)
+    partitions = md->topics[0].partition_cnt;
+  if (md) rd_kafka_metadata_destroy(md);
+  rd_kafka_topic_destroy(rkt);
+  int64_t lag = partitions < 0 ? -1 : 0;
+  if (partitions > 0) {
+    rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(partitions);
+    for (int p = 0; p < partitions; ++p) rd_kafka_topic_partition_list_add(list, topic.c_str(), p);
+    if (rd_kafka_committed(rk, list, 5000) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      lag = -1;
+    } else {
+      for (int p = 0; p < partitions && lag >= 0; ++p) {
+        int64_t lo = 0, hi = 0;
+        if (rd_kafka_query_watermark_offsets(rk, topic.c_str(), p, &lo, &hi, 5000) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+          lag = -1;
+          break;
+        }
+        int64_t committed = list->elems[p].offset;
+        lag += hi - (committed < 0 ? lo : committed);
+      }
+    }
+    rd_kafka_topic_partition_list_destroy(list);
+  }
+  rd_kafka_destroy(rk);
+  return lag;
+}
+
 }  // namespace sre::testing

@@ -15,6 +15,9 @@ struct StackEnv {
 
 // Loads the stack environment; empty optional-like (kafka_bootstrap empty) when not available.
 const StackEnv& Stack();
+// The stack environment written by `infra/local/stack.sh up` to `path` (a stack a test started
+// itself); empty kafka_bootstrap when unreadable.
+StackEnv LoadStackEnv(const std::string& path);
 // A name unique to this test process ("t<pid>-<counter>-<suffix>").
 std::string Unique(const std::string& suffix);
 // Polls `condition` until true or timeout; returns the final result.
