@@ -205,3 +205,62 @@ TEST(ResolutionTest, EverySeriesMustRecoverAndLogsMustBeQuiet) {
 
 }  // namespace
 }  // namespace sre::investigation
+
+namespace sre::investigation {
+namespace {
+
+// Issue 14: an incident whose evidence stops arriving is resolved as SIGNAL_LOST after the
+// timeout (wall clock), at its newest evidence time; progress restarts the timer.
+TEST(SignalLossTest, ResolvesOnlyAfterTheTimeoutWithoutProgress) {
+  ResolutionInput in;
+  in.detection_time = 1763892000000;
+  in.baselines = ParseBaselines(Json::parse(R"({"log:panic":{"pattern":"panic","since":0}})"));
+  in.last_pattern_error_ts = 1763892005000;
+  EXPECT_EQ(NewestEvidence(in), 1763892005000);
+  SignalWatch w = Observe({}, NewestEvidence(in), 1000);
+  EXPECT_FALSE(DecideSignalLost(in, w, 1000 + 59999, 60000).resolved);
+  // New evidence at wall 50 s: the clock starts again.
+  in.samples["request_rate"] = {{1763892009000, 5.0}};
+  w = Observe(w, NewestEvidence(in), 50000);
+  EXPECT_EQ(w.changed_at_wall_ms, 50000);
+  EXPECT_FALSE(DecideSignalLost(in, w, 100000, 60000).resolved);
+  // The same evidence seen again does not.
+  w = Observe(w, NewestEvidence(in), 90000);
+  EXPECT_EQ(w.changed_at_wall_ms, 50000);
+  auto d = DecideSignalLost(in, w, 110000, 60000);
+  ASSERT_TRUE(d.resolved);
+  EXPECT_EQ(d.method, kSignalLost);
+  EXPECT_EQ(d.resolution_time, 1763892009000);
+  EXPECT_NE(d.reason.find("log:panic"), std::string::npos) << d.reason;
+  // Never before detection, even when nothing at all arrived.
+  ResolutionInput empty;
+  empty.detection_time = 1763892000000;
+  auto e = DecideSignalLost(empty, Observe({}, NewestEvidence(empty), 0), 3600000, 60000);
+  ASSERT_TRUE(e.resolved);
+  EXPECT_EQ(e.resolution_time, 1763892000000);
+  // A normal recovery is METRICS_RECOVERED.
+  EXPECT_EQ(ResolutionDecision{}.method, std::string(kMetricsRecovered));
+}
+
+TEST(LockSweepTest, ReleasesLocksOfFinishedMissingOrBogusIncidents) {
+  const std::string open = "11111111-1111-4111-8111-111111111111", closed = "22222222-2222-4222-8222-222222222222",
+                    resolved = "33333333-3333-4333-8333-333333333333", ghost = "44444444-4444-4444-8444-444444444444";
+  std::map<std::string, std::string> locks = {
+      {"a", open}, {"b", closed}, {"c", resolved}, {"d", ghost}, {"e", "not-an-incident-id"}};
+  std::map<std::string, std::string> status = {{open, "INVESTIGATING"}, {closed, "CLOSED"}, {resolved, "RESOLVED"}};
+  LockSweep first = SweepLocks(locks, status, {}, 1000, 60000);
+  std::sort(first.release.begin(), first.release.end());
+  EXPECT_EQ(first.release, (std::vector<std::string>{"b", "c", "e"}));
+  // Detection writes the row just after it takes the lock: a lock without a row waits.
+  EXPECT_EQ(first.missing_since, (std::map<std::string, int64_t>{{ghost, 1000}}));
+  LockSweep early = SweepLocks(locks, status, first.missing_since, 60999, 60000);
+  EXPECT_EQ(early.release.size(), 3u);
+  EXPECT_EQ(early.missing_since.at(ghost), 1000);
+  LockSweep late = SweepLocks(locks, status, early.missing_since, 61000, 60000);
+  std::sort(late.release.begin(), late.release.end());
+  EXPECT_EQ(late.release, (std::vector<std::string>{"b", "c", "d", "e"}));
+  EXPECT_TRUE(late.missing_since.empty());
+}
+
+}  // namespace
+}  // namespace sre::investigation

@@ -3,9 +3,15 @@
 // rejected and retried, a failing tool that is survived, and the fallback when the model fails.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <thread>
+#include <tuple>
+
+#include "agents/investigation/resolution_monitor.h"
 #include "agents/investigation/service.h"
 #include "knowledge/knowledge_base.h"
 #include "shared/ids.h"
+#include "shared/redis_keys.h"
 #include "tests/support/fake_llm_server.h"
 #include "tests/support/test_stack.h"
 
@@ -148,6 +154,102 @@ TEST_F(InvestigationTest, AModelThatKeepsFailingFallsBackToTheDeterministicRanki
   Json row = Row(o.incident_id);
   EXPECT_EQ(row["method"], "FALLBACK");
   EXPECT_EQ(row["service"], "payment-service");
+}
+
+// Issue 14: the resolution monitor visits every open incident on its own. One whose resolution
+// fails (here a trigger of the operator's rejects its update: a real server error) is retried
+// every pass and never keeps another from resolving; stale locks are swept.
+TEST(ResolutionMonitorIntegrationTest, OneFailingIncidentNeverBlocksAnotherAndStaleLocksAreSwept) {
+  if (testing::Stack().kafka_bootstrap.empty()) GTEST_SKIP() << "no native stack";
+  // A schema and a Redis database of its own: the monitor visits every open incident and sweeps
+  // every lock, and other tests' incidents and locks must not be resolved or swept by this one.
+  const std::string tag = testing::Unique("mon");
+  std::string schema = "t_" + tag;
+  std::replace(schema.begin(), schema.end(), '-', '_');
+  {
+    Database admin(testing::Stack().database_url);
+    ASSERT_TRUE(admin.Transact([&](pqxx::work& tx) {
+                       tx.exec("CREATE SCHEMA " + schema);
+                       return Status::Ok();
+                     }).ok());
+  }
+  const std::string url = testing::Stack().database_url + "?options=-csearch_path%3D" + schema;
+  Database db(url);
+  ASSERT_TRUE(db.Migrate().ok());
+  std::string redis_url = testing::Stack().redis_url;
+  redis_url = redis_url.substr(0, redis_url.rfind('/')) + "/9";
+  RedisClient redis(*ParseRedisUrl(redis_url));
+  auto producer = std::move(Producer::Create({testing::Stack().kafka_bootstrap, {}})).value();
+  const std::string svc_a = tag + "-a", svc_b = tag + "-b", svc_closed = tag + "-closed", svc_ghost = tag + "-ghost";
+  const std::string a = NewUuid(), b = NewUuid(), closed = NewUuid(), ghost = NewUuid();
+  const int64_t detected = 1763892000000;
+  const std::string fn = "sre_test_reject_" + a.substr(0, 8);
+  ASSERT_TRUE(db.Transact([&](pqxx::work& tx) {
+                  for (const auto& [id, svc, status] : {std::tuple{a, svc_a, "REMEDIATING"}, std::tuple{b, svc_b, "REMEDIATING"},
+                                                        std::tuple{closed, svc_closed, "CLOSED"}})
+                    tx.exec_params(
+                        "INSERT INTO incidents (id, status, anomaly_type, severity, service, trigger_metric, baselines, "
+                        "detection_time) VALUES ($1::uuid, $2, 'CPU_SATURATION', 'HIGH', $3, 'cpu_percent', "
+                        "'{\"cpu_percent\": {\"mean\": 30, \"std\": 2, \"threshold\": 2.5, \"direction\": \"up\"}}'::jsonb, "
+                        "to_timestamp($4::double precision / 1000.0))",
+                        id, std::string(status), svc, detected);
+                  tx.exec("CREATE FUNCTION " + fn + "() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                          "IF NEW.id = '" + a + "'::uuid AND NEW.status = 'RESOLVED' THEN "
+                          "RAISE EXCEPTION 'resolution of this incident is rejected'; END IF; RETURN NEW; END $$");
+                  tx.exec("CREATE TRIGGER " + fn + " BEFORE UPDATE ON incidents FOR EACH ROW EXECUTE FUNCTION " + fn + "()");
+                  return Status::Ok();
+                }).ok());
+  // Both incidents' series are back in their baseline for three samples.
+  for (const auto& svc : {svc_a, svc_b})
+    for (int i = 1; i <= 3; ++i) {
+      std::string ts = std::to_string(detected + i * 10000);
+      ASSERT_TRUE(redis.Command({"ZADD", keys::SeriesHistory(svc, "cpu_percent"), ts, ts + "|30|normal"}).ok());
+    }
+  for (const auto& [svc, id] : {std::pair{svc_a, a}, std::pair{svc_b, b}, std::pair{svc_closed, closed}, std::pair{svc_ghost, ghost}})
+    ASSERT_TRUE(redis.Command({"SET", keys::OpenIncidentLock(svc), id}).ok());
+
+  MonitorOptions options;
+  options.lock_sweep = std::chrono::milliseconds(0);
+  options.missing_row_grace = std::chrono::milliseconds(1500);
+  ResolutionMonitor monitor(*ParseRedisUrl(redis_url), url, *producer, options);
+  auto status_of = [&](const std::string& id) {
+    std::string st;
+    EXPECT_TRUE(db.Transact([&](pqxx::work& tx) {
+                    st = tx.exec_params1("SELECT status FROM incidents WHERE id = $1::uuid", id)[0].as<std::string>();
+                    return Status::Ok();
+                  }).ok());
+    return st;
+  };
+  auto lock_of = [&](const std::string& svc) {
+    auto r = redis.Command({"GET", keys::OpenIncidentLock(svc)});
+    return r.ok() && !r->is_nil() ? r->str : std::string();
+  };
+  // Whatever the order the monitor visits them in, B resolves while A fails; A is retried.
+  for (int pass = 0; pass < 3; ++pass) {
+    auto r = monitor.CheckOnce();
+    ASSERT_TRUE(r.ok()) << r.status().message();
+  }
+  EXPECT_EQ(status_of(b), "RESOLVED");
+  EXPECT_EQ(lock_of(svc_b), "");
+  EXPECT_EQ(status_of(a), "REMEDIATING");
+  EXPECT_EQ(lock_of(svc_a), a);
+  EXPECT_EQ(lock_of(svc_closed), "") << "the lock of a closed incident survived a sweep";
+  EXPECT_EQ(lock_of(svc_ghost), ghost) << "a lock without a row is kept for the grace period";
+  std::this_thread::sleep_for(std::chrono::milliseconds(1600));
+
+  ASSERT_TRUE(db.Transact([&](pqxx::work& tx) {
+                  tx.exec("DROP TRIGGER " + fn + " ON incidents");
+                  tx.exec("DROP FUNCTION " + fn + "()");
+                  return Status::Ok();
+                }).ok());
+  ASSERT_TRUE(monitor.CheckOnce().ok());
+  EXPECT_EQ(status_of(a), "RESOLVED");
+  EXPECT_EQ(lock_of(svc_a), "");
+  EXPECT_EQ(lock_of(svc_ghost), "");
+  (void)db.Transact([&](pqxx::work& tx) {
+    tx.exec("DROP SCHEMA " + schema + " CASCADE");
+    return Status::Ok();
+  });
 }
 
 }  // namespace

@@ -114,7 +114,8 @@ ResolutionDecision DecideSignalLost(const ResolutionInput& in, const SignalWatch
 }
 
 LockSweep SweepLocks(const std::map<std::string, std::string>& lock_incident,
-                     const std::map<std::string, std::string>& status, const std::set<std::string>& missing_before) {
+                     const std::map<std::string, std::string>& status,
+                     const std::map<std::string, int64_t>& missing_since, int64_t now_wall_ms, int64_t grace_ms) {
   LockSweep out;
   for (const auto& [service, id] : lock_incident) {
     if (!IsUuid(id)) {
@@ -123,8 +124,10 @@ LockSweep SweepLocks(const std::map<std::string, std::string>& lock_incident,
     }
     auto it = status.find(id);
     if (it == status.end()) {
-      if (missing_before.count(id)) out.release.push_back(service);
-      else out.missing.insert(id);
+      auto seen = missing_since.find(id);
+      int64_t since = seen == missing_since.end() ? now_wall_ms : seen->second;
+      if (now_wall_ms - since >= grace_ms) out.release.push_back(service);
+      else out.missing_since[id] = since;
     } else if (it->second == "RESOLVED" || it->second == "CLOSED") {
       out.release.push_back(service);
     }

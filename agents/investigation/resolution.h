@@ -35,14 +35,16 @@ IncidentBaselines ParseBaselines(const Json& baselines);
 // `lock_incident` maps a service's lock to the incident id it holds; `status` has the status of
 // each of those incidents found in PostgreSQL (absent: no row). A lock goes when its incident is
 // RESOLVED or CLOSED, when its value is not an incident id, or when its incident has had no row
-// for two sweeps in a row (`missing_before`: ids missing at the previous sweep) — detection takes
-// the lock before it writes the row, so one sweep without a row is normal.
+// for `grace_ms` of wall time (`missing_since`: when each id was first seen without a row) —
+// detection takes the lock just before it writes the row, and retries that write while
+// PostgreSQL is down, so a lock without a row is normal for a while.
 struct LockSweep {
-  std::vector<std::string> release;  // services whose lock to delete (compare-and-delete)
-  std::set<std::string> missing;     // incident ids without a row now (pass to the next sweep)
+  std::vector<std::string> release;              // services whose lock to delete (compare-and-delete)
+  std::map<std::string, int64_t> missing_since;  // ids without a row, kept for the next sweep
 };
 LockSweep SweepLocks(const std::map<std::string, std::string>& lock_incident,
-                     const std::map<std::string, std::string>& status, const std::set<std::string>& missing_before);
+                     const std::map<std::string, std::string>& status,
+                     const std::map<std::string, int64_t>& missing_since, int64_t now_wall_ms, int64_t grace_ms);
 
 // Whether `value` is back within the baseline (directional, with the recovery band).
 bool Recovered(const SeriesBaseline& b, double value);

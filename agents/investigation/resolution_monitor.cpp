@@ -195,7 +195,7 @@ Status ResolutionMonitor::SweepStaleLocks() {
         lock_incident[keys[i].substr(prefix.size(), keys[i].size() - prefix.size() - 1)] = values->elements[i].str;
   } while (cursor != "0");
   if (lock_incident.empty()) {
-    missing_incidents_.clear();
+    missing_since_.clear();
     return Status::Ok();
   }
 
@@ -211,8 +211,8 @@ Status ResolutionMonitor::SweepStaleLocks() {
     return Status::Ok();
   });
   if (!s.ok()) return s;
-  LockSweep sweep = SweepLocks(lock_incident, status, missing_incidents_);
-  missing_incidents_ = sweep.missing;
+  LockSweep sweep = SweepLocks(lock_incident, status, missing_since_, WallMs(), options_.missing_row_grace.count());
+  missing_since_ = sweep.missing_since;
   for (const auto& service : sweep.release) {
     const std::string& id = lock_incident[service];
     auto r = redis_.Eval(ReleaseScript(), {keys::OpenIncidentLock(service), keys::IncidentPatterns(id)}, {id});

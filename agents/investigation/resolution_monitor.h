@@ -23,6 +23,7 @@ struct MonitorOptions {
   std::chrono::milliseconds interval{1000};         // RESOLUTION_INTERVAL_MS
   std::chrono::milliseconds signal_lost{900000};    // RESOLUTION_SIGNAL_LOST_S
   std::chrono::milliseconds lock_sweep{60000};      // between sweeps of stale locks
+  std::chrono::milliseconds missing_row_grace{120000};  // a lock whose incident has no row, kept this long
 };
 
 class ResolutionMonitor {
@@ -52,7 +53,7 @@ class ResolutionMonitor {
   uint64_t pass_ = 0;
   std::map<std::string, SignalWatch> watches_;         // by incident id
   std::map<std::string, int64_t> failure_logged_ms_;   // by incident id: last failure log line
-  std::set<std::string> missing_incidents_;            // lock sweep state
+  std::map<std::string, int64_t> missing_since_;       // lock sweep state: incident id -> wall ms
   std::chrono::steady_clock::time_point next_sweep_{};
 };
 
