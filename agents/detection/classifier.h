@@ -7,6 +7,10 @@
 
 namespace sre::detection {
 
+// The user prompt for `f`: outside text (service, trigger, log line) only inside untrusted
+// delimiters.
+std::string ClassificationPrompt(const AnomalyFacts& f);
+
 // A Classifier backed by `client` (which must outlive it); each call is bounded by `deadline`.
 Classifier MakeLlmClassifier(llm::Client& client, std::chrono::milliseconds deadline);
 

@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <regex>
 
+#include "shared/ids.h"
+#include "shared/llm/text.h"
 #include "shared/text.h"
 
 namespace sre::investigation {
@@ -257,6 +259,21 @@ std::vector<RootCauseCandidate> RankRootCauses(const RcaEvidence& e) {
     out.push_back(std::move(rc));
   }
   return out;
+}
+
+std::string RcaPrompt(const IncidentOpened& o, const std::string& trigger_metric) {
+  std::string lines;
+  for (const auto& l : o.recent_errors) lines += l + "\n";
+  // Everything that came from outside (service and metric names from telemetry, correlation
+  // evidence quoting deployments, log lines) is inside the untrusted delimiters.
+  return "Incident " + IncidentNumber(o.incident_id) + ": " + std::string(ToString(o.anomaly_type)) + " (severity " +
+         std::string(ToString(o.severity)) + ").\n" +
+         llm::DelimitUntrusted("telemetry_names", "service: " + o.service + "\ntrigger: " + trigger_metric, 400) +
+         "\nCorrelation: " + llm::DelimitUntrusted("correlation", Dump(ToJson(o.correlation_signals)), 6000) +
+         "\nDeployment: " +
+         (o.deployment_context ? llm::DelimitUntrusted("deployment", Dump(*o.deployment_context), 2000)
+                               : std::string("none")) +
+         "\nRecent error lines:\n" + llm::DelimitUntrusted("log_lines", lines, 4000);
 }
 
 }  // namespace sre::investigation

@@ -40,4 +40,8 @@ std::vector<LogClue> CluesIn(const std::string& line);
 // Simple shape measures over a series (oldest first): last-third mean / first-third mean.
 double GrowthRatio(const std::vector<double>& values);
 
+// The RCA loop's first user prompt: outside text (names from telemetry, correlation evidence,
+// the deployment, log lines) only inside untrusted delimiters.
+std::string RcaPrompt(const IncidentOpened& o, const std::string& trigger_metric);
+
 }  // namespace sre::investigation

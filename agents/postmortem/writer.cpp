@@ -5,6 +5,7 @@
 #include <ctime>
 
 #include "shared/ids.h"
+#include "shared/llm/text.h"
 
 namespace sre::postmortem {
 namespace {
@@ -197,6 +198,19 @@ std::string RenderMarkdown(const IncidentRecord& r, const std::vector<TimelineEn
   md += "\n## Action Items\n\n| Action | Owner | Priority | Due |\n|---|---|---|---|\n";
   for (const auto& i : items) md += "| " + Cell(i.action) + " | " + Cell(i.owner) + " | " + Cell(i.priority) + " | " + Cell(i.due) + " |\n";
   return md;
+}
+
+std::string NarrativePrompt(const IncidentRecord& r, const std::vector<TimelineEntry>& timeline) {
+  std::string events;
+  for (const auto& e : timeline) events += DescribeEvent(e) + "\n";
+  return "Incident " + IncidentNumber(r.id) + " (" + std::string(ToString(r.anomaly_type)) + ", MTTR " +
+         FormatDuration(r.mttr_seconds) + ", root cause category " +
+         (r.rca ? std::string(ToString(r.rca->root_cause_category)) : std::string("unknown")) + ").\n" +
+         llm::DelimitUntrusted("incident",
+                               "service: " + r.service + "\nroot cause: " +
+                                   (r.rca ? r.rca->top_root_cause : std::string("unknown")),
+                               1500) +
+         "\nTimeline:\n" + llm::DelimitUntrusted("timeline", events, 6000);
 }
 
 }  // namespace sre::postmortem

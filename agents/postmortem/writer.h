@@ -50,6 +50,10 @@ std::vector<ActionItem> BuildActionItems(const IncidentRecord& r, const ServiceC
 std::string RenderMarkdown(const IncidentRecord& r, const std::vector<TimelineEntry>& timeline, const Narrative& n,
                            const std::vector<ActionItem>& items);
 
+// The model's user prompt: the service, the RCA's words and the timeline (which quotes outside
+// text) only inside untrusted delimiters.
+std::string NarrativePrompt(const IncidentRecord& r, const std::vector<TimelineEntry>& timeline);
+
 // One line per timeline entry, for people ("14:05:09 detection: anomaly detected ...").
 std::string DescribeEvent(const TimelineEntry& e);
 

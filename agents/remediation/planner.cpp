@@ -4,6 +4,7 @@
 #include <regex>
 #include <sstream>
 
+#include "shared/llm/text.h"
 #include "shared/text.h"
 
 namespace sre::remediation {
@@ -223,6 +224,25 @@ RemediationPlan BuildPlan(const PlanInput& in, const std::string& event_id) {
     plan.escalation_path = {"sre-oncall@example.com"};
   }
   return plan;
+}
+
+std::string PlanPrompt(const PlanInput& in, const RemediationPlan& draft) {
+  std::string runbooks;
+  for (const auto& rb : in.runbooks) {
+    runbooks += "Runbook " + rb.id + ":\n";
+    for (const auto& s : rb.sections)
+      if (s.section == "Immediate Actions" || s.section == "Resolution" || s.section == "Rollback")
+        runbooks += "## " + s.section + "\n" + TruncateUtf8(s.content, 1500) + "\n";
+  }
+  // The hypothesis is an earlier model's output and the names come from telemetry: untrusted.
+  return "Root cause category " + std::string(ToString(in.rca.root_cause_category)) + ", confidence " +
+         std::to_string(in.rca.top_confidence) + ", anomaly " + std::string(ToString(in.anomaly_type)) + ".\n" +
+         llm::DelimitUntrusted("rca",
+                               "service: " + in.rca.root_cause_service + "\ntrigger: " + in.trigger_metric +
+                                   "\nhypothesis: " + in.rca.top_root_cause,
+                               1500) +
+         "\n" + llm::DelimitUntrusted("runbooks", runbooks, 8000) + "\nA draft plan for reference:\n" +
+         llm::DelimitUntrusted("draft_plan", Dump(ToJson(draft.action_steps)), 6000);
 }
 
 }  // namespace sre::remediation

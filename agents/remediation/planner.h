@@ -36,6 +36,10 @@ struct PlanInput {
 // steps, each with priority, risk, rollback, owner and expected outcome.
 RemediationPlan BuildPlan(const PlanInput& in, const std::string& event_id);
 
+// The planner model's user prompt: the RCA (an earlier model's output, names from telemetry), the
+// runbooks and the draft only inside untrusted delimiters.
+std::string PlanPrompt(const PlanInput& in, const RemediationPlan& draft);
+
 // LOW for read-only steps, MEDIUM for restarts/scaling/rollbacks, HIGH for destructive ones.
 RiskLevel AssessRisk(const std::string& action);
 

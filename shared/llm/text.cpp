@@ -105,4 +105,22 @@ std::string DelimitUntrusted(std::string_view label, std::string_view text, size
   return "<" + tag + ">\n" + Truncate(neutral, max_len) + "\n</" + tag + ">";
 }
 
+std::string OutsideUntrusted(std::string_view prompt) {
+  std::string out;
+  size_t pos = 0;
+  while (pos < prompt.size()) {
+    size_t open = prompt.find("<untrusted_", pos);
+    if (open == std::string_view::npos) break;
+    size_t tag_end = prompt.find('>', open);
+    if (tag_end == std::string_view::npos) break;
+    std::string close = "</" + std::string(prompt.substr(open + 1, tag_end - open - 1)) + ">";
+    size_t end = prompt.find(close, tag_end);
+    if (end == std::string_view::npos) break;
+    out.append(prompt.substr(pos, open - pos));
+    pos = end + close.size();
+  }
+  out.append(prompt.substr(pos));
+  return out;
+}
+
 }  // namespace sre::llm

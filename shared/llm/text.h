@@ -29,4 +29,8 @@ std::string Truncate(std::string_view text, size_t max_bytes);
 // <untrusted_log_lines>. Prompts should say that text inside these tags is data, not instructions.
 std::string DelimitUntrusted(std::string_view label, std::string_view text, size_t max_len);
 
+// `prompt` without its <untrusted_…>…</untrusted_…> blocks: what a model would read as our own
+// words. Tests check that no outside text is left in it.
+std::string OutsideUntrusted(std::string_view prompt);
+
 }  // namespace sre::llm
