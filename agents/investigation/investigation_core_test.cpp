@@ -287,3 +287,21 @@ TEST(RcaPromptTest, OutsideTextOnlyInsideTheDelimiters) {
 
 }  // namespace
 }  // namespace sre::investigation
+
+namespace sre::investigation {
+namespace {
+
+TEST(ResolutionTest, OddBaselinesAreReadWithDefaultsNotExceptions) {
+  auto b = ParseBaselines(Json::parse(
+      R"({"cpu_percent": {"mean": "thirty", "std": null, "threshold": [], "direction": 7}, "log:x": {"pattern": 5}, "junk": 3})"));
+  ASSERT_EQ(b.series.count("cpu_percent"), 1u);
+  EXPECT_EQ(b.series["cpu_percent"].mean, 0.0);
+  EXPECT_EQ(b.series["cpu_percent"].std, 1.0);
+  EXPECT_EQ(b.series["cpu_percent"].threshold, 2.5);
+  EXPECT_EQ(b.series["cpu_percent"].direction, "up");
+  EXPECT_EQ(b.patterns, std::vector<std::string>{""});
+}
+
+}  // namespace
+}  // namespace sre::investigation
+

@@ -11,15 +11,24 @@ IncidentBaselines ParseBaselines(const Json& baselines) {
   for (auto it = baselines.begin(); it != baselines.end(); ++it) {
     const Json& b = it.value();
     if (!b.is_object()) continue;
+    // Written by detection, but read defensively: one odd row must not stop the monitor's pass.
+    auto number = [&b](const char* key, double def) {
+      auto v = b.find(key);
+      return v != b.end() && v->is_number() && std::isfinite(v->get<double>()) ? v->get<double>() : def;
+    };
+    auto text = [&b](const char* key, const char* def) {
+      auto v = b.find(key);
+      return v != b.end() && v->is_string() ? v->get<std::string>() : std::string(def);
+    };
     if (b.contains("pattern")) {
-      out.patterns.push_back(b.value("pattern", ""));
+      out.patterns.push_back(text("pattern", ""));
       continue;
     }
     SeriesBaseline s;
-    s.mean = b.value("mean", 0.0);
-    s.std = std::max(b.value("std", 1.0), 1e-9);
-    s.threshold = b.value("threshold", 2.5);
-    s.direction = b.value("direction", "up");
+    s.mean = number("mean", 0.0);
+    s.std = std::max(number("std", 1.0), 1e-9);
+    s.threshold = number("threshold", 2.5);
+    s.direction = text("direction", "up");
     out.series[it.key()] = s;
   }
   return out;
