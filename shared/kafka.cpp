@@ -65,6 +65,28 @@ struct DeliveryGroup {
   bool permanent = false;
 };
 
+// Enqueues one message (copied) with `opaque` for its delivery report. rd_kafka_produceva rather
+// than the RD_KAFKA_V_* macros of rd_kafka_producev, which are GNU statement expressions with C
+// casts that a pedantic C++ build warns about.
+rd_kafka_resp_err_t Produce(rd_kafka_t* rk, const OutboundMessage& m, void* opaque) {
+  rd_kafka_vu_t vus[5];
+  vus[0].vtype = RD_KAFKA_VTYPE_TOPIC;
+  vus[0].u.cstr = m.topic.c_str();
+  vus[1].vtype = RD_KAFKA_VTYPE_KEY;
+  vus[1].u.mem = {const_cast<char*>(m.key.data()), m.key.size()};
+  vus[2].vtype = RD_KAFKA_VTYPE_VALUE;
+  vus[2].u.mem = {const_cast<char*>(m.payload.data()), m.payload.size()};
+  vus[3].vtype = RD_KAFKA_VTYPE_MSGFLAGS;
+  vus[3].u.i = RD_KAFKA_MSG_F_COPY;
+  vus[4].vtype = RD_KAFKA_VTYPE_OPAQUE;
+  vus[4].u.ptr = opaque;
+  rd_kafka_error_t* error = rd_kafka_produceva(rk, vus, 5);
+  if (!error) return RD_KAFKA_RESP_ERR_NO_ERROR;
+  rd_kafka_resp_err_t code = rd_kafka_error_code(error);
+  rd_kafka_error_destroy(error);
+  return code;
+}
+
 // Errors that no retry can cure: the message itself is unacceptable.
 bool IsPermanent(rd_kafka_resp_err_t err) {
   return err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE || err == RD_KAFKA_RESP_ERR_INVALID_MSG_SIZE ||
@@ -147,14 +169,7 @@ Status Producer::PublishBatch(const std::vector<OutboundMessage>& messages) {
   for (const auto& m : messages) {
     rd_kafka_resp_err_t err;
     for (int attempt = 0;; ++attempt) {
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wold-style-cast"  // librdkafka's RD_KAFKA_V_* macros
-      err = rd_kafka_producev(
-          impl_->rk.get(), RD_KAFKA_V_TOPIC(m.topic.c_str()),
-          RD_KAFKA_V_KEY(const_cast<char*>(m.key.data()), m.key.size()),
-          RD_KAFKA_V_VALUE(const_cast<char*>(m.payload.data()), m.payload.size()),
-          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(&group), RD_KAFKA_V_END);
-#pragma GCC diagnostic pop
+      err = Produce(impl_->rk.get(), m, &group);
       // A full local queue drains as deliveries complete; wait a little instead of failing.
       if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL || attempt > 200) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
