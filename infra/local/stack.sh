@@ -6,27 +6,52 @@
 #   infra/local/stack.sh up     [--dir DIR] [--any-ports] [--fresh] [--devbroker PATH]
 #   infra/local/stack.sh down   [--dir DIR] [--purge]
 #   infra/local/stack.sh status [--dir DIR]
+#   infra/local/stack.sh stop-service   redis|postgres|maildev [--dir DIR]
+#   infra/local/stack.sh start-service  redis|postgres|maildev [--dir DIR]
+#   infra/local/stack.sh pause-service  devbroker [--dir DIR]
+#   infra/local/stack.sh resume-service devbroker [--dir DIR]
 #
 #   --dir DIR        state directory (default: .local in the repository)
-#   --any-ports      skip the standard ports (6379, 5432, 1025, 8025); use free ones (tests)
-#   --fresh          delete DIR's data first (a clean database and broker)
+#   --any-ports      skip the standard ports (6379, 5432, 1025, 8025); use free ones, and trade
+#                    durability for speed (tests, benchmark): PostgreSQL without fsync, Redis
+#                    saved only when it is stopped
+#   --fresh          delete DIR's data first (a clean database, Redis, broker and mailbox)
 #   --devbroker PATH the sre-devbroker binary (default: build/bin/sre-devbroker)
 #   --purge          with down: also delete DIR
 #
 # `up` waits until every service answers, then writes DIR/stack.env with export lines for
 # KAFKA_BOOTSTRAP_SERVERS, REDIS_URL, DATABASE_URL, SMTP_URL and MAILDEV_URL, and
-# KAFKA_FETCH_WAIT_MAX_MS=10 (sre-devbroker answers an empty fetch only after the full wait). `down` stops exactly
-# the processes `up` started (by the pids in DIR/pids). Logs go to DIR/logs.
+# KAFKA_FETCH_WAIT_MAX_MS=10 (sre-devbroker answers an empty fetch only after the full wait). `down`
+# stops exactly the processes `up` started (by the pids in DIR/pids). Logs go to DIR/logs.
+#
+# Outages, for drills (tests/reliability/outage_drill_test.cpp), on a stack that is up:
+# `stop-service` stops one service (PostgreSQL with a fast shutdown, which disconnects its
+# clients); `start-service` starts it again on the port(s) it had, with the data it had, and waits
+# until it answers (stack.env stays valid). Redis keeps its data in DIR/redis (an append-only file
+# fsynced every second; with --any-ports a snapshot written when it stops), so the open-incident
+# locks and the baselines survive a restart; PostgreSQL keeps its cluster in DIR/pg; MailDev keeps
+# every message in DIR/maildev and reloads them at start. sre-devbroker cannot be restarted:
+# librdkafka's mock cluster keeps every topic, offset and group in memory, loses them when it
+# exits, and cannot bind the same port again. Its outage is a freeze instead: `pause-service`
+# sends it SIGSTOP (connections stay open and nothing answers, as in a network partition) and
+# `resume-service` SIGCONT; nothing is lost. `down` stops a paused broker too.
 set -euo pipefail
 
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
+usage() { sed -n '2,/^set -euo/p' "$0" | sed -n '/^#/s/^# \{0,1\}//p'; }
 cmd="${1:-}"
 [ $# -gt 0 ] && shift
+case "$cmd" in -h|--help) usage; exit 0 ;; esac
 dir="$repo/.local"
 any_ports=0
 fresh=0
 purge=0
 devbroker="$repo/build/bin/sre-devbroker"
+service=""
+case "$cmd" in
+  stop-service|start-service|pause-service|resume-service)
+    if [ $# -gt 0 ] && [[ "$1" != -* ]]; then service="$1"; shift; fi ;;
+esac
 while [ $# -gt 0 ]; do
   case "$1" in
     --dir) dir="$2"; shift 2 ;;
@@ -34,7 +59,7 @@ while [ $# -gt 0 ]; do
     --fresh) fresh=1; shift ;;
     --purge) purge=1; shift ;;
     --devbroker) devbroker="$2"; shift 2 ;;
-    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) usage; exit 0 ;;
     *) echo "stack.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -97,22 +122,31 @@ wait_for() {  # wait_for NAME SECONDS COMMAND...
   done
 }
 
+# start_redis [PORT]: on PORT (a restart), else on a port picked now.
 start_redis() {
-  local port
-  port="$(pick_port 6379)"
+  local port="${1:-}"
+  [ -n "$port" ] || port="$(pick_port 6379)"
   mkdir -p "$dir/redis"
   command -v redis-server >/dev/null || die "redis-server not found; run infra/local/install-deps"
-  nohup redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
+  # Redis keeps its data across a restart, as an operator's would: a Redis that came back empty
+  # would have lost the open-incident locks (no TTL) and could let a second incident open for one
+  # service. The append-only file (fsync every second) also survives a crash; with --any-ports
+  # (tests, the benchmark) it would cost the detection benchmark a large part of Redis's
+  # throughput, so those stacks only save a snapshot when Redis is stopped (SIGTERM).
+  local persist=(--appendonly yes --appendfsync everysec)
+  [ "$any_ports" = 1 ] && persist=(--appendonly no --shutdown-on-sigterm save)
+  nohup redis-server --port "$port" --bind 127.0.0.1 --save '' "${persist[@]}" \
     --dir "$dir/redis" --daemonize no --maxmemory 512mb --maxmemory-policy volatile-lru \
-    >"$logs/redis.log" 2>&1 &
+    >>"$logs/redis.log" 2>&1 &
   echo $! >"$pids/redis.pid"
   wait_for redis 20 redis-cli -h 127.0.0.1 -p "$port" ping
   echo "$port" >"$dir/redis.port"
 }
 
+# start_postgres [PORT]: on PORT (a restart), else on a port picked now.
 start_postgres() {
-  local port bin data sock
-  port="$(pick_port 5432)"
+  local port="${1:-}" bin data sock
+  [ -n "$port" ] || port="$(pick_port 5432)"
   bin="$(pg_bin)"
   data="$dir/pg"
   # The postgres user must reach the data directory; when DIR is not traversable for it
@@ -163,21 +197,39 @@ SQL
 start_devbroker() {
   [ -x "$devbroker" ] || die "sre-devbroker not found at $devbroker; run 'make build' first"
   rm -f "$dir/kafka.bootstrap"
-  nohup "$devbroker" --bootstrap-file "$dir/kafka.bootstrap" >"$logs/devbroker.log" 2>&1 &
+  # A session of its own: pause-service stops it with SIGSTOP, and a stopped process in a process
+  # group that becomes orphaned (e.g. the shell that ran `up` exits) gets SIGHUP and SIGCONT from
+  # the kernel, which would end the pause early.
+  nohup setsid "$devbroker" --bootstrap-file "$dir/kafka.bootstrap" >"$logs/devbroker.log" 2>&1 &
   echo $! >"$pids/devbroker.pid"
   wait_for devbroker 20 test -s "$dir/kafka.bootstrap"
 }
 
+# maildev_reloaded WEB_PORT: MailDev lists at least as many messages as DIR/maildev holds (it
+# reloads them asynchronously after it starts answering).
+maildev_reloaded() {
+  local want
+  want="$(find "$dir/maildev" -maxdepth 1 -name '*.eml' | wc -l)"
+  curl -sf "http://127.0.0.1:$1/email" | node -e '
+    let s = "";
+    process.stdin.on("data", (d) => (s += d)).on("end", () =>
+      process.exit(JSON.parse(s).length >= Number(process.argv[1]) ? 0 : 1));' "$want"
+}
+
+# start_maildev [SMTP_PORT WEB_PORT]: on those ports (a restart), else on ports picked now.
 start_maildev() {
-  local smtp web bin
+  local smtp="${1:-}" web="${2:-}" bin
   bin="$repo/.tools/maildev/node_modules/.bin/maildev"
   [ -x "$bin" ] || die "maildev not found at $bin; run infra/local/install-deps"
-  smtp="$(pick_port 1025)"
-  web="$(pick_port 8025)"
+  [ -n "$smtp" ] || smtp="$(pick_port 1025)"
+  [ -n "$web" ] || web="$(pick_port 8025)"
+  # --mail-directory: every message is kept as DIR/maildev/<id>.eml and reloaded at start.
+  mkdir -p "$dir/maildev"
   nohup "$bin" --smtp "$smtp" --web "$web" --ip 127.0.0.1 --web-ip 127.0.0.1 \
-    >"$logs/maildev.log" 2>&1 &
+    --mail-directory "$dir/maildev" >>"$logs/maildev.log" 2>&1 &
   echo $! >"$pids/maildev.pid"
   wait_for maildev 30 curl -sf "http://127.0.0.1:$web/email"
+  wait_for maildev 30 maildev_reloaded "$web"
   echo "$smtp" >"$dir/smtp.port"
   echo "$web" >"$dir/maildev.port"
 }
@@ -201,6 +253,7 @@ stop_one() {
   pid="$(cat "$pids/$name.pid")"
   if kill -0 "$pid" 2>/dev/null; then
     kill -"$sig" "$pid" 2>/dev/null || true
+    kill -CONT "$pid" 2>/dev/null || true  # a paused process acts on the signal only once resumed
     for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     if kill -0 "$pid" 2>/dev/null; then
       say "$name ($pid) did not stop; killing it"
@@ -210,14 +263,33 @@ stop_one() {
   rm -f "$pids/$name.pid"
 }
 
+paused() { alive "$1" && [ "$(awk '{print $3}' "/proc/$(cat "$pids/$1.pid")/stat" 2>/dev/null)" = T ]; }
+
+# saved_port FILE: the port a service of this stack had (start-service reuses it).
+saved_port() {
+  [ -s "$dir/$1" ] || die "no $1 in $dir: was the stack ever up there?"
+  local p
+  p="$(cat "$dir/$1")"
+  port_in_use "$p" && die "port $p (from $1) is taken by another process"
+  echo "$p"
+}
+
+need_service() {  # need_service ALLOWED...: checks NAME against the allowed services
+  local allowed=" $* "
+  [ -n "$service" ] || die "$cmd needs a service name: one of$allowed(see --help)"
+  [[ "$allowed" == *" $service "* ]] || die "$cmd: '$service' is not one of$allowed(see --help)"
+  [ -f "$dir/stack.env" ] || die "no stack is up in $dir"
+}
+
 case "$cmd" in
   up)
     if [ "$fresh" = 1 ]; then
       "$0" down --dir "$dir" >/dev/null 2>&1 || true
       if [ -L "$dir/pg" ]; then rm -rf "$(readlink "$dir/pg")"; fi
-      rm -rf "$dir/pg" "$dir/redis" "$dir/logs" "$dir"/*.port "$dir/stack.env" "$dir/kafka.bootstrap"
+      rm -rf "$dir/pg" "$dir/redis" "$dir/maildev" "$dir/logs" "$dir"/*.port "$dir/stack.env" "$dir/kafka.bootstrap"
     fi
     mkdir -p "$pids" "$logs"
+    echo "$any_ports" >"$dir/any-ports"  # start-service restarts with the same settings
     alive redis || start_redis
     alive postgres || start_postgres
     alive devbroker || start_devbroker
@@ -225,6 +297,45 @@ case "$cmd" in
     write_env
     say "up; environment in $dir/stack.env"
     sed 's/^export /  /' "$dir/stack.env"
+    ;;
+  stop-service)
+    need_service redis postgres maildev
+    if ! alive "$service"; then say "$service is not running"; exit 0; fi
+    case "$service" in
+      postgres) stop_one postgres INT ;;  # fast shutdown: disconnect clients, then stop
+      *) stop_one "$service" ;;
+    esac
+    say "$service stopped"
+    ;;
+  start-service)
+    need_service redis postgres maildev
+    if alive "$service"; then say "$service is already running"; exit 0; fi
+    mkdir -p "$pids" "$logs"
+    any_ports="$(cat "$dir/any-ports" 2>/dev/null || echo 0)"
+    case "$service" in
+      redis)
+        port="$(saved_port redis.port)" || exit 1
+        start_redis "$port" ;;
+      postgres)
+        port="$(saved_port postgres.port)" || exit 1
+        start_postgres "$port" ;;
+      maildev)
+        smtp="$(saved_port smtp.port)" || exit 1
+        web="$(saved_port maildev.port)" || exit 1
+        start_maildev "$smtp" "$web" ;;
+    esac
+    say "$service started"
+    ;;
+  pause-service|resume-service)
+    need_service devbroker
+    alive devbroker || die "devbroker is not running"
+    if [ "$cmd" = pause-service ]; then
+      kill -STOP "$(cat "$pids/devbroker.pid")"
+      say "devbroker paused (SIGSTOP): it accepts nothing until resume-service"
+    else
+      kill -CONT "$(cat "$pids/devbroker.pid")"
+      say "devbroker resumed"
+    fi
     ;;
   down)
     stop_one maildev
@@ -246,7 +357,9 @@ case "$cmd" in
         maildev) port="smtp $(cat "$dir/smtp.port" 2>/dev/null || true), web $(cat "$dir/maildev.port" 2>/dev/null || true)" ;;
         *) port="$(cat "$dir/$name.port" 2>/dev/null || true)" ;;
       esac
-      if alive "$name"; then
+      if paused "$name"; then
+        printf '  %-10s paused   pid %-8s %s\n' "$name" "$(cat "$pids/$name.pid")" "$port"
+      elif alive "$name"; then
         printf '  %-10s running  pid %-8s %s\n' "$name" "$(cat "$pids/$name.pid")" "$port"
       else
         printf '  %-10s stopped\n' "$name"
@@ -254,7 +367,7 @@ case "$cmd" in
     done
     ;;
   *)
-    echo "usage: stack.sh up|down|status [--dir DIR] [--any-ports] [--fresh] [--purge] [--devbroker PATH]" >&2
+    echo "usage: stack.sh up|down|status|stop-service|start-service|pause-service|resume-service [NAME] [--dir DIR] [--any-ports] [--fresh] [--purge] [--devbroker PATH] (see --help)" >&2
     exit 2
     ;;
 esac
