@@ -305,3 +305,17 @@ TEST(ResolutionTest, OddBaselinesAreReadWithDefaultsNotExceptions) {
 }  // namespace
 }  // namespace sre::investigation
 
+
+namespace sre::investigation {
+namespace {
+
+TEST(LockSweepTest, LostLocksAreRestoredForTheNewestOpenIncident) {
+  std::vector<std::pair<std::string, std::string>> open = {
+      {"payment", "old-payment"}, {"order", "order-1"}, {"payment", "new-payment"}, {"gateway", "gw-1"}};
+  auto restore = LocksToRestore(open, {"order"});
+  EXPECT_EQ(restore, (std::map<std::string, std::string>{{"gateway", "gw-1"}, {"payment", "new-payment"}}));
+  EXPECT_TRUE(LocksToRestore(open, {"order", "payment", "gateway"}).empty());
+}
+
+}  // namespace
+}  // namespace sre::investigation

@@ -235,6 +235,11 @@ TEST(ResolutionMonitorIntegrationTest, OneFailingIncidentNeverBlocksAnotherAndSt
   EXPECT_EQ(lock_of(svc_a), a);
   EXPECT_EQ(lock_of(svc_closed), "") << "the lock of a closed incident survived a sweep";
   EXPECT_EQ(lock_of(svc_ghost), ghost) << "a lock without a row is kept for the grace period";
+  // Redis lost the lock of an open incident (restarted empty): the next pass puts it back, so a
+  // new breach on that service attaches instead of opening a second incident.
+  ASSERT_TRUE(redis.Command({"DEL", keys::OpenIncidentLock(svc_a)}).ok());
+  ASSERT_TRUE(monitor.CheckOnce().ok());
+  EXPECT_EQ(lock_of(svc_a), a);
   std::this_thread::sleep_for(std::chrono::milliseconds(1600));
 
   ASSERT_TRUE(db.Transact([&](pqxx::work& tx) {

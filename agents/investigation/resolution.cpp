@@ -122,6 +122,14 @@ ResolutionDecision DecideSignalLost(const ResolutionInput& in, const SignalWatch
   return d;
 }
 
+std::map<std::string, std::string> LocksToRestore(const std::vector<std::pair<std::string, std::string>>& open,
+                                                  const std::set<std::string>& locked) {
+  std::map<std::string, std::string> out;
+  for (const auto& [service, id] : open)
+    if (!locked.count(service)) out[service] = id;  // later (newer) incidents overwrite earlier ones
+  return out;
+}
+
 LockSweep SweepLocks(const std::map<std::string, std::string>& lock_incident,
                      const std::map<std::string, std::string>& status,
                      const std::map<std::string, int64_t>& missing_since, int64_t now_wall_ms, int64_t grace_ms) {

@@ -38,6 +38,14 @@ IncidentBaselines ParseBaselines(const Json& baselines);
 // for `grace_ms` of wall time (`missing_since`: when each id was first seen without a row) —
 // detection takes the lock just before it writes the row, and retries that write while
 // PostgreSQL is down, so a lock without a row is normal for a while.
+// The locks to put back (service → incident id): every service with an open incident but no
+// lock gets the lock of its newest open incident. A Redis restarted empty (or flushed) loses the
+// locks, which have no TTL; without them the next breach on that service would open a second
+// incident. `open` is (service, incident id) in detection order; `locked` holds the services that
+// have a lock now.
+std::map<std::string, std::string> LocksToRestore(const std::vector<std::pair<std::string, std::string>>& open,
+                                                  const std::set<std::string>& locked);
+
 struct LockSweep {
   std::vector<std::string> release;              // services whose lock to delete (compare-and-delete)
   std::map<std::string, int64_t> missing_since;  // ids without a row, kept for the next sweep

@@ -60,6 +60,9 @@ Expected<int> ResolutionMonitor::CheckOnce() {
   std::erase_if(watches_, [&](const auto& w) { return !open_ids.count(w.first); });
   std::erase_if(failure_logged_ms_, [&](const auto& f) { return !open_ids.count(f.first); });
 
+  if (Status restored = RestoreLocks(open); !restored.ok())
+    log::Get("resolution")->warn("could not check the open incidents' locks (retried next pass): {}", restored.message());
+
   int resolved = 0, failed = 0;
   Status first_failure = Status::Ok();
   const size_t start = open.empty() ? 0 : pass_++ % open.size();
@@ -169,6 +172,32 @@ Status ResolutionMonitor::Resolve(const Open& inc, const ResolutionDecision& d) 
       log::Get(kAgent)->warn("incident resolved without observed recovery: {}", d.reason);
     else
       log::Get(kAgent)->info("incident resolved: {}", d.reason);
+  }
+  return Status::Ok();
+}
+
+Status ResolutionMonitor::RestoreLocks(const std::vector<Open>& open) {
+  if (open.empty()) return Status::Ok();
+  std::vector<std::pair<std::string, std::string>> services;
+  std::vector<std::string> mget = {"MGET"};
+  for (const auto& inc : open) {
+    services.emplace_back(inc.service, inc.id);
+    mget.push_back(keys::OpenIncidentLock(inc.service));
+  }
+  auto values = redis_.Command(mget);
+  if (!values.ok()) return values.status();
+  if (values->type != RedisReply::Type::kArray || values->elements.size() != open.size())
+    return Status::Internal("redis MGET: unexpected reply");
+  std::set<std::string> locked;
+  for (size_t i = 0; i < open.size(); ++i)
+    if (values->elements[i].type == RedisReply::Type::kString) locked.insert(open[i].service);
+  for (const auto& [service, id] : LocksToRestore(services, locked)) {
+    auto r = redis_.Command({"SET", keys::OpenIncidentLock(service), id, "NX"});
+    if (!r.ok()) return r.status();
+    if (r->is_nil()) continue;  // taken meanwhile
+    Metrics().GetCounter("sre_locks_restored_total", "Open-incident locks put back after Redis lost them").Inc();
+    log::LogScope scope("incident_id", id);
+    log::Get("resolution")->warn("restored the lost incident lock of {} (Redis restarted empty?)", TruncateUtf8(service, 128));
   }
   return Status::Ok();
 }

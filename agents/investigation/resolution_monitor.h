@@ -5,7 +5,8 @@
 // (resolution.h: Decide) or when the incident's evidence stopped arriving (DecideSignalLost).
 // Every pass visits each open incident on its own: one incident's failure is logged, counted and
 // retried next pass, and never keeps another from resolving; the starting point rotates so no
-// incident is always last. About once a minute it also deletes locks whose incident is over.
+// incident is always last. Every pass it puts back the lock of an open incident that lost it (a
+// Redis restarted empty), and about once a minute it deletes locks whose incident is over.
 #include <atomic>
 #include <chrono>
 #include <map>
@@ -45,6 +46,7 @@ class ResolutionMonitor {
   Expected<bool> CheckIncident(const Open& inc, int64_t now_wall_ms);
   Status Resolve(const Open& inc, const ResolutionDecision& d);
   Status SweepStaleLocks();
+  Status RestoreLocks(const std::vector<Open>& open);
 
   RedisClient redis_;
   Database db_;
