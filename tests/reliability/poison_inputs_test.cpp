@@ -586,10 +586,12 @@ TEST_F(PoisonInputs, AfterwardsEveryGroupCatchesUpAndAScenarioCompletesWithFiveE
   };
   // The simulator keeps publishing raw telemetry: stop it so the raw topics can drain to 0.
   harness_->process("simulator").Stop();
-  for (const auto& [group, topics] : groups)
-    for (const auto& topic : topics)
+  for (const auto& entry : groups)
+    for (const auto& topic : entry.second) {
+      const std::string& group = entry.first;  // a named reference: Clang 14 cannot capture bindings
       EXPECT_TRUE(Eventually([&] { return testing::GroupLag(Stack().kafka_bootstrap, group, topic) == 0; }, 60s, 500ms))
           << group << " on " << topic << " is " << testing::GroupLag(Stack().kafka_bootstrap, group, topic) << " behind";
+    }
   for (const auto& name : testing::PipelineHarness::Agents()) {
     EXPECT_TRUE(harness_->process(name).Running()) << name;
     EXPECT_EQ(harness_->HealthStatus(name), 200) << name;
