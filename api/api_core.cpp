@@ -295,13 +295,25 @@ const std::vector<std::string>& LifecycleTopics() {
 
 std::variant<LifecycleEvent, ApiError> MakeStreamEvent(const std::string& topic,
                                                        const std::string& payload) {
-  Json p = Json::parse(payload, nullptr, false);
-  if (p.is_discarded() || !p.is_object()) return Bad("payload is not a JSON object");
+  // The same decoder the agents use for the topic, so the stream shows exactly what the pipeline
+  // accepts (and text arrives cleaned the same way).
+  Json p;
+  Status decoded = Status::Invalid("not a lifecycle topic: " + SanitizeUtf8(TruncateUtf8(topic, 64)));
+  auto decode = [&]<typename T>() {
+    auto d = Decode<T>(payload);
+    decoded = d.status();
+    if (d.ok()) p = ToJson(*d);
+  };
+  if (topic == topics::kAnomaliesDetected) decode.operator()<AnomalyDetected>();
+  else if (topic == topics::kIncidentsOpened) decode.operator()<IncidentOpened>();
+  else if (topic == topics::kRcaCompleted) decode.operator()<RcaCompleted>();
+  else if (topic == topics::kRemediationPlans) decode.operator()<RemediationPlan>();
+  else if (topic == topics::kIncidentsResolved) decode.operator()<IncidentResolved>();
+  else if (topic == topics::kPostmortemsGenerated) decode.operator()<PostmortemGenerated>();
+  if (!decoded.ok())
+    return Bad("payload does not match the lifecycle contract: " + SanitizeUtf8(TruncateUtf8(decoded.message(), 256)));
   auto head = FromJson<LifecycleHead>(p);
-  if (!head.ok()) {
-    return Bad("payload does not match the lifecycle contract: " +
-               SanitizeUtf8(TruncateUtf8(head.status().message(), 256)));
-  }
+  if (!head.ok()) return Bad("payload does not match the lifecycle contract: " + head.status().message());
   std::string id = head->incident_id;
   for (char& c : id) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   LifecycleEvent out;

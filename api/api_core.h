@@ -100,10 +100,11 @@ struct LifecycleEvent {
   StreamEvent event;     // id 0 until EventRing::Push
 };
 
-// Builds the stream event for a message from `topic`. An error when the payload does not match
-// the contract every lifecycle payload shares (shared/messages.h): a JSON object with the
-// Envelope (event_id a UUID string, schema_version 1, timestamp a non-negative integer) and a UUID
-// incident_id (lower-cased in the event: the REST endpoints take lower-case ids). Never throws.
+// Builds the stream event for a message from `topic`. An error when the payload is not a valid
+// payload of that topic by the agents' own decoder (shared/messages.h: every field, the event-time
+// window, nesting, text cleaned), or the topic is not a lifecycle topic; so the stream shows what
+// the pipeline accepts. The incident id is lower-cased (the REST endpoints take lower-case ids).
+// Never throws.
 std::variant<LifecycleEvent, ApiError> MakeStreamEvent(const std::string& topic,
                                                        const std::string& payload);
 

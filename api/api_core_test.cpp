@@ -8,6 +8,7 @@
 
 #include "api/server.h"
 #include "shared/config.h"
+#include "shared/messages.h"
 #include "shared/metrics.h"
 #include "shared/text.h"
 
@@ -251,10 +252,28 @@ TEST(ServiceHealthTest, Table) {
 
 const std::string kEventId = "5b6f3c1e-2a4d-4e8f-9c0b-1d2e3f405162";
 
-// A payload with a valid envelope (shared/messages.h) and incident id, plus `extra`.
-Json Lifecycle(Json extra = Json::object()) {
-  Json p = {
-      {"event_id", kEventId}, {"schema_version", 1}, {"timestamp", 1763892000000}, {"incident_id", kId}};
+// A valid payload of `topic` (shared/messages.h), with `extra` fields replacing its own.
+Json Lifecycle(Json extra = Json::object(), const std::string& topic = "incidents.opened") {
+  Json p;
+  auto envelope = [](auto& m) {
+    m.event_id = kEventId;
+    m.timestamp = 1763892000000;
+    m.incident_id = kId;
+  };
+  if (topic == "rca.completed") {
+    RcaCompleted r;
+    envelope(r);
+    r.root_cause_service = "payment-service";
+    r.top_root_cause = "slow queries";
+    r.root_cause_candidates = {{1, "slow queries", RootCauseCategory::DATABASE_BOTTLENECK, "payment-service", 0.8, {}}};
+    p = ToJson(r);
+  } else {
+    IncidentOpened o;
+    envelope(o);
+    o.service = "payment-service";
+    o.detection_time = 1763892000000;
+    p = ToJson(o);
+  }
   p.update(extra);
   return p;
 }
@@ -263,7 +282,8 @@ TEST(MakeStreamEventTest, SummarisesLifecyclePayloads) {
   auto r =
       MakeStreamEvent("rca.completed", Lifecycle({{"root_cause_service", "payment-service"},
                                                   {"root_cause_category", "DATABASE_BOTTLENECK"},
-                                                  {"top_confidence", 0.8}})
+                                                  {"top_confidence", 0.8}},
+                                                 "rca.completed")
                                            .dump());
   ASSERT_TRUE(std::holds_alternative<LifecycleEvent>(r));
   const auto& made = std::get<LifecycleEvent>(r);
@@ -314,6 +334,19 @@ TEST(MakeStreamEventTest, PayloadsOffTheContractAreErrorsNotExceptions) {
   auto missing = Lifecycle();
   missing.erase("event_id");
   EXPECT_TRUE(std::holds_alternative<ApiError>(MakeStreamEvent("x", missing.dump())));
+}
+
+// The stream accepts exactly what the agents accept: a field the envelope does not have (an
+// unknown enum value here) is an error too, and ill-formed UTF-8 is repaired, not refused.
+TEST(MakeStreamEventTest, ValidatesEveryFieldLikeTheAgentsAndRepairsText) {
+  auto bad_enum = MakeStreamEvent("incidents.opened", Lifecycle({{"anomaly_type", "UNKNOWN_VALUE"}}).dump());
+  ASSERT_TRUE(std::holds_alternative<ApiError>(bad_enum));
+  EXPECT_NE(std::get<ApiError>(bad_enum).message.find("anomaly_type"), std::string::npos);
+  std::string latin = Lifecycle({{"service", "pay-XX"}}).dump();
+  latin.replace(latin.find("pay-XX"), 6, "pay-\xE9\xE2");
+  auto repaired = MakeStreamEvent("incidents.opened", latin);
+  EXPECT_TRUE(std::holds_alternative<LifecycleEvent>(repaired));
+  EXPECT_TRUE(std::holds_alternative<ApiError>(MakeStreamEvent("raw.metrics", Lifecycle().dump())));
 }
 
 TEST(MakeStreamEventTest, UpperCaseIncidentIdIsLowerCasedForTheRestEndpoints) {
@@ -531,11 +564,7 @@ TEST(StreamHandlerTest, AddsEventsOnceAndRejectsMalformedPayloads) {
   StreamHandler handler(hub);
   InboundMessage m;
   m.topic = "incidents.opened";
-  m.payload = Json{
-      {"event_id", "9a1c2b3d-4e5f-4a6b-8c7d-0e1f2a3b4c5d"},
-      {"schema_version", 1},
-      {"incident_id", kOtherId},
-      {"timestamp", 1763892000000}}.dump();
+  m.payload = Lifecycle({{"event_id", "9a1c2b3d-4e5f-4a6b-8c7d-0e1f2a3b4c5d"}, {"incident_id", kOtherId}}).dump();
   EXPECT_TRUE(handler.Handle(m).ok());
   EXPECT_TRUE(handler.Handle(m).ok()) << "a redelivery is not an error";
   EXPECT_EQ(hub.ring().size(), 1u) << "a redelivered event_id is not streamed twice";

@@ -21,6 +21,7 @@
 #include "shared/ids.h"
 #include "shared/json_codec.h"
 #include "shared/kafka.h"
+#include "shared/messages.h"
 #include "shared/postgres.h"
 #include "tests/support/process.h"
 #include "tests/support/test_stack.h"
@@ -322,15 +323,26 @@ TEST_F(ApiIntegration, StreamsLifecycleEventsAndResumesAfterLastEventId) {
   auto producer = Producer::Create(kafka);
   ASSERT_TRUE(producer.ok());
   const std::string a = NewUuid(), b = NewUuid();
-  auto event = [](const std::string& id, const std::string& extra) {
-    return Json{{"event_id", NewUuid()},
-                {"schema_version", 1},
-                {"timestamp", 1764650000000},
-                {"incident_id", id},
-                {"service", extra},
-                {"severity", "HIGH"},
-                {"anomaly_type", "LATENCY_SPIKE"}}
-        .dump();
+  // Valid payloads of their topics: the stream carries what the agents accept.
+  auto event = [](const std::string& id, const std::string& service) {
+    IncidentOpened o;
+    o.event_id = NewUuid();
+    o.timestamp = o.detection_time = 1764650000000;
+    o.incident_id = id;
+    o.service = service;
+    o.severity = Severity::HIGH;
+    o.anomaly_type = AnomalyType::LATENCY_SPIKE;
+    return Encode(o);
+  };
+  auto rca = [](const std::string& id) {
+    RcaCompleted r;
+    r.event_id = NewUuid();
+    r.timestamp = 1764650000000;
+    r.incident_id = id;
+    r.root_cause_service = "payment-service";
+    r.top_root_cause = "slow queries";
+    r.root_cause_candidates = {{1, "slow queries", RootCauseCategory::DATABASE_BOTTLENECK, "payment-service", 0.8, {}}};
+    return Encode(r);
   };
   const httplib::Headers auth = {{"Authorization", std::string("Bearer ") + kToken}};
   // A live client sees the event published after it connected.
@@ -361,7 +373,7 @@ TEST_F(ApiIntegration, StreamsLifecycleEventsAndResumesAfterLastEventId) {
   ASSERT_GT(id_a, 0u);
 
   // Events while the client was away come on reconnect with Last-Event-ID, and nothing older.
-  ASSERT_TRUE((*producer)->Publish({"rca.completed", b, event(b, "svc-b")}).ok());
+  ASSERT_TRUE((*producer)->Publish({"rca.completed", b, rca(b)}).ok());
   std::string resumed = ReadStream(
       port_, "/api/stream",
       {{"Authorization", std::string("Bearer ") + kToken}, {"Last-Event-ID", std::to_string(id_a)}},

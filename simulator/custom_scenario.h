@@ -12,9 +12,9 @@
 // deployment (lead_s default 90, description), cascade (default false). Unknown fields are
 // rejected so that a typo does not silently change the scenario.
 //
-// Text is kept as written, NUL characters (\u0000) included: the simulator feeds the pipeline
-// hostile telemetry on purpose, and the pipeline cleans text at its own edges. Only the JSON
-// itself must be valid (ill-formed UTF-8 is invalid JSON).
+// Text is decoded by the shared decoding, which cleans it like every edge of the pipeline: a NUL
+// character (\u0000) becomes U+FFFD. The JSON itself must be valid (ill-formed UTF-8 in the body
+// is refused here, where nothing is repaired before parsing).
 #include <optional>
 #include <string>
 #include <string_view>

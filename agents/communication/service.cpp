@@ -52,6 +52,9 @@ Expected<Email> CommunicationService::Build(const InboundMessage& m, int64_t& ts
   if (m.topic == topics::kAnomaliesDetected) {
     auto a = Decode<AnomalyDetected>(m.payload);
     if (!a.ok()) return a.status();
+    // Like the later stages: no alert for an incident detection never recorded (anyone able to
+    // publish to the topic could page on-call otherwise).
+    if (auto f = Facts(db_, a->incident_id); !f.ok()) return f.status();
     ts = a->timestamp;
     return AlertEmail(*a, dashboard_url_);
   }

@@ -5,9 +5,14 @@
 namespace sre::llm::wire {
 namespace {
 
+// Every string read from a provider's reply is outside text: NUL (from \u0000) becomes U+FFFD
+// here, before it can reach an audit row (JSONB refuses NUL).
 std::string StringField(const Json& obj, const char* key) {
   auto it = obj.find(key);
-  return it != obj.end() && it->is_string() ? it->get<std::string>() : "";
+  if (it == obj.end() || !it->is_string()) return "";
+  std::string s = it->get<std::string>();
+  codec::CleanString(s);
+  return s;
 }
 
 int64_t IntField(const Json& obj, const char* key) {
@@ -270,13 +275,14 @@ std::string ErrorSummary(std::string_view body) {
       std::string message = StringField(*err, "message");
       summary = type.empty() ? message : message.empty() ? type : type + ": " + message;
     } else if (err != j.end() && err->is_string()) {
-      summary = err->get<std::string>();  // Ollama: {"error":"model not found"}
+      summary = err->get<std::string>();  // cleaned below; Ollama: {"error":"model not found"}
     } else {
       summary = StringField(j, "message");
     }
   } else {
     summary = std::string(body);
   }
+  codec::CleanString(summary);  // a raw body may hold NUL or ill-formed UTF-8
   for (char& c : summary) {
     if (c == '\n' || c == '\r' || c == '\t') c = ' ';
   }

@@ -151,3 +151,23 @@ TEST(WireTest, SummarisesErrorBodies) {
 
 }  // namespace
 }  // namespace sre::llm::wire
+
+namespace sre::llm::wire {
+namespace {
+
+// Found by mutation: NUL from a provider reached the audit row (JSONB refuses it).
+TEST(WireTest, NulInRepliesAndErrorBodiesIsReplaced) {
+  const std::string fffd = "\xEF\xBF\xBD";
+  EXPECT_EQ(ErrorSummary(R"({"error":{"type":"x","message":"bad\u0000byte"}})"), "x: bad" + fffd + "byte");
+  std::string raw = ErrorSummary(std::string("<html>\0\xFF</html>", 15));
+  EXPECT_TRUE(IsValidUtf8(raw));
+  EXPECT_EQ(raw.find('\0'), std::string::npos);
+  auto r = ParseResponse(Provider::kAnthropic,
+                         R"({"content":[{"type":"tool_use","id":"toolu_1","name":"get_runbooks\u0000","input":{}}]})");
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_EQ(r->tool_calls.size(), 1u);
+  EXPECT_EQ(r->tool_calls[0].name, "get_runbooks" + fffd);
+}
+
+}  // namespace
+}  // namespace sre::llm::wire
