@@ -34,6 +34,13 @@ inline std::string IncidentPatterns(const std::string& incident_id) { return "sr
 inline std::string RecentErrors(const std::string& service) { return "sre:logs:{" + service + "}:errors"; }
 // STRING: event time (ms) of the last pattern-matching error line of a service.
 inline std::string LastPatternError(const std::string& service) { return "sre:logs:{" + service + "}:last_pattern_ts"; }
+// ZSET of the newest telemetry event time detection has seen per service: member = service,
+// score = event time (ms), only ever raised (ZADD GT). Its upper quartile is the pipeline's clock,
+// which says whether time has moved on for an incident whose evidence went quiet (resolution.h:
+// DecideSignalLost): it stands still while detection lags or is down, and one service's absurd
+// timestamps cannot move it. Bounded to kServiceClockMax members (the oldest are dropped).
+inline constexpr const char* kServiceClock = "sre:clock:services";
+inline constexpr int kServiceClockMax = 10000;
 // ZSET of deployments of a service: score = event time (ms), member = RawDeployment JSON.
 inline std::string Deployments(const std::string& service) { return "sre:deploys:{" + service + "}"; }
 

@@ -1,5 +1,7 @@
 #include "agents/detection/service.h"
 
+#include <map>
+
 #include "agents/detection/baseline_script.h"
 #include "shared/text.h"
 #include "shared/ids.h"
@@ -83,6 +85,11 @@ std::vector<Status> DetectionService::HandleBatch(std::span<const InboundMessage
   // samples of the batch while the rest are still being decoded.
   EvalStream metric_calls(redis_, BaselineScript());
   std::vector<std::vector<std::string>> error_cmds;
+  std::map<std::string, int64_t> newest;  // per service, for the pipeline's clock (keys::kServiceClock)
+  auto saw = [&](const std::string& service, int64_t ts) {
+    auto [it, fresh] = newest.emplace(service, ts);
+    if (!fresh) it->second = std::max(it->second, ts);
+  };
 
   for (size_t i = 0; i < batch.size(); ++i) {
     const auto& m = batch[i];
@@ -97,6 +104,7 @@ std::vector<Status> DetectionService::HandleBatch(std::span<const InboundMessage
                                    std::to_string(metric->timestamp))};
       metric_calls.Add(BaselineScriptArgs(call, settings_.For(metric->metric_name)));
       metric_index.push_back(i);
+      saw(metric->source_service, metric->timestamp);
       metrics_in.push_back(std::move(*metric));
     } else if (m.topic == topics::kRawLogs) {
       auto log_line = Decode<RawLog>(m.payload);
@@ -104,6 +112,7 @@ std::vector<Status> DetectionService::HandleBatch(std::span<const InboundMessage
         results[i] = log_line.status();
         continue;
       }
+      saw(log_line->source_service, log_line->timestamp);
       if (log_line->level == LogLevel::ERROR || log_line->level == LogLevel::FATAL) {
         Json entry = {{"ts", log_line->timestamp}, {"level", ToString(log_line->level)},
                       {"message", log_line->message}, {"trace_id", log_line->trace_id}};
@@ -138,6 +147,14 @@ std::vector<Status> DetectionService::HandleBatch(std::span<const InboundMessage
     auto r = metric_calls.Finish();
     if (!r.ok()) return fail_all(r.status());
     metric_replies = std::move(r).value();
+  }
+  if (!newest.empty()) {
+    std::vector<std::string> zadd = {"ZADD", keys::kServiceClock, "GT"};
+    for (const auto& [service, ts] : newest) {
+      zadd.push_back(std::to_string(ts));
+      zadd.push_back(service);
+    }
+    error_cmds.push_back(std::move(zadd));
   }
   if (!error_cmds.empty()) {
     auto r = redis_.Pipeline(error_cmds);

@@ -210,37 +210,64 @@ TEST(ResolutionTest, EverySeriesMustRecoverAndLogsMustBeQuiet) {
 namespace sre::investigation {
 namespace {
 
-// Issue 14: an incident whose evidence stops arriving is resolved as SIGNAL_LOST after the
-// timeout (wall clock), at its newest evidence time; progress restarts the timer.
+// Issue 14: an incident whose evidence stops arriving is resolved as SIGNAL_LOST once it has been
+// silent for the timeout in wall time and the pipeline's clock has moved the timeout past it, at
+// its newest evidence time; progress restarts the wall timer.
 TEST(SignalLossTest, ResolvesOnlyAfterTheTimeoutWithoutProgress) {
+  constexpr int64_t t0 = 1763892000000;
+  const int64_t clock = t0 + 3600000;  // the rest of the system is an hour ahead
   ResolutionInput in;
-  in.detection_time = 1763892000000;
+  in.detection_time = t0;
   in.baselines = ParseBaselines(Json::parse(R"({"log:panic":{"pattern":"panic","since":0}})"));
-  in.last_pattern_error_ts = 1763892005000;
-  EXPECT_EQ(NewestEvidence(in), 1763892005000);
+  in.last_pattern_error_ts = t0 + 5000;
+  EXPECT_EQ(NewestEvidence(in), t0 + 5000);
   SignalWatch w = Observe({}, NewestEvidence(in), 1000);
-  EXPECT_FALSE(DecideSignalLost(in, w, 1000 + 59999, 60000).resolved);
-  // New evidence at wall 50 s: the clock starts again.
-  in.samples["request_rate"] = {{1763892009000, 5.0}};
+  EXPECT_FALSE(DecideSignalLost(in, w, 1000 + 59999, clock, 60000).resolved);
+  // New evidence at wall 50 s: the wall timer starts again.
+  in.samples["request_rate"] = {{t0 + 9000, 5.0}};
   w = Observe(w, NewestEvidence(in), 50000);
   EXPECT_EQ(w.changed_at_wall_ms, 50000);
-  EXPECT_FALSE(DecideSignalLost(in, w, 100000, 60000).resolved);
+  EXPECT_FALSE(DecideSignalLost(in, w, 100000, clock, 60000).resolved);
   // The same evidence seen again does not.
   w = Observe(w, NewestEvidence(in), 90000);
   EXPECT_EQ(w.changed_at_wall_ms, 50000);
-  auto d = DecideSignalLost(in, w, 110000, 60000);
+  auto d = DecideSignalLost(in, w, 110000, clock, 60000);
   ASSERT_TRUE(d.resolved);
   EXPECT_EQ(d.method, kSignalLost);
-  EXPECT_EQ(d.resolution_time, 1763892009000);
+  EXPECT_EQ(d.resolution_time, t0 + 9000);
   EXPECT_NE(d.reason.find("log:panic"), std::string::npos) << d.reason;
   // Never before detection, even when nothing at all arrived.
   ResolutionInput empty;
-  empty.detection_time = 1763892000000;
-  auto e = DecideSignalLost(empty, Observe({}, NewestEvidence(empty), 0), 3600000, 60000);
+  empty.detection_time = t0;
+  auto e = DecideSignalLost(empty, Observe({}, NewestEvidence(empty), 0), 3600000, clock, 60000);
   ASSERT_TRUE(e.resolved);
-  EXPECT_EQ(e.resolution_time, 1763892000000);
+  EXPECT_EQ(e.resolution_time, t0);
   // A normal recovery is METRICS_RECOVERED.
   EXPECT_EQ(ResolutionDecision{}.method, std::string(kMetricsRecovered));
+}
+
+// Silence in wall time alone is not signal loss: while detection lags behind a flood, is down, or
+// the broker is unreachable, no telemetry moves the pipeline's clock and nothing is resolved.
+TEST(SignalLossTest, NothingIsLostWhileThePipelineClockStandsStill) {
+  constexpr int64_t t0 = 1763892000000;
+  ResolutionInput in;
+  in.detection_time = t0;
+  in.samples["error_rate"] = {{t0 + 10000, 0.4}};
+  SignalWatch w = Observe({}, NewestEvidence(in), 0);
+  const int64_t hour = 3600000;
+  // The clock stopped with the incident's newest sample, or just after it.
+  EXPECT_FALSE(DecideSignalLost(in, w, hour, t0 + 10000, 60000).resolved);
+  EXPECT_FALSE(DecideSignalLost(in, w, hour, t0 + 10000 + 59999, 60000).resolved);
+  // No telemetry at all: nothing is known, nothing is resolved.
+  auto none = DecideSignalLost(in, w, hour, std::nullopt, 60000);
+  EXPECT_FALSE(none.resolved);
+  EXPECT_NE(none.reason.find("clock"), std::string::npos) << none.reason;
+  // Once the clock has moved the timeout on, the incident is resolved at its newest evidence.
+  auto d = DecideSignalLost(in, w, hour, t0 + 10000 + 60000, 60000);
+  ASSERT_TRUE(d.resolved);
+  EXPECT_EQ(d.resolution_time, t0 + 10000);
+  // A clock far ahead (absurd timestamps of other services) still waits for the wall timeout.
+  EXPECT_FALSE(DecideSignalLost(in, w, 59999, t0 + 100 * hour, 60000).resolved);
 }
 
 TEST(LockSweepTest, ReleasesLocksOfFinishedMissingOrBogusIncidents) {

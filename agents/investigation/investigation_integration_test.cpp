@@ -257,5 +257,89 @@ TEST(ResolutionMonitorIntegrationTest, OneFailingIncidentNeverBlocksAnotherAndSt
   });
 }
 
+// Signal loss counts event time against the pipeline's clock (the upper quartile of
+// sre:clock:services): while the other services' telemetry stands still (detection behind or
+// down) a silent incident stays open; once it moves on, the incident is resolved as SIGNAL_LOST.
+TEST(ResolutionMonitorIntegrationTest, SignalLossWaitsForThePipelineClock) {
+  if (testing::Stack().kafka_bootstrap.empty()) GTEST_SKIP() << "no native stack";
+  const std::string tag = testing::Unique("clk");
+  std::string schema = "t_" + tag;
+  std::replace(schema.begin(), schema.end(), '-', '_');
+  {
+    Database admin(testing::Stack().database_url);
+    ASSERT_TRUE(admin.Transact([&](pqxx::work& tx) {
+                       tx.exec("CREATE SCHEMA " + schema);
+                       return Status::Ok();
+                     }).ok());
+  }
+  const std::string url = testing::Stack().database_url + "?options=-csearch_path%3D" + schema;
+  Database db(url);
+  ASSERT_TRUE(db.Migrate().ok());
+  std::string redis_url = testing::Stack().redis_url;
+  redis_url = redis_url.substr(0, redis_url.rfind('/')) + "/10";
+  RedisClient redis(*ParseRedisUrl(redis_url));
+  ASSERT_TRUE(redis.Command({"FLUSHDB"}).ok());
+  auto producer = std::move(Producer::Create({testing::Stack().kafka_bootstrap, {}})).value();
+  const std::string svc = tag + "-silent", id = NewUuid();
+  const int64_t detected = 1763892000000, last_sample = detected + 10000;
+  ASSERT_TRUE(db.Transact([&](pqxx::work& tx) {
+                  tx.exec_params(
+                      "INSERT INTO incidents (id, status, anomaly_type, severity, service, trigger_metric, baselines, "
+                      "detection_time) VALUES ($1::uuid, 'REMEDIATING', 'CPU_SATURATION', 'HIGH', $2, 'cpu_percent', "
+                      "'{\"cpu_percent\": {\"mean\": 30, \"std\": 2, \"threshold\": 2.5, \"direction\": \"up\"}}'::jsonb, "
+                      "to_timestamp($3::double precision / 1000.0))",
+                      id, svc, detected);
+                  return Status::Ok();
+                }).ok());
+  // Still breaching when it went silent.
+  const std::string ts = std::to_string(last_sample);
+  ASSERT_TRUE(redis.Command({"ZADD", keys::SeriesHistory(svc, "cpu_percent"), ts, ts + "|95|breach"}).ok());
+  ASSERT_TRUE(redis.Command({"SET", keys::OpenIncidentLock(svc), id}).ok());
+  auto clock = [&](const std::string& service, int64_t t) {
+    ASSERT_TRUE(redis.Command({"ZADD", keys::kServiceClock, "GT", std::to_string(t), service}).ok());
+  };
+  // Eight services stopped with the incident (detection stopped), one far in the future.
+  clock(svc, last_sample);
+  for (int k = 0; k < 7; ++k) clock(tag + "-peer-" + std::to_string(k), last_sample);
+  clock(tag + "-absurd", 4000000000000);
+
+  MonitorOptions options;
+  options.signal_lost = std::chrono::milliseconds(300);
+  ResolutionMonitor monitor(*ParseRedisUrl(redis_url), url, *producer, options);
+  auto status = [&] {
+    std::string st;
+    EXPECT_TRUE(db.Transact([&](pqxx::work& tx) {
+                    st = tx.exec_params1("SELECT status FROM incidents WHERE id = $1::uuid", id)[0].as<std::string>();
+                    return Status::Ok();
+                  }).ok());
+    return st;
+  };
+  ASSERT_TRUE(monitor.CheckOnce().ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  ASSERT_TRUE(monitor.CheckOnce().ok());
+  EXPECT_EQ(status(), "REMEDIATING") << "resolved while the pipeline's clock stood still";
+  // Six of the nine services move on by an hour: the upper quartile does, the incident is lost.
+  for (int k = 0; k < 6; ++k) clock(tag + "-peer-" + std::to_string(k), last_sample + 3600000);
+  ASSERT_TRUE(monitor.CheckOnce().ok());
+  EXPECT_EQ(status(), "RESOLVED");
+  std::string method;
+  ASSERT_TRUE(db.Transact([&](pqxx::work& tx) {
+                  method = tx.exec_params1("SELECT payload->>'method' FROM agent_events WHERE incident_id = $1::uuid "
+                                           "AND event_type = 'INCIDENT_RESOLVED'",
+                                           id)[0]
+                               .as<std::string>();
+                  return Status::Ok();
+                }).ok());
+  EXPECT_EQ(method, "SIGNAL_LOST");
+  auto lock = redis.Command({"GET", keys::OpenIncidentLock(svc)});
+  ASSERT_TRUE(lock.ok());
+  EXPECT_TRUE(lock->is_nil());
+  (void)redis.Command({"FLUSHDB"});
+  (void)db.Transact([&](pqxx::work& tx) {
+    tx.exec("DROP SCHEMA " + schema + " CASCADE");
+    return Status::Ok();
+  });
+}
+
 }  // namespace
 }  // namespace sre::investigation

@@ -19,8 +19,9 @@ int main(int argc, char** argv) {
       9103,
       {"KNOWLEDGE_DIR            where knowledge/architecture/services.json lives (./knowledge)",
        "RESOLUTION_INTERVAL_MS   how often the monitor checks open incidents (1000)",
-       "RESOLUTION_SIGNAL_LOST_S wall seconds without new evidence before an incident is resolved as\n"
-       "                         SIGNAL_LOST, 10-86400 (900)",
+       "RESOLUTION_SIGNAL_LOST_S seconds without new evidence (in wall time, and in event time while\n"
+       "                         the rest of the pipeline moves on) before an incident is resolved\n"
+       "                         as SIGNAL_LOST, 10-86400 (900)",
        "LLM_PROVIDER, ANTHROPIC_API_KEY, OPENAI_BASE_URL, ... (see README: LLM modes)"}};
   return RunExecutable(argc, argv, spec, [](RunContext& ctx) -> Status {
     investigation::MonitorOptions monitor_options;

@@ -104,11 +104,16 @@ SignalWatch Observe(SignalWatch prev, int64_t newest_event_ms, int64_t now_wall_
 }
 
 ResolutionDecision DecideSignalLost(const ResolutionInput& in, const SignalWatch& watch, int64_t now_wall_ms,
-                                    int64_t timeout_ms) {
+                                    std::optional<int64_t> pipeline_clock_ms, int64_t timeout_ms) {
   ResolutionDecision d;
-  int64_t silent_ms = now_wall_ms - watch.changed_at_wall_ms;
+  const int64_t silent_ms = now_wall_ms - watch.changed_at_wall_ms;
   if (watch.newest_event_ms < 0 || silent_ms < timeout_ms) {
     d.reason = "evidence still arriving";
+    return d;
+  }
+  const int64_t newest = std::max(in.detection_time, watch.newest_event_ms);
+  if (!pipeline_clock_ms || *pipeline_clock_ms - newest < timeout_ms) {
+    d.reason = "no new evidence, but the pipeline's clock has not moved on (detection behind or no telemetry)";
     return d;
   }
   std::string series;
@@ -116,9 +121,10 @@ ResolutionDecision DecideSignalLost(const ResolutionInput& in, const SignalWatch
   for (const auto& p : in.baselines.patterns) series += (series.empty() ? "log:" : ", log:") + p;
   d.resolved = true;
   d.method = kSignalLost;
-  d.resolution_time = std::max(in.detection_time, watch.newest_event_ms);
+  d.resolution_time = newest;
   d.reason = "signal lost: no new evidence (" + (series.empty() ? std::string("no breached series") : series) +
-             ") for " + std::to_string(silent_ms / 1000) + " s; recovery not observed, verify the service";
+             ") for " + std::to_string(silent_ms / 1000) + " s while the pipeline's clock moved " +
+             std::to_string((*pipeline_clock_ms - newest) / 1000) + " s on; recovery not observed, verify the service";
   return d;
 }
 

@@ -82,18 +82,25 @@ ResolutionDecision Decide(const ResolutionInput& in);
 int64_t NewestEvidence(const ResolutionInput& in);
 
 // Signal loss (issue 14): an incident whose evidence has stopped advancing cannot recover by the
-// rule above — its series went silent, or a log-only incident's service has no metrics at all.
-// The monitor remembers, per incident, the newest evidence time and the wall time it last changed
-// (a timeout, so wall clock); after `timeout_ms` without progress the incident is resolved as
-// SIGNAL_LOST at its newest evidence time, which releases the service's lock.
+// rule above: its series went silent, or a log-only incident's service has no metrics at all.
+// The monitor remembers, per incident, the newest evidence time and the wall time it last changed.
+// The incident is resolved as SIGNAL_LOST, at its newest evidence time (which releases the
+// service's lock), when both hold for `timeout_ms`:
+//   - in event time: the pipeline's clock (the upper quartile over services of the newest
+//     telemetry detection has seen, keys::kServiceClock) is at least `timeout_ms` past the newest evidence,
+//     so the rest of the system moved on: a lagging or stopped detection, a broker outage, a
+//     replay paused, all stop the clock and resolve nothing;
+//   - in wall time: the evidence has not advanced for `timeout_ms`, so a burst of telemetry from
+//     other services (a replay, absurd timestamps) cannot resolve an incident at once either.
+// No clock (no telemetry at all) resolves nothing: without any signal nothing is known.
 struct SignalWatch {
   int64_t newest_event_ms = -1;
   int64_t changed_at_wall_ms = 0;
 };
 // The watch after seeing `newest_event_ms` at `now_wall_ms`.
 SignalWatch Observe(SignalWatch prev, int64_t newest_event_ms, int64_t now_wall_ms);
-// A SIGNAL_LOST decision when the watch has not changed for `timeout_ms`, else not resolved.
+// A SIGNAL_LOST decision when both timeouts above have passed, else not resolved.
 ResolutionDecision DecideSignalLost(const ResolutionInput& in, const SignalWatch& watch, int64_t now_wall_ms,
-                                    int64_t timeout_ms);
+                                    std::optional<int64_t> pipeline_clock_ms, int64_t timeout_ms);
 
 }  // namespace sre::investigation

@@ -35,6 +35,25 @@ const RedisScript& ReleaseScript() {
   return s;
 }
 
+// The pipeline's clock: the upper quartile of the scores of keys::kServiceClock (rank
+// floor((n - 1) * 3 / 4) from the oldest), nil when it is empty. Services that went quiet
+// (decommissioned, or an incident's own) sit at the bottom and do not hold it back unless they are
+// three quarters of all; absurd future timestamps need a quarter of all services to move it. Also
+// keeps the set bounded: its oldest members beyond kServiceClockMax, and services silent for over
+// a week of event time behind the clock, are dropped. KEYS: 1 clock. ARGV: 1 max members.
+const RedisScript& ClockScript() {
+  static const RedisScript s(R"lua(
+redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -(tonumber(ARGV[1]) + 1))
+local n = redis.call('ZCARD', KEYS[1])
+if n == 0 then return false end
+local mid = math.floor((n - 1) * 3 / 4)
+local m = redis.call('ZRANGE', KEYS[1], mid, mid, 'WITHSCORES')
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. (tonumber(m[2]) - 604800000))
+return m[2]
+)lua");
+  return s;
+}
+
 }  // namespace
 
 ResolutionMonitor::ResolutionMonitor(RedisOptions redis, std::string database_url, Producer& producer,
@@ -59,6 +78,16 @@ Expected<int> ResolutionMonitor::CheckOnce() {
   for (const auto& inc : open) open_ids.insert(inc.id);
   std::erase_if(watches_, [&](const auto& w) { return !open_ids.count(w.first); });
   std::erase_if(failure_logged_ms_, [&](const auto& f) { return !open_ids.count(f.first); });
+
+  // Read once per pass; unknown (Redis down) resolves nothing by signal loss this pass.
+  clock_ms_.reset();
+  if (!open.empty()) {
+    auto clock = redis_.Eval(ClockScript(), {keys::kServiceClock}, {std::to_string(keys::kServiceClockMax)});
+    int64_t v = 0;
+    if (clock.ok() && clock->type == RedisReply::Type::kString &&
+        std::from_chars(clock->str.data(), clock->str.data() + clock->str.size(), v).ec == std::errc())
+      clock_ms_ = v;
+  }
 
   if (Status restored = RestoreLocks(open); !restored.ok())
     log::Get("resolution")->warn("could not check the open incidents' locks (retried next pass): {}", restored.message());
@@ -130,7 +159,7 @@ Expected<bool> ResolutionMonitor::CheckIncident(const Open& inc, int64_t now_wal
   SignalWatch& watch = watches_[inc.id];
   watch = Observe(watch, NewestEvidence(in), now_wall_ms);
   ResolutionDecision d = Decide(in);
-  if (!d.resolved) d = DecideSignalLost(in, watch, now_wall_ms, options_.signal_lost.count());
+  if (!d.resolved) d = DecideSignalLost(in, watch, now_wall_ms, clock_ms_, options_.signal_lost.count());
   if (!d.resolved) return false;
   if (Status r = Resolve(inc, d); !r.ok()) return r;
   return true;

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -53,6 +54,7 @@ class ResolutionMonitor {
   Producer& producer_;
   MonitorOptions options_;
   uint64_t pass_ = 0;
+  std::optional<int64_t> clock_ms_;                    // the pipeline's clock, read each pass
   std::map<std::string, SignalWatch> watches_;         // by incident id
   std::map<std::string, int64_t> failure_logged_ms_;   // by incident id: last failure log line
   std::map<std::string, int64_t> missing_since_;       // lock sweep state: incident id -> wall ms
