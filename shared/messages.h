@@ -402,4 +402,17 @@ inline constexpr const char* kAll[] = {"request_rate",      "error_rate",     "l
                                        "kafka_consumer_lag"};
 }
 
+// The codec of every payload type is instantiated once, in messages.cpp, rather than in every
+// file that encodes or decodes one (with the sanitizers that cost each such file many seconds).
+#define SRE_PAYLOAD_TYPES(X)                                                                        \
+  X(RawMetric) X(RawLog) X(RawDeployment) X(AnomalyDetected) X(IncidentOpened) X(RcaCompleted)     \
+  X(RemediationPlan) X(IncidentResolved) X(PostmortemGenerated) X(DeadLetter) X(GroundTruth)
+#define SRE_EXTERN_CODEC(T)                                 \
+  extern template Json ToJson<T>(const T&);                 \
+  extern template Expected<T> FromJson<T>(const Json&);     \
+  extern template Expected<T> Decode<T>(std::string_view);  \
+  extern template std::string Encode<T>(const T&);
+SRE_PAYLOAD_TYPES(SRE_EXTERN_CODEC)
+#undef SRE_EXTERN_CODEC
+
 }  // namespace sre

@@ -66,130 +66,160 @@ std::vector<std::string> Words(Rng& rng, size_t max) {
   return out;
 }
 
+// One function per topic: a single function building every seed took GCC over a minute to
+// compile with the sanitizers.
+
+std::string SeedRawMetrics(Rng& rng, int64_t base, const std::string& incident, int64_t detected) {
+  (void)incident;
+  (void)detected;
+  RawMetric m;
+  Envelope(m, rng, base);
+  m.source_service = Service(rng);
+  m.metric_name =
+      OneOf(rng, std::vector<std::string>(std::begin(metrics::kAll), std::end(metrics::kAll)));
+  m.metric_value = std::round(Unit(rng) * 100000) / 100;
+  m.labels = {{"region", "mutant-1"}, {"pod", m.source_service + "-0"}};
+  return Encode(m);
+}
+
+std::string SeedRawLogs(Rng& rng, int64_t base, const std::string& incident, int64_t detected) {
+  (void)incident;
+  (void)detected;
+  RawLog l;
+  Envelope(l, rng, base);
+  l.source_service = Service(rng);
+  l.level = AnyEnum<LogLevel>(rng);
+  static const std::array<std::string, 5> kLines = {
+      "request served in 12 ms", "java.lang.NullPointerException at Mutant.apply(Mutant.java:42)",
+      "HikariPool-1 - Connection is not available, request timed out after 30000ms",
+      "java.lang.OutOfMemoryError: Java heap space", "caf\u00e9 \u4e2d\u6587 \U0001F600"};
+  l.message = OneOf(rng, kLines);
+  l.trace_id = UuidFromRng(rng).substr(0, 16);
+  l.labels = {{"thread", "worker-" + std::to_string(Pick(rng, 16))}};
+  return Encode(l);
+}
+
+std::string SeedRawDeployments(Rng& rng, int64_t base, const std::string& incident, int64_t detected) {
+  (void)incident;
+  (void)detected;
+  RawDeployment d;
+  Envelope(d, rng, base);
+  d.source_service = Service(rng);
+  d.version = "9." + std::to_string(Pick(rng, 50)) + ".0";
+  d.previous_version = "9.0.0";
+  d.change_type = AnyEnum<ChangeType>(rng);
+  d.git_sha = UuidFromRng(rng).substr(0, 8);
+  d.description = "mutant deployment";
+  d.known_risks = Words(rng, 2);
+  return Encode(d);
+}
+
+std::string SeedAnomaliesDetected(Rng& rng, int64_t base, const std::string& incident, int64_t detected) {
+  AnomalyDetected a;
+  Envelope(a, rng, base);
+  a.incident_id = incident;
+  a.anomaly_type = AnyEnum<AnomalyType>(rng);
+  a.severity = AnyEnum<Severity>(rng);
+  a.service = Service(rng);
+  a.trigger_metric = "error_rate";
+  a.observed_value = 45.5;
+  a.baseline_mean = 0.5;
+  a.baseline_std = 0.1;
+  a.deviation_sigma = 450;
+  a.anomaly_score = Unit(rng);
+  if (Pick(rng, 2)) a.time_to_failure_s = 120;
+  a.detection_time = detected;
+  a.description = "mutant anomaly on " + a.service;
+  a.evidence = Words(rng, 2);
+  return Encode(a);
+}
+
+std::string SeedIncidentsOpened(Rng& rng, int64_t base, const std::string& incident, int64_t detected) {
+  IncidentOpened o;
+  Envelope(o, rng, base);
+  o.incident_id = incident;
+  o.anomaly_type = AnyEnum<AnomalyType>(rng);
+  o.severity = AnyEnum<Severity>(rng);
+  o.service = Service(rng);
+  o.affected_services = {o.service};
+  o.blast_radius = {{o.service}, "none: a mutant", "mutant-svc only"};
+  o.correlation_signals = {{"CASCADE", Unit(rng), "mutant cascade", Words(rng, 1)}};
+  if (Pick(rng, 2)) o.deployment_context = Json{{"version", "9.1.0"}, {"minutes_before", 6.5}};
+  o.recent_metrics = {{"error_rate", {0.5, 0.6, 45.5}}};
+  o.recent_errors = Words(rng, 2);
+  if (Pick(rng, 2)) o.related_incident_id = UuidFromRng(rng);
+  o.detection_time = detected;
+  return Encode(o);
+}
+
+std::string SeedRcaCompleted(Rng& rng, int64_t base, const std::string& incident, int64_t detected) {
+  (void)detected;
+  RcaCompleted r;
+  Envelope(r, rng, base);
+  r.incident_id = incident;
+  r.root_cause_service = Service(rng);
+  r.root_cause_category = AnyEnum<RootCauseCategory>(rng);
+  r.top_root_cause = "mutant root cause";
+  r.top_confidence = Unit(rng);
+  r.root_cause_candidates = {{1, "mutant hypothesis", r.root_cause_category, r.root_cause_service,
+                              r.top_confidence, Words(rng, 2)}};
+  r.similar_incidents = {{"INC-MUTANT", "a mutant incident", std::nullopt, 0.5}};
+  r.method = AnyEnum<Method>(rng);
+  r.tool_calls = {{"get_runbooks", Json{{"anomaly_type", "ERROR_RATE_SPIKE"}}, 12, false}};
+  return Encode(r);
+}
+
+std::string SeedRemediationPlans(Rng& rng, int64_t base, const std::string& incident, int64_t detected) {
+  (void)detected;
+  RemediationPlan p;
+  Envelope(p, rng, base);
+  p.incident_id = incident;
+  p.root_cause = "mutant root cause";
+  p.confidence = Unit(rng);
+  p.action_steps = {{1, AnyEnum<Priority>(rng), "restart the mutant", "it is a mutant",
+                     AnyEnum<RiskLevel>(rng), "none", "mutants", "nothing happens"}};
+  p.escalation_path = {"mutant-oncall"};
+  p.runbook_references = {"rb-mutant"};
+  p.estimated_resolution_time = "15 minutes";
+  p.method = AnyEnum<Method>(rng);
+  return Encode(p);
+}
+
+std::string SeedIncidentsResolved(Rng& rng, int64_t base, const std::string& incident, int64_t detected) {
+  IncidentResolved r;
+  Envelope(r, rng, base);
+  r.incident_id = incident;
+  r.detection_time = detected;
+  r.resolution_time = detected + 150000;
+  r.mttr_seconds = 150;
+  r.resolution_method = "METRICS_RECOVERED";
+  return Encode(r);
+}
+
+std::string SeedPostmortemsGenerated(Rng& rng, int64_t base, const std::string& incident, int64_t detected) {
+  (void)detected;
+  PostmortemGenerated p;
+  Envelope(p, rng, base);
+  p.incident_id = incident;
+  p.postmortem_markdown = "# Postmortem\n\nA mutant.\n";
+  p.mttr_seconds = 150;
+  p.action_items = {{"stop mutating", "mutants", "HIGH", "2026-12-31"}};
+  p.method = AnyEnum<Method>(rng);
+  return Encode(p);
+}
+
 std::string SeedJson(const std::string& topic, Rng& rng, int64_t base) {
   const std::string incident = UuidFromRng(rng);
   const int64_t detected = base + static_cast<int64_t>(Pick(rng, 3600000));
-  if (topic == topics::kRawMetrics) {
-    RawMetric m;
-    Envelope(m, rng, base);
-    m.source_service = Service(rng);
-    m.metric_name =
-        OneOf(rng, std::vector<std::string>(std::begin(metrics::kAll), std::end(metrics::kAll)));
-    m.metric_value = std::round(Unit(rng) * 100000) / 100;
-    m.labels = {{"region", "mutant-1"}, {"pod", m.source_service + "-0"}};
-    return Encode(m);
-  }
-  if (topic == topics::kRawLogs) {
-    RawLog l;
-    Envelope(l, rng, base);
-    l.source_service = Service(rng);
-    l.level = AnyEnum<LogLevel>(rng);
-    static const std::array<std::string, 5> kLines = {
-        "request served in 12 ms", "java.lang.NullPointerException at Mutant.apply(Mutant.java:42)",
-        "HikariPool-1 - Connection is not available, request timed out after 30000ms",
-        "java.lang.OutOfMemoryError: Java heap space", "caf\u00e9 \u4e2d\u6587 \U0001F600"};
-    l.message = OneOf(rng, kLines);
-    l.trace_id = UuidFromRng(rng).substr(0, 16);
-    l.labels = {{"thread", "worker-" + std::to_string(Pick(rng, 16))}};
-    return Encode(l);
-  }
-  if (topic == topics::kRawDeployments) {
-    RawDeployment d;
-    Envelope(d, rng, base);
-    d.source_service = Service(rng);
-    d.version = "9." + std::to_string(Pick(rng, 50)) + ".0";
-    d.previous_version = "9.0.0";
-    d.change_type = AnyEnum<ChangeType>(rng);
-    d.git_sha = UuidFromRng(rng).substr(0, 8);
-    d.description = "mutant deployment";
-    d.known_risks = Words(rng, 2);
-    return Encode(d);
-  }
-  if (topic == topics::kAnomaliesDetected) {
-    AnomalyDetected a;
-    Envelope(a, rng, base);
-    a.incident_id = incident;
-    a.anomaly_type = AnyEnum<AnomalyType>(rng);
-    a.severity = AnyEnum<Severity>(rng);
-    a.service = Service(rng);
-    a.trigger_metric = "error_rate";
-    a.observed_value = 45.5;
-    a.baseline_mean = 0.5;
-    a.baseline_std = 0.1;
-    a.deviation_sigma = 450;
-    a.anomaly_score = Unit(rng);
-    if (Pick(rng, 2)) a.time_to_failure_s = 120;
-    a.detection_time = detected;
-    a.description = "mutant anomaly on " + a.service;
-    a.evidence = Words(rng, 2);
-    return Encode(a);
-  }
-  if (topic == topics::kIncidentsOpened) {
-    IncidentOpened o;
-    Envelope(o, rng, base);
-    o.incident_id = incident;
-    o.anomaly_type = AnyEnum<AnomalyType>(rng);
-    o.severity = AnyEnum<Severity>(rng);
-    o.service = Service(rng);
-    o.affected_services = {o.service};
-    o.blast_radius = {{o.service}, "none: a mutant", "mutant-svc only"};
-    o.correlation_signals = {{"CASCADE", Unit(rng), "mutant cascade", Words(rng, 1)}};
-    if (Pick(rng, 2)) o.deployment_context = Json{{"version", "9.1.0"}, {"minutes_before", 6.5}};
-    o.recent_metrics = {{"error_rate", {0.5, 0.6, 45.5}}};
-    o.recent_errors = Words(rng, 2);
-    if (Pick(rng, 2)) o.related_incident_id = UuidFromRng(rng);
-    o.detection_time = detected;
-    return Encode(o);
-  }
-  if (topic == topics::kRcaCompleted) {
-    RcaCompleted r;
-    Envelope(r, rng, base);
-    r.incident_id = incident;
-    r.root_cause_service = Service(rng);
-    r.root_cause_category = AnyEnum<RootCauseCategory>(rng);
-    r.top_root_cause = "mutant root cause";
-    r.top_confidence = Unit(rng);
-    r.root_cause_candidates = {{1, "mutant hypothesis", r.root_cause_category, r.root_cause_service,
-                                r.top_confidence, Words(rng, 2)}};
-    r.similar_incidents = {{"INC-MUTANT", "a mutant incident", std::nullopt, 0.5}};
-    r.method = AnyEnum<Method>(rng);
-    r.tool_calls = {{"get_runbooks", Json{{"anomaly_type", "ERROR_RATE_SPIKE"}}, 12, false}};
-    return Encode(r);
-  }
-  if (topic == topics::kRemediationPlans) {
-    RemediationPlan p;
-    Envelope(p, rng, base);
-    p.incident_id = incident;
-    p.root_cause = "mutant root cause";
-    p.confidence = Unit(rng);
-    p.action_steps = {{1, AnyEnum<Priority>(rng), "restart the mutant", "it is a mutant",
-                       AnyEnum<RiskLevel>(rng), "none", "mutants", "nothing happens"}};
-    p.escalation_path = {"mutant-oncall"};
-    p.runbook_references = {"rb-mutant"};
-    p.estimated_resolution_time = "15 minutes";
-    p.method = AnyEnum<Method>(rng);
-    return Encode(p);
-  }
-  if (topic == topics::kIncidentsResolved) {
-    IncidentResolved r;
-    Envelope(r, rng, base);
-    r.incident_id = incident;
-    r.detection_time = detected;
-    r.resolution_time = detected + 150000;
-    r.mttr_seconds = 150;
-    r.resolution_method = "METRICS_RECOVERED";
-    return Encode(r);
-  }
-  if (topic == topics::kPostmortemsGenerated) {
-    PostmortemGenerated p;
-    Envelope(p, rng, base);
-    p.incident_id = incident;
-    p.postmortem_markdown = "# Postmortem\n\nA mutant.\n";
-    p.mttr_seconds = 150;
-    p.action_items = {{"stop mutating", "mutants", "HIGH", "2026-12-31"}};
-    p.method = AnyEnum<Method>(rng);
-    return Encode(p);
-  }
+  if (topic == topics::kRawMetrics) return SeedRawMetrics(rng, base, incident, detected);
+  if (topic == topics::kRawLogs) return SeedRawLogs(rng, base, incident, detected);
+  if (topic == topics::kRawDeployments) return SeedRawDeployments(rng, base, incident, detected);
+  if (topic == topics::kAnomaliesDetected) return SeedAnomaliesDetected(rng, base, incident, detected);
+  if (topic == topics::kIncidentsOpened) return SeedIncidentsOpened(rng, base, incident, detected);
+  if (topic == topics::kRcaCompleted) return SeedRcaCompleted(rng, base, incident, detected);
+  if (topic == topics::kRemediationPlans) return SeedRemediationPlans(rng, base, incident, detected);
+  if (topic == topics::kIncidentsResolved) return SeedIncidentsResolved(rng, base, incident, detected);
+  if (topic == topics::kPostmortemsGenerated) return SeedPostmortemsGenerated(rng, base, incident, detected);
   return "{}";
 }
 
