@@ -6,9 +6,17 @@
 #
 # Integration and e2e tests that need the native stack add FIXTURES sre_stack.
 
+# The precompiled headers of CMakeLists.txt (SRE_PCH): `kind` is "" or "_test".
+function(sre_use_pch name kind)
+  if(SRE_PCH)
+    target_precompile_headers(${name} REUSE_FROM sre_pch${kind})
+  endif()
+endfunction()
+
 function(sre_library name)
   cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
   add_library(${name} STATIC ${ARG_SOURCES})
+  sre_use_pch(${name} "")
   target_include_directories(${name} PUBLIC ${PROJECT_SOURCE_DIR})
   target_link_libraries(${name} PUBLIC ${ARG_DEPS})
 endfunction()
@@ -16,6 +24,7 @@ endfunction()
 function(sre_executable name)
   cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
+  sre_use_pch(${name} "")
   target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR})
   target_link_libraries(${name} PRIVATE ${ARG_DEPS})
   set_target_properties(${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/bin)
@@ -33,6 +42,7 @@ function(sre_test name)
     set(ARG_TIMEOUT 300)
   endif()
   add_executable(${name} ${ARG_SOURCES})
+  sre_use_pch(${name} "_test")
   target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR})
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
   add_test(NAME ${name} COMMAND ${name})
