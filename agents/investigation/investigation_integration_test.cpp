@@ -156,28 +156,42 @@ TEST_F(InvestigationTest, AModelThatKeepsFailingFallsBackToTheDeterministicRanki
   EXPECT_EQ(row["service"], "payment-service");
 }
 
+// A schema and a Redis database of the test's own: the monitor visits every open incident and
+// sweeps every lock, and other tests' incidents and locks must not be resolved or swept by it.
+struct MonitorSandbox {
+  std::string tag, schema, url, redis_url;
+  MonitorSandbox(const std::string& prefix, int redis_db) : tag(testing::Unique(prefix)), schema("t_" + tag) {
+    std::replace(schema.begin(), schema.end(), '-', '_');
+    Database admin(testing::Stack().database_url);
+    EXPECT_TRUE(admin.Transact([&](pqxx::work& tx) {
+                       tx.exec("CREATE SCHEMA " + schema);
+                       return Status::Ok();
+                     }).ok());
+    url = testing::Stack().database_url + "?options=-csearch_path%3D" + schema;
+    redis_url = testing::Stack().redis_url;
+    redis_url = redis_url.substr(0, redis_url.rfind('/')) + "/" + std::to_string(redis_db);
+    EXPECT_TRUE(Database(url).Migrate().ok());
+    EXPECT_TRUE(RedisClient(*ParseRedisUrl(redis_url)).Command({"FLUSHDB"}).ok());
+  }
+  ~MonitorSandbox() {
+    (void)RedisClient(*ParseRedisUrl(redis_url)).Command({"FLUSHDB"});
+    (void)Database(url).Transact([&](pqxx::work& tx) {
+      tx.exec("DROP SCHEMA " + schema + " CASCADE");
+      return Status::Ok();
+    });
+  }
+};
+
 // Issue 14: the resolution monitor visits every open incident on its own. One whose resolution
 // fails (here a trigger of the operator's rejects its update: a real server error) is retried
 // every pass and never keeps another from resolving; stale locks are swept.
 TEST(ResolutionMonitorIntegrationTest, OneFailingIncidentNeverBlocksAnotherAndStaleLocksAreSwept) {
   if (testing::Stack().kafka_bootstrap.empty()) GTEST_SKIP() << "no native stack";
-  // A schema and a Redis database of its own: the monitor visits every open incident and sweeps
-  // every lock, and other tests' incidents and locks must not be resolved or swept by this one.
-  const std::string tag = testing::Unique("mon");
-  std::string schema = "t_" + tag;
-  std::replace(schema.begin(), schema.end(), '-', '_');
-  {
-    Database admin(testing::Stack().database_url);
-    ASSERT_TRUE(admin.Transact([&](pqxx::work& tx) {
-                       tx.exec("CREATE SCHEMA " + schema);
-                       return Status::Ok();
-                     }).ok());
-  }
-  const std::string url = testing::Stack().database_url + "?options=-csearch_path%3D" + schema;
+  MonitorSandbox box("mon", 9);
+  const std::string& tag = box.tag;
+  const std::string& url = box.url;
+  const std::string& redis_url = box.redis_url;
   Database db(url);
-  ASSERT_TRUE(db.Migrate().ok());
-  std::string redis_url = testing::Stack().redis_url;
-  redis_url = redis_url.substr(0, redis_url.rfind('/')) + "/9";
   RedisClient redis(*ParseRedisUrl(redis_url));
   auto producer = std::move(Producer::Create({testing::Stack().kafka_bootstrap, {}})).value();
   const std::string svc_a = tag + "-a", svc_b = tag + "-b", svc_closed = tag + "-closed", svc_ghost = tag + "-ghost";
@@ -251,10 +265,6 @@ TEST(ResolutionMonitorIntegrationTest, OneFailingIncidentNeverBlocksAnotherAndSt
   EXPECT_EQ(status_of(a), "RESOLVED");
   EXPECT_EQ(lock_of(svc_a), "");
   EXPECT_EQ(lock_of(svc_ghost), "");
-  (void)db.Transact([&](pqxx::work& tx) {
-    tx.exec("DROP SCHEMA " + schema + " CASCADE");
-    return Status::Ok();
-  });
 }
 
 // Signal loss counts event time against the pipeline's clock (the upper quartile of
@@ -262,23 +272,12 @@ TEST(ResolutionMonitorIntegrationTest, OneFailingIncidentNeverBlocksAnotherAndSt
 // down) a silent incident stays open; once it moves on, the incident is resolved as SIGNAL_LOST.
 TEST(ResolutionMonitorIntegrationTest, SignalLossWaitsForThePipelineClock) {
   if (testing::Stack().kafka_bootstrap.empty()) GTEST_SKIP() << "no native stack";
-  const std::string tag = testing::Unique("clk");
-  std::string schema = "t_" + tag;
-  std::replace(schema.begin(), schema.end(), '-', '_');
-  {
-    Database admin(testing::Stack().database_url);
-    ASSERT_TRUE(admin.Transact([&](pqxx::work& tx) {
-                       tx.exec("CREATE SCHEMA " + schema);
-                       return Status::Ok();
-                     }).ok());
-  }
-  const std::string url = testing::Stack().database_url + "?options=-csearch_path%3D" + schema;
+  MonitorSandbox box("clk", 10);
+  const std::string& tag = box.tag;
+  const std::string& url = box.url;
+  const std::string& redis_url = box.redis_url;
   Database db(url);
-  ASSERT_TRUE(db.Migrate().ok());
-  std::string redis_url = testing::Stack().redis_url;
-  redis_url = redis_url.substr(0, redis_url.rfind('/')) + "/10";
   RedisClient redis(*ParseRedisUrl(redis_url));
-  ASSERT_TRUE(redis.Command({"FLUSHDB"}).ok());
   auto producer = std::move(Producer::Create({testing::Stack().kafka_bootstrap, {}})).value();
   const std::string svc = tag + "-silent", id = NewUuid();
   const int64_t detected = 1763892000000, last_sample = detected + 10000;
@@ -334,11 +333,6 @@ TEST(ResolutionMonitorIntegrationTest, SignalLossWaitsForThePipelineClock) {
   auto lock = redis.Command({"GET", keys::OpenIncidentLock(svc)});
   ASSERT_TRUE(lock.ok());
   EXPECT_TRUE(lock->is_nil());
-  (void)redis.Command({"FLUSHDB"});
-  (void)db.Transact([&](pqxx::work& tx) {
-    tx.exec("DROP SCHEMA " + schema + " CASCADE");
-    return Status::Ok();
-  });
 }
 
 }  // namespace
