@@ -5,6 +5,8 @@ MAKEFLAGS += --no-print-directory
 BUILD_DIR ?= build
 TEST_BUILD_DIR ?= build-test
 JOBS ?= $(shell nproc)
+# Tests in parallel: one more than the cores, as the e2e tests mostly wait on simulated time.
+TEST_JOBS ?= $(shell echo $$(( $(JOBS) + 1 )))
 # make test builds with AddressSanitizer + UBSan (the CI configuration); SANITIZE=0 to skip.
 SANITIZE ?= 1
 
@@ -32,7 +34,7 @@ build: deps
 test: deps
 	cmake -S . -B $(TEST_BUILD_DIR) -DCMAKE_BUILD_TYPE=Debug -DSRE_WERROR=ON -DSRE_SANITIZE=$(if $(filter 1,$(SANITIZE)),ON,OFF) >/dev/null
 	cmake --build $(TEST_BUILD_DIR) -j$(JOBS)
-	ctest --test-dir $(TEST_BUILD_DIR) --output-on-failure -j$(JOBS)
+	ctest --test-dir $(TEST_BUILD_DIR) --output-on-failure -j$(TEST_JOBS)
 
 test-unit: deps
 	cmake -S . -B $(TEST_BUILD_DIR) -DCMAKE_BUILD_TYPE=Debug -DSRE_WERROR=ON -DSRE_SANITIZE=$(if $(filter 1,$(SANITIZE)),ON,OFF) >/dev/null
