@@ -391,4 +391,20 @@ SmtpOutcome SendMail(const SmtpOptions& options, const std::string& from,
   return outcome;
 }
 
+std::string SmtpProbe(const SmtpOptions& options, std::chrono::milliseconds timeout) {
+  std::unique_ptr<CURL, void (*)(CURL*)> curl(curl_easy_init(), curl_easy_cleanup);
+  if (!curl) return "smtp: cannot create a curl handle";
+  CURL* c = curl.get();
+  char error[CURL_ERROR_SIZE] = {0};
+  curl_easy_setopt(c, CURLOPT_URL, options.url.c_str());
+  curl_easy_setopt(c, CURLOPT_CONNECT_ONLY, 1L);  // connect, greeting and EHLO; no transfer
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(timeout.count()));
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, error);
+  CURLcode rc = curl_easy_perform(c);
+  if (rc == CURLE_OK) return "";
+  return "smtp " + RedactUrl(options.url) + ": " + (error[0] ? std::string(error) : curl_easy_strerror(rc));
+}
+
 }  // namespace sre

@@ -110,4 +110,9 @@ std::string RedactUrl(const std::string& url);
 SmtpOutcome SendMail(const SmtpOptions& options, const std::string& from,
                      const std::vector<std::string>& recipients, const std::string& message);
 
+// Whether the SMTP server answers: connects (TLS for smtps), reads its greeting and says EHLO,
+// within `timeout`; sends no mail and does not log in. Empty when it answered, else the problem
+// (naming the server by its redacted URL). For /healthz.
+std::string SmtpProbe(const SmtpOptions& options, std::chrono::milliseconds timeout);
+
 }  // namespace sre

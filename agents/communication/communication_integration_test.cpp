@@ -326,6 +326,18 @@ TEST_F(CommunicationTest, WithSmtpDownTheEmailWaitsAndArrivesWhenItReturns) {
   ASSERT_TRUE(testing::Eventually([&] { return MailsFor(incident_).size() == 1; }, std::chrono::seconds(20)));
 }
 
+// /healthz of sre-communication: the probe answers for a live server, and names a dead one
+// (redacted) without sending anything.
+TEST_F(CommunicationTest, TheSmtpProbeTellsALiveServerFromADeadOne) {
+  EXPECT_EQ(SmtpProbe(good_, std::chrono::milliseconds(2000)), "");
+  SmtpOptions secret = dead_;
+  secret.url = "smtp://user:hunter2@127.0.0.1:1";
+  std::string problem = SmtpProbe(secret, std::chrono::milliseconds(1000));
+  EXPECT_NE(problem.find("127.0.0.1:1"), std::string::npos) << problem;
+  EXPECT_EQ(problem.find("hunter2"), std::string::npos) << problem;
+  EXPECT_TRUE(MailsFor(incident_).empty());
+}
+
 std::string Unbracket(std::string id) {
   if (!id.empty() && id.front() == '<') id = id.substr(1, id.size() - 2);
   return id;

@@ -1,5 +1,8 @@
 // sre-communication: the five lifecycle topics → HTML email over SMTP (ARCHITECTURE §4,
 // communication).
+#include <chrono>
+#include <memory>
+#include <mutex>
 #include <sstream>
 
 #include "agents/communication/service.h"
@@ -48,6 +51,25 @@ int main(int argc, char** argv) {
     if (!templates.ok()) throw ConfigError("TEMPLATES_DIR: " + templates.status().message());
     auto deps = ConnectDependencies(ctx, /*redis=*/false, /*db=*/true);
     if (!deps.ok()) return deps.status();
+    if (ctx.http) {
+      // /healthz says when mail cannot go out (the alerts wait, PENDING): the server is probed at
+      // most every 2 s, however often /healthz is asked.
+      struct Probe {
+        std::mutex mu;
+        std::chrono::steady_clock::time_point at{};
+        std::string problem;
+      };
+      auto probe = std::make_shared<Probe>();
+      ctx.http->AddHealthCheck("smtp", [probe, smtp] {
+        std::lock_guard<std::mutex> lock(probe->mu);
+        auto now = std::chrono::steady_clock::now();
+        if (now - probe->at >= std::chrono::seconds(2)) {
+          probe->problem = SmtpProbe(smtp, std::chrono::milliseconds(1500));
+          probe->at = std::chrono::steady_clock::now();
+        }
+        return probe->problem;
+      });
+    }
     communication::CommunicationService service(
         *deps->db, routing, *templates, dashboard,
         [smtp](const std::string& from, const std::vector<std::string>& to, const std::string& mime) {

@@ -324,9 +324,8 @@ TEST_F(OutageDrill, IncidentSurvivesRedisPostgresBrokerAndSmtpOutages) {
   Say(Format("incident %s detected %.1f s after the injection", IncidentNumber(incident_id).c_str(),
              std::chrono::duration<double>(t_detected - t_injected).count()));
 
-  // Which /healthz checks each dependency (shared/runtime.cpp's ConnectDependencies and the
-  // simulator): SMTP is in no /healthz, by contract (README: 200 when the broker, Redis and
-  // PostgreSQL answer); its outage is checked through the communication agent's SMTP failures.
+  // Which /healthz checks each dependency (shared/runtime.cpp's ConnectDependencies, the
+  // simulator, and sre-communication's SMTP probe).
   struct Outage {
     std::string service, stop, start;
     std::vector<std::string> dependents;
@@ -340,7 +339,7 @@ TEST_F(OutageDrill, IncidentSurvivesRedisPostgresBrokerAndSmtpOutages) {
        {"detection", "correlation", "investigation", "api"}},
       {"postgres", "stop-service", "start-service", db_users},
       {"devbroker", "pause-service", "resume-service", all},
-      {"maildev", "stop-service", "start-service", {}},
+      {"maildev", "stop-service", "start-service", {"communication"}},
   };
   std::vector<OutageFigures> figures;
   double smtp_failures = 0;
