@@ -29,13 +29,16 @@ void SleepUntil(Clock::time_point deadline, const std::atomic<bool>& stop) {
 }
 
 template <typename T>
+OutboundMessage ToOutbound(const T& m) {
+  if constexpr (std::is_same_v<T, GroundTruth>)
+    return {T::kTopic, m.service, Encode(m)};
+  else
+    return {T::kTopic, m.source_service, Encode(m)};
+}
+
+template <typename T>
 void Append(std::vector<OutboundMessage>& out, const std::vector<T>& messages) {
-  for (const auto& m : messages) {
-    if constexpr (std::is_same_v<T, GroundTruth>)
-      out.push_back({T::kTopic, m.service, Encode(m)});
-    else
-      out.push_back({T::kTopic, m.source_service, Encode(m)});
-  }
+  for (const auto& m : messages) out.push_back(ToOutbound(m));
 }
 
 // `body_unread`: the request's body (or part of it) was left unread, so the client is told to
@@ -93,6 +96,28 @@ std::vector<OutboundMessage> ToMessages(const TickBatch& batch) {
   Append(out, batch.ground_truth);
   Append(out, batch.metrics);
   Append(out, batch.logs);
+  return out;
+}
+
+void ReleaseQueue::Add(const TickBatch& batch) {
+  auto add = [&](const auto& messages) {
+    for (const auto& m : messages) held_.push_back({m.timestamp, seq_++, ToOutbound(m)});
+  };
+  add(batch.deployments);
+  add(batch.ground_truth);
+  add(batch.metrics);
+  add(batch.logs);
+  std::stable_sort(held_.begin(), held_.end(),
+                   [](const Held& a, const Held& b) { return a.due_ms < b.due_ms; });
+}
+
+std::vector<OutboundMessage> ReleaseQueue::TakeDue(int64_t now_ms) {
+  auto end = std::find_if(held_.begin(), held_.end(),
+                          [&](const Held& h) { return h.due_ms > now_ms; });
+  std::vector<OutboundMessage> out;
+  out.reserve(static_cast<size_t>(end - held_.begin()));
+  for (auto it = held_.begin(); it != end; ++it) out.push_back(std::move(it->message));
+  held_.erase(held_.begin(), end);
   return out;
 }
 
@@ -242,12 +267,22 @@ Status SimulatorService::Run(const std::atomic<bool>& stop) {
   if (stop.load()) return Status::Ok();
   if (ticks_back > 0) Logger()->info("backfill published; live from {}", live);
 
+  // Live: a tick every 10 simulated seconds, and each message published once the simulated
+  // clock reaches its timestamp (at most a simulated second late), checked every simulated
+  // second; above 100x, every tick instead (the whole tick at once: under 100 ms of wall time
+  // early).
+  const int64_t step_ms = options_.speed <= 100 ? 1000 : kTickMs;
   const auto period = std::chrono::duration_cast<Clock::duration>(
-      std::chrono::duration<double>(static_cast<double>(kTickMs) / 1000.0 / options_.speed));
+      std::chrono::duration<double>(static_cast<double>(step_ms) / 1000.0 / options_.speed));
+  ReleaseQueue queue;
   auto next = Clock::now();
-  for (int64_t t = live; !stop.load(); t += kTickMs) {
-    Status s = PublishWithRetry(ToMessages(TickLocked(t)), stop);
-    if (!s.ok()) return s;
+  for (int64_t t = live; !stop.load(); t += step_ms) {
+    if ((t - live) % kTickMs == 0) queue.Add(TickLocked(t));
+    auto due = queue.TakeDue(step_ms == kTickMs ? t + kTickMs - 1 : t);
+    if (!due.empty()) {
+      Status s = PublishWithRetry(due, stop);
+      if (!s.ok()) return s;
+    }
     next += period;
     auto now = Clock::now();
     if (next + period < now) next = now;  // fell behind (slow broker): do not burst to catch up

@@ -44,6 +44,29 @@ std::vector<std::string> OptionsHelp();
 // Encodes a tick's messages for the broker: raw.* and sim.ground_truth, keyed by service.
 std::vector<OutboundMessage> ToMessages(const TickBatch& batch);
 
+// A tick's messages waiting for their own time: a tick covers 10 simulated seconds and its log
+// lines are spread over them, so publishing the whole tick at its start would put telemetry
+// dated up to 10 s in the future on the wire (and every time derived from it ahead of the
+// wall clock). Not thread-safe.
+class ReleaseQueue {
+ public:
+  // Adds the batch's messages, each due at its own timestamp.
+  void Add(const TickBatch& batch);
+  // Removes and returns, oldest first (ties in the order added), every message dated at or
+  // before `now_ms`.
+  std::vector<OutboundMessage> TakeDue(int64_t now_ms);
+  size_t size() const { return held_.size(); }
+
+ private:
+  struct Held {
+    int64_t due_ms;
+    uint64_t seq;
+    OutboundMessage message;
+  };
+  std::vector<Held> held_;  // sorted by (due_ms, seq)
+  uint64_t seq_ = 0;
+};
+
 class SimulatorService {
  public:
   // `producer` and `metrics` must outlive the service.

@@ -48,6 +48,38 @@ TEST(SimulatorTest, SameSeedAndStartGiveIdenticalEventsAndIds) {
   }));
 }
 
+// Issue 15: the live simulator put a tick's log lines, dated up to 10 s later, on the wire at
+// the tick's start, so detection times ran ahead of the wall clock.
+TEST(ReleaseQueueTest, PublishesEachMessageOnceItsTimeHasComeOldestFirst) {
+  auto sim = MakeSimulator(99, /*random_schedule=*/false, 0);
+  TickBatch tick = sim->Tick(kLiveStart);
+  ASSERT_FALSE(tick.logs.empty());
+  ReleaseQueue q;
+  q.Add(tick);
+  ASSERT_EQ(q.size(), tick.size());
+
+  int64_t last_due = kLiveStart - 1;
+  size_t released = 0;
+  for (int64_t now = kLiveStart; now <= kLiveStart + kTickMs; now += 1000) {
+    for (const auto& m : q.TakeDue(now)) {
+      int64_t t = Json::parse(m.payload)["timestamp"].get<int64_t>();
+      EXPECT_LE(t, now) << "published before its time";
+      EXPECT_GT(t, now - 1000) << "held longer than a step";
+      EXPECT_GE(t, last_due) << "out of order";
+      last_due = t;
+      ++released;
+    }
+  }
+  EXPECT_EQ(released, tick.size());
+  EXPECT_EQ(q.size(), 0u);
+  // The metrics are dated at the tick's start: all of them go at once, before any later log.
+  ReleaseQueue q2;
+  q2.Add(tick);
+  auto first = q2.TakeDue(kLiveStart);
+  EXPECT_GE(first.size(), tick.metrics.size());
+  EXPECT_LT(first.size(), tick.size()) << "log lines spread over the tick were published at its start";
+}
+
 TEST(SimulatorTest, DifferentSeedGivesDifferentValuesAndIds) {
   auto a = MakeSimulator(1);
   auto b = MakeSimulator(2);
