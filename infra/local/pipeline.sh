@@ -161,10 +161,17 @@ case "$cmd" in
     esac
     files=()
     for n in "${names[@]}"; do touch "$dir/logs/$n.log"; files+=("$dir/logs/$n.log"); done
-    # tail -F prints "==> file <==" headers; turn them into a name prefix on every line.
-    tail -n 20 -F "${files[@]}" 2>/dev/null | awk '
-      /^==> .* <==$/ { n = $2; sub(".*/", "", n); sub("\\.log$", "", n); next }
-      NF { printf "%-13s | %s\n", n, $0; fflush() }'
+    # tail -F prints "==> file <==" headers; turn them into a name prefix on every line. A shell
+    # loop, not awk: Debian's default awk (mawk) reads a pipe in blocks, so nothing would show
+    # until kilobytes of log had piled up.
+    name=""
+    tail -v -n 20 -F "${files[@]}" 2>/dev/null | while IFS= read -r line; do
+      if [[ $line =~ ^==\>\ (.*)\ \<==$ ]]; then
+        name=${BASH_REMATCH[1]##*/}; name=${name%.log}
+      elif [ -n "$line" ]; then
+        printf '%-13s | %s\n' "$name" "$line"
+      fi
+    done
     ;;
   *)
     echo "usage: pipeline.sh start|stop|restart-agents|seed|status|logs|eval [--dir DIR] [--bin DIR] [--fresh]" >&2
