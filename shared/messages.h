@@ -113,6 +113,9 @@ struct AnomalyDetected : Envelope {
   int64_t detection_time = 0;
   std::string description;
   std::vector<std::string> evidence;
+  // The unit of observed_value and the baseline ("%", "ms", "req/s", "lines" for a log pattern,
+  // whose observed_value is the number of matching lines); absent from older producers.
+  std::optional<std::string> unit;
   template <class V>
   void Visit(V& v) {
     VisitEnvelope(v);
@@ -130,6 +133,7 @@ struct AnomalyDetected : Envelope {
     v("detection_time", detection_time, Check::EventTime());
     v("description", description);
     v("evidence", evidence);
+    v("unit", unit, Check::MaxLen(32));
   }
 };
 

@@ -21,10 +21,16 @@ Json ClassificationSchema() {
 
 std::string ClassificationPrompt(const AnomalyFacts& f) {
   char figures[200];
-  std::snprintf(figures, sizeof(figures), "observed %.4g, baseline mean %.4g, std %.4g, z = %.2f", f.observed, f.mean,
-                f.std, f.z);
+  if (f.is_log())
+    std::snprintf(figures, sizeof(figures), "%.0f matching ERROR/FATAL line(s) in the batch, no numeric baseline",
+                  f.observed);
+  else
+    std::snprintf(figures, sizeof(figures), "observed %.4g, baseline mean %.4g, std %.4g, z = %.2f", f.observed,
+                  f.mean, f.std, f.z);
+  // The unit is outside text too (a label of the sample).
+  std::string unit = f.unit.empty() || f.is_log() ? "" : ", unit: " + f.unit;
   // The service and trigger names come from telemetry: outside text, inside the delimiters.
-  return llm::DelimitUntrusted("telemetry_names", "service: " + f.service + "\ntrigger: " + f.trigger, 400) +
+  return llm::DelimitUntrusted("telemetry_names", "service: " + f.service + "\ntrigger: " + f.trigger + unit, 400) +
          "\nCriticality " + f.criticality + ". " + figures +
          (f.time_to_failure_s ? ", about " + std::to_string(static_cast<int>(*f.time_to_failure_s)) + " s to saturation"
                               : std::string()) +

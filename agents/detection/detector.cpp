@@ -4,6 +4,10 @@
 #include <cmath>
 #include <cstdio>
 
+#include "shared/text.h"
+#include "shared/time_format.h"
+#include "shared/units.h"
+
 namespace sre::detection {
 namespace {
 
@@ -133,16 +137,44 @@ Classification ClassifyFallback(const AnomalyFacts& f) {
   if (f.trigger.rfind("log:", 0) == 0) severe = true;
   if (severe) level = std::max(0, level - 1);
   c.severity = static_cast<Severity>(level);
-  if (f.trigger.rfind("log:", 0) == 0) {
-    c.description = f.service + " logged " + std::string(ToString(c.type)) + " errors matching pattern '" +
-                    f.trigger.substr(4) + "'.";
+  if (f.is_log()) {
+    c.description = f.service + " logged " + WithUnit(f.observed, "lines") + " matching the " + f.trigger.substr(4) +
+                    " pattern (" + std::string(ToString(c.type)) + ")" +
+                    (f.log_line.empty() ? "" : ": \"" + TruncateUtf8(f.log_line, 160) + "\"") + ".";
   } else {
-    c.description = f.service + " " + f.trigger + " at " + Fmt(f.observed) + " against a baseline of " +
-                    Fmt(f.mean) + " (" + Fmt(f.z) + " sigma)";
+    c.description = f.service + " " + f.trigger + " at " + WithUnit(f.observed, f.unit) + " against a baseline of " +
+                    WithUnit(f.mean, f.unit) + " (" + Fmt(f.z) + " sigma)";
     if (f.time_to_failure_s) c.description += ", about " + Fmt(*f.time_to_failure_s / 60.0) + " min to saturation";
     c.description += ".";
   }
   return c;
+}
+
+std::vector<std::string> AnomalyEvidence(const AnomalyFacts& f) {
+  std::vector<std::string> out;
+  if (f.is_log()) {
+    out.push_back(WithUnit(f.observed, "lines") + " (ERROR/FATAL) from " + f.service + " matched the " +
+                  f.trigger.substr(4) + " pattern" + (f.pattern_regex.empty() ? "" : " /" + f.pattern_regex + "/"));
+    if (!f.log_line.empty()) out.push_back(TruncateUtf8(f.log_line, 2000));
+    for (const auto& l : f.more_lines) out.push_back(TruncateUtf8(l, 2000));
+  } else {
+    char z[32], threshold[32];
+    std::snprintf(z, sizeof(z), "%.1f", f.z);
+    std::snprintf(threshold, sizeof(threshold), "%.1f", f.threshold_sigma);
+    out.push_back(f.trigger + " = " + WithUnit(f.observed, f.unit) + " at " + FormatTime(f.ts) + "; baseline " +
+                  WithUnit(f.mean, f.unit) + " ± " + WithUnit(f.std, f.unit) + " (mean ± std), " + z + "σ" +
+                  (f.threshold_sigma > 0 ? std::string(" against a threshold of ") + threshold + "σ" : ""));
+    if (f.recent.size() >= 2) {
+      size_t from = f.recent.size() > 6 ? f.recent.size() - 6 : 0;
+      std::string values;
+      for (size_t i = from; i < f.recent.size(); ++i) values += (values.empty() ? "" : ", ") + WithUnit(f.recent[i].second, "");
+      std::string unit = NormalizeUnit(f.unit);
+      out.push_back("last " + std::to_string(f.recent.size() - from) + " samples of " + f.trigger + ": " + values +
+                    (unit.empty() ? "" : " (" + unit + ")"));
+    }
+  }
+  if (!f.source_event_id.empty()) out.push_back("triggering event " + f.source_event_id);
+  return out;
 }
 
 std::vector<BacktestRow> Backtest(const std::vector<std::pair<int64_t, double>>& samples, const MetricSettings& m) {

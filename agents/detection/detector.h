@@ -69,14 +69,29 @@ struct AnomalyFacts {
   std::string service, criticality;  // criticality P0..P2
   std::string trigger;               // metric name, or "log:<pattern>"
   AnomalyType trigger_type = AnomalyType::UNKNOWN;
+  // A metric: its value, unit and baseline. A log pattern: `observed` is the number of matching
+  // ERROR/FATAL lines from the service in the batch, unit "lines", no baseline (0).
   double observed = 0, mean = 0, std = 0, z = 0;
+  std::string unit;
   std::optional<double> time_to_failure_s;
-  std::string log_line;  // for log-triggered anomalies
+  int64_t ts = 0;                                    // event time of the triggering sample
+  double threshold_sigma = 0;                        // metrics
+  std::vector<std::pair<int64_t, double>> recent;    // metrics: the newest samples, newest last
+  std::string log_line;                              // log patterns: the first matching line
+  std::vector<std::string> more_lines;               // further distinct matching lines
+  std::string pattern_regex;                         // log patterns
+  std::string source_event_id;
+  bool is_log() const { return trigger.rfind("log:", 0) == 0; }
 };
 
 // The rule-based classification used without an LLM: type from the trigger, severity from |z|,
 // the service's criticality and an imminent time to failure.
 Classification ClassifyFallback(const AnomalyFacts& facts);
+
+// What the alert shows as evidence, most telling first. A metric: the value against its
+// baseline with units and the threshold, then the last samples. A log pattern: the pattern and
+// how many lines matched, then the lines. Last, the id of the triggering event.
+std::vector<std::string> AnomalyEvidence(const AnomalyFacts& facts);
 
 struct BacktestRow {
   int64_t timestamp = 0;

@@ -201,6 +201,58 @@ TEST(DetectorTest, FallbackSeverityFollowsCriticalityDeviationAndTimeToFailure) 
   }
 }
 
+// Issue 15: an alert showed "(0.0σ)", "baseline 0.00 ± 0.00" for a log pattern, "event <uuid>"
+// as the only evidence of a metric anomaly, and figures without units.
+TEST(AnomalyEvidenceTest, AMetricShowsItsValueBaselineThresholdAndLastSamplesWithUnits) {
+  AnomalyFacts f;
+  f.service = "payment-service";
+  f.trigger = "error_rate";
+  f.unit = "%";
+  f.observed = 16.4;
+  f.mean = 0.514;
+  f.std = 0.12;
+  f.z = 23.2;
+  f.threshold_sigma = 2.5;
+  f.ts = 1764827151000;  // 2025-12-04T05:45:51Z
+  f.recent = {{1, 0.5}, {2, 0.61}, {3, 4.2}, {4, 9.8}, {5, 16.4}};
+  f.source_event_id = "0b5d0a8e-1111-4222-8333-444455556666";
+  auto ev = AnomalyEvidence(f);
+  ASSERT_EQ(ev.size(), 3u);
+  EXPECT_EQ(ev[0], "error_rate = 16.4% at 2025-12-04 05:45:51 UTC; baseline 0.514% ± 0.12% (mean ± std), 23.2σ "
+                   "against a threshold of 2.5σ");
+  EXPECT_EQ(ev[1], "last 5 samples of error_rate: 0.5, 0.61, 4.2, 9.8, 16.4 (%)");
+  EXPECT_EQ(ev[2], "triggering event 0b5d0a8e-1111-4222-8333-444455556666");
+  f.trigger_type = AnomalyType::ERROR_RATE_SPIKE;
+  f.criticality = "P0";
+  EXPECT_NE(ClassifyFallback(f).description.find("16.4% against a baseline of 0.514%"), std::string::npos)
+      << ClassifyFallback(f).description;
+}
+
+TEST(AnomalyEvidenceTest, ALogPatternShowsThePatternTheLineCountAndTheLinesNotSigmas) {
+  AnomalyFacts f;
+  f.service = "payment-service";
+  f.trigger = "log:connection_refused";
+  f.trigger_type = AnomalyType::DEPENDENCY_OUTAGE;
+  f.criticality = "P0";
+  f.unit = "lines";
+  f.observed = 3;
+  f.pattern_regex = "connection refused|ECONNREFUSED";
+  f.log_line = "dial tcp 10.0.0.7:5432: connection refused";
+  f.more_lines = {"upstream ledger returned 503: connection refused"};
+  f.source_event_id = "0b5d0a8e-1111-4222-8333-444455556666";
+  auto ev = AnomalyEvidence(f);
+  ASSERT_EQ(ev.size(), 4u);
+  EXPECT_EQ(ev[0], "3 lines (ERROR/FATAL) from payment-service matched the connection_refused pattern "
+                   "/connection refused|ECONNREFUSED/");
+  EXPECT_EQ(ev[1], f.log_line);
+  EXPECT_EQ(ev[2], f.more_lines[0]);
+  for (const auto& e : ev) EXPECT_EQ(e.find("σ"), std::string::npos) << e;
+  std::string d = ClassifyFallback(f).description;
+  EXPECT_NE(d.find("3 lines matching the connection_refused pattern"), std::string::npos) << d;
+  EXPECT_NE(d.find(f.log_line), std::string::npos) << d;
+  EXPECT_EQ(d.find("sigma"), std::string::npos) << d;
+}
+
 TEST(DetectionSettingsTest, ShippedFileCoversEveryMetricAndBadFilesNameTheField) {
   EXPECT_EQ(Shipped().For("request_rate").anomaly_type, AnomalyType::TRAFFIC_ANOMALY);
   EXPECT_TRUE(Shipped().For("db_connections").pool_limit);

@@ -1,5 +1,6 @@
 #include "agents/detection/service.h"
 
+#include <algorithm>
 #include <map>
 
 #include "agents/detection/baseline_script.h"
@@ -10,6 +11,7 @@
 #include "shared/messages.h"
 #include "shared/metrics.h"
 #include "shared/redis_keys.h"
+#include "shared/units.h"
 
 namespace sre::detection {
 namespace {
@@ -59,6 +61,10 @@ struct DetectionService::Raised {
   std::string log_line, source_event_id;
   double threshold = 2.5;
   std::string direction = "up";
+  std::string unit;
+  std::vector<std::pair<int64_t, double>> recent;  // metrics
+  std::string pattern_regex;                       // log patterns
+  std::vector<std::string> more_lines;             // log patterns: other matching lines of the batch
 };
 
 DetectionService::DetectionService(RedisClient& redis, Database& db, Producer& producer, const ServiceCatalog& catalog,
@@ -187,6 +193,10 @@ std::vector<Status> DetectionService::HandleBatch(std::span<const InboundMessage
     r.type = ms.anomaly_type;
     r.source_event_id = m.event_id;
     r.threshold = ms.threshold_sigma;
+    auto unit = m.labels.find("unit");
+    r.unit = unit != m.labels.end() ? NormalizeUnit(unit->second) : "";
+    if (r.unit.empty()) r.unit = DefaultUnit(m.metric_name);
+    r.recent = v->recent;
     r.direction = ms.direction == Direction::kUp ? "up" : ms.direction == Direction::kDown ? "down" : "both";
     std::optional<double> limit = ms.saturation_limit;
     if (ms.pool_limit)
@@ -194,6 +204,18 @@ std::vector<Status> DetectionService::HandleBatch(std::span<const InboundMessage
     if (limit) r.ttf = TimeToFailure(v->recent, *limit);
     if (r.incident_id.empty()) continue;
     results[i] = r.fresh ? OnRaise(r) : OnAttach(r);
+  }
+  // How many lines of the batch matched each service's pattern, and a few distinct ones.
+  struct Matches {
+    int count = 0;
+    std::vector<std::string> lines;
+  };
+  std::map<std::pair<std::string, std::string>, Matches> matches;
+  for (size_t i : pattern_index) {
+    Matches& mm = matches[{logs_in[i].source_service, log_patterns[i]->name}];
+    ++mm.count;
+    if (mm.lines.size() < 3 && std::find(mm.lines.begin(), mm.lines.end(), logs_in[i].message) == mm.lines.end())
+      mm.lines.push_back(logs_in[i].message);
   }
   for (size_t k = 0; k < pattern_index.size(); ++k) {
     size_t i = pattern_index[k];
@@ -210,9 +232,14 @@ std::vector<Status> DetectionService::HandleBatch(std::span<const InboundMessage
     r.incident_id = reply.elements[1].str;
     r.fresh = reply.elements[0].str == "new";
     r.ts = l.timestamp;
-    r.observed = 1;
+    const Matches& mm = matches[{l.source_service, log_patterns[i]->name}];
+    r.observed = mm.count;
+    r.unit = "lines";
     r.type = log_patterns[i]->anomaly_type;
     r.log_line = l.message;
+    for (const auto& line : mm.lines)
+      if (line != l.message) r.more_lines.push_back(line);
+    r.pattern_regex = log_patterns[i]->regex_text;
     r.source_event_id = l.event_id;
     results[i] = r.fresh ? OnRaise(r) : OnAttach(r);
   }
@@ -245,6 +272,13 @@ Status DetectionService::OnRaise(const Raised& r) {
   facts.z = r.verdict.z;
   facts.time_to_failure_s = r.ttf;
   facts.log_line = r.log_line;
+  facts.unit = r.unit;
+  facts.ts = r.ts;
+  facts.threshold_sigma = r.log_line.empty() ? r.threshold : 0;
+  facts.recent = r.recent;
+  facts.more_lines = r.more_lines;
+  facts.pattern_regex = r.pattern_regex;
+  facts.source_event_id = r.source_event_id;
 
   std::string event_id = UuidFromName("anomaly/" + r.incident_id);
   auto processed = ProcessOnce(db_, kConsumer, event_id, [&](pqxx::work& tx) -> Expected<std::vector<OutboundMessage>> {
@@ -267,13 +301,14 @@ Status DetectionService::OnRaise(const Raised& r) {
     a.time_to_failure_s = r.ttf;
     a.detection_time = r.ts;
     a.description = c.description;
-    a.evidence = {"event " + r.source_event_id};
-    if (!r.log_line.empty()) a.evidence.push_back(TruncateUtf8(r.log_line, 2000));
+    a.evidence = AnomalyEvidence(facts);
+    a.unit = r.unit;
     Json baselines = Json::object();
     baselines[r.trigger] = r.log_line.empty()
                                ? Json{{"mean", r.verdict.mean}, {"std", r.verdict.std}, {"threshold", r.threshold},
-                                      {"direction", r.direction}, {"since", r.ts}}
-                               : Json{{"pattern", r.trigger.substr(4)}, {"since", r.ts}};
+                                      {"direction", r.direction}, {"since", r.ts}, {"unit", r.unit}}
+                               : Json{{"pattern", r.trigger.substr(4)}, {"since", r.ts}, {"unit", "lines"},
+                                      {"lines", r.observed}};
     tx.exec_params(
         "INSERT INTO incidents (id, status, anomaly_type, severity, service, trigger_metric, description, "
         " affected_services, observed_value, baseline_mean, baseline_std, deviation_sigma, anomaly_score, "
@@ -291,7 +326,12 @@ Status DetectionService::OnRaise(const Raised& r) {
   if (Status s = producer_.PublishBatch(processed->outputs); !s.ok()) return s;
   if (processed->fresh) {
     AnomalyCounter("new").Inc();
-    log::Get(kAgent)->info("incident opened on {} by {} (z={:.1f})", r.service, r.trigger, r.verdict.z);
+    if (r.log_line.empty())
+      log::Get(kAgent)->info("incident opened on {} by {} = {} (z={:.1f})", r.service, r.trigger,
+                             WithUnit(r.observed, r.unit), r.verdict.z);
+    else
+      log::Get(kAgent)->info("incident opened on {} by {} ({} matched)", r.service, r.trigger,
+                             WithUnit(r.observed, "lines"));
   }
   return Status::Ok();
 }
@@ -300,9 +340,10 @@ Status DetectionService::OnAttach(const Raised& r) {
   log::LogScope scope("incident_id", r.incident_id);
   std::string event_id = UuidFromName("attach/" + r.incident_id + "/" + r.trigger + "/" + std::to_string(r.ts));
   auto processed = ProcessOnce(db_, kConsumer, event_id, [&](pqxx::work& tx) -> Expected<std::vector<OutboundMessage>> {
-    Json baseline = r.log_line.empty() ? Json{{"mean", r.verdict.mean}, {"std", r.verdict.std},
-                                               {"threshold", r.threshold}, {"direction", r.direction}, {"since", r.ts}}
-                                       : Json{{"pattern", r.trigger.substr(4)}, {"since", r.ts}};
+    Json baseline = r.log_line.empty()
+                        ? Json{{"mean", r.verdict.mean}, {"std", r.verdict.std}, {"threshold", r.threshold},
+                               {"direction", r.direction}, {"since", r.ts}, {"unit", r.unit}}
+                        : Json{{"pattern", r.trigger.substr(4)}, {"since", r.ts}, {"unit", "lines"}, {"lines", r.observed}};
     // Keep the first baseline recorded for a series: it is the pre-incident one.
     tx.exec_params(
         "UPDATE incidents SET baselines = jsonb_build_object($2::text, $3::jsonb) || baselines, updated_at = now() "
