@@ -109,12 +109,32 @@ CorrelationResult Correlate(const CorrelationInput& in, const ServiceCatalog& ca
     return best;
   };
 
-  // Cascade: a service this one depends on is degraded too — likely the origin.
-  for (const auto& down : Reachable(catalog, a.service, /*downstream=*/true, 2)) {
+  // Cascade: a service this one depends on is degraded too — likely the origin. When several are
+  // (api-gateway → order-service → payment-service), the origin is the deepest: a degraded
+  // dependency none of whose own dependencies is degraded; the strongest of those.
+  std::vector<std::string> degraded;
+  for (const auto& down : Reachable(catalog, a.service, /*downstream=*/true, 2))
+    if (elevated(down, nullptr) >= kElevated || in.open_incidents.count(down)) degraded.push_back(down);
+  std::string deepest;
+  double deepest_strength = -1;
+  for (const auto& d : degraded) {
+    bool follows_another = false;
+    for (const auto& below : Reachable(catalog, d, /*downstream=*/true, 2))
+      follows_another |= below != d && std::find(degraded.begin(), degraded.end(), below) != degraded.end();
+    if (follows_another) continue;
+    double z = elevated(d, nullptr);
+    double strength = in.open_incidents.count(d) ? std::max(0.8, Strength(z)) : Strength(z);
+    if (strength > deepest_strength) {
+      deepest_strength = strength;
+      deepest = d;
+    }
+  }
+  if (!deepest.empty() && in.open_incidents.count(deepest))
+    r.related_incident_id = in.open_incidents.at(deepest);
+  for (const auto& down : degraded) {
     std::string metric;
     double z = elevated(down, &metric);
     auto open = in.open_incidents.find(down);
-    if (z < kElevated && open == in.open_incidents.end()) continue;
     CorrelationSignal s;
     s.signal_type = "CASCADE";
     s.strength = open != in.open_incidents.end() ? std::max(0.8, Strength(z)) : Strength(z);
@@ -123,6 +143,7 @@ CorrelationResult Correlate(const CorrelationInput& in, const ServiceCatalog& ca
                     (open != in.open_incidents.end() ? " and has an open incident" : "") +
                     "; " + a.service + " may be failing because of it";
     s.evidence = {"origin_candidate " + down};
+    if (down == deepest) s.evidence.push_back("likely_origin");
     if (open != in.open_incidents.end()) s.evidence.push_back("open incident " + open->second);
     r.signals.push_back(s);
     r.affected_services.push_back(down);

@@ -100,6 +100,30 @@ TEST(CorrelatorTest, CascadeNamesTheDegradedDownstreamDependency) {
             r.affected_services.end());
 }
 
+// CI caught the RCA of api-gateway naming order-service in a PAYMENT_OUTAGE cascade: order-service
+// (which api-gateway calls, and which calls payment-service) was a little more elevated than
+// payment-service. The origin is the deepest degraded dependency, whatever the sigmas.
+TEST(CorrelatorTest, TheDeepestDegradedDependencyIsTheLikelyOriginAndItsIncidentTheLink) {
+  CorrelationInput in = Input("api-gateway");
+  std::string payment_incident = NewUuid(), order_incident = NewUuid();
+  in.neighbours["order-service"]["error_rate"] = Snap(0.5, 0.07, {10, 14, 15.3});     // ~21σ
+  in.neighbours["payment-service"]["error_rate"] = Snap(0.5, 0.07, {9, 13, 15.0});    // ~20.7σ
+  in.open_incidents = {{"order-service", order_incident}, {"payment-service", payment_incident}};
+  auto r = Correlate(in, Catalog());
+  int marked = 0;
+  for (const auto& s : r.signals) {
+    if (s.signal_type != "CASCADE") continue;
+    bool likely = std::find(s.evidence.begin(), s.evidence.end(), "likely_origin") != s.evidence.end();
+    marked += likely;
+    if (likely) {
+      EXPECT_EQ(s.evidence[0], "origin_candidate payment-service");
+    }
+  }
+  EXPECT_EQ(marked, 1);
+  ASSERT_TRUE(r.related_incident_id.has_value());
+  EXPECT_EQ(*r.related_incident_id, payment_incident);
+}
+
 TEST(CorrelatorTest, UpstreamDegradationWidensTheBlastRadius) {
   CorrelationInput in = Input("payment-service");
   in.neighbours["order-service"]["latency_p99_ms"] = Snap(450, 20, {900, 1100, 1300});

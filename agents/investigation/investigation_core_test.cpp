@@ -142,6 +142,18 @@ TEST(RcaFallbackTest, AStaleUnrelatedDeploymentDoesNotOverrideStrongLogEvidence)
   EXPECT_EQ(RankRootCauses(Evidence(c))[0].category, C::DATABASE_BOTTLENECK);
 }
 
+TEST(RcaFallbackTest, TheOriginIsTheCandidateCorrelationMarkedElseTheStrongest) {
+  IncidentOpened o;
+  o.service = "api-gateway";
+  o.correlation_signals = {{"CASCADE", 0.97, "order-service degraded", {"origin_candidate order-service"}},
+                           {"CASCADE", 0.95, "payment-service degraded", {"origin_candidate payment-service", "likely_origin"}}};
+  EXPECT_EQ(OriginService(o), "payment-service");
+  o.correlation_signals[1].evidence.pop_back();  // an older correlation: no mark
+  EXPECT_EQ(OriginService(o), "order-service");
+  o.correlation_signals = {{"CASCADE", 0.3, "weak", {"origin_candidate payment-service", "likely_origin"}}};
+  EXPECT_EQ(OriginService(o), "api-gateway");  // too weak to blame a dependency
+}
+
 TEST(RcaFallbackTest, NoEvidenceIsUnknownNotACrash) {
   RcaEvidence e;
   e.opened.service = "x";

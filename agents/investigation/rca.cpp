@@ -136,13 +136,19 @@ double GrowthRatio(const std::vector<double>& values) {
 }
 
 std::string OriginService(const IncidentOpened& o) {
+  // The candidate correlation marked as the likely origin (the deepest degraded dependency),
+  // else the strongest candidate.
   double best = 0;
+  bool best_marked = false;
   std::string origin = o.service;
   for (const auto& s : o.correlation_signals) {
     if (s.signal_type != "CASCADE") continue;
+    bool marked = std::find(s.evidence.begin(), s.evidence.end(), "likely_origin") != s.evidence.end();
     for (const auto& e : s.evidence) {
-      if (e.rfind("origin_candidate ", 0) == 0 && s.strength > best) {
+      if (e.rfind("origin_candidate ", 0) != 0 || s.strength < 0.5) continue;
+      if ((marked && !best_marked) || (marked == best_marked && s.strength > best)) {
         best = s.strength;
+        best_marked = marked;
         origin = e.substr(17);
       }
     }
