@@ -443,11 +443,20 @@ std::unique_ptr<Client> MakeClient(const LlmConfig& config) {
   return MakeClient(config, MakeCurlTransport());
 }
 
+namespace {
+// Running without an LLM is the documented default: said once at start-up (MakeClient), not at
+// every fallback.
+std::atomic<bool> g_fallback_expected{false};
+}  // namespace
+
 std::unique_ptr<Client> MakeClient(const LlmConfig& config, std::unique_ptr<Transport> transport) {
   if (config.provider == Provider::kNone || transport == nullptr) {
-    Log()->info("LLM provider: none; agents use their deterministic fallbacks");
+    g_fallback_expected = true;
+    Log()->info("LLM provider: none (LLM_PROVIDER); every agent uses its deterministic fallback, counted in "
+                "sre_llm_fallbacks_total");
     return std::make_unique<NoneClient>();
   }
+  g_fallback_expected = false;
   Log()->info(
       "LLM provider: {} at {} (fast model {}, reasoning model {}, LLM_MAX_RPM={}, "
       "LLM_TIMEOUT_S={})",
@@ -469,7 +478,7 @@ void CountFallback(const std::string& agent, const std::string& purpose) {
     std::lock_guard<std::mutex> lock(mu);
     first = seen.emplace(agent, purpose).second;
   }
-  if (first)
+  if (first && !g_fallback_expected)
     log::Get(agent)->warn(
         "LLM unavailable or unusable for {}; using the deterministic fallback "
         "(counted in sre_llm_fallbacks_total)",

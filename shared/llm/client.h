@@ -106,7 +106,8 @@ std::unique_ptr<Client> MakeClient(const LlmConfig& config);
 std::unique_ptr<Client> MakeClient(const LlmConfig& config, std::unique_ptr<Transport> transport);
 
 // Counts one use of a deterministic fallback in sre_llm_fallbacks_total{agent,purpose} and logs
-// it at warn the first time for each (agent, purpose) in this process. Thread-safe.
+// it at warn the first time for each (agent, purpose) in this process, unless the process runs
+// without a provider (LLM_PROVIDER=none: MakeClient said so once at start-up). Thread-safe.
 void CountFallback(const std::string& agent, const std::string& purpose);
 
 }  // namespace sre::llm

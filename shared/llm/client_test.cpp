@@ -830,6 +830,45 @@ TEST(CountFallbackTest, CountsPerAgentAndPurpose) {
   EXPECT_EQ(c.Value(), before + 2);
 }
 
+// Issue 15: without a provider (the documented default) every agent warned "LLM unavailable";
+// it is said once at start-up, at info, and the metric still counts every fallback.
+TEST(CountFallbackTest, WarnsOnlyWhenAProviderWasConfigured) {
+  std::ostringstream captured;
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(captured);
+  auto llm_log = sre::log::Get("llm"), agent_log = sre::log::Get("fallback-test-agent");
+  llm_log->sinks().push_back(sink);
+  agent_log->sinks().push_back(sink);
+  LlmConfig none;
+  none.provider = Provider::kNone;
+  auto client = MakeClient(none);
+  CountFallback("fallback-test-agent", "none-purpose");
+  CountFallback("fallback-test-agent", "none-purpose");
+  std::string without = captured.str();
+  captured.str("");
+
+  LlmConfig remote;
+  remote.provider = Provider::kOpenAi;
+  remote.base_url = "http://127.0.0.1:9";
+  remote.api_key = Secret("k");
+  auto configured = MakeClient(remote);
+  CountFallback("fallback-test-agent", "remote-purpose");
+  CountFallback("fallback-test-agent", "remote-purpose");
+  std::string with = captured.str();
+  llm_log->sinks().pop_back();
+  agent_log->sinks().pop_back();
+
+  EXPECT_NE(without.find("LLM provider: none"), std::string::npos) << without;
+  EXPECT_EQ(without.find("unavailable"), std::string::npos) << without;
+  size_t first = with.find("LLM unavailable or unusable for remote-purpose");
+  ASSERT_NE(first, std::string::npos) << with;
+  EXPECT_EQ(with.find("LLM unavailable", first + 1), std::string::npos) << "warned twice: " << with;
+  EXPECT_EQ(Metrics()
+                .GetCounter("sre_llm_fallbacks_total", "Deterministic fallbacks used in place of the LLM",
+                            {{"agent", "fallback-test-agent"}, {"purpose", "none-purpose"}})
+                .Value(),
+            2);
+}
+
 TEST(CallAuditTest, JsonHasTheWireNames) {
   CallAudit a;
   a.provider = "anthropic";
