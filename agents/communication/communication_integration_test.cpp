@@ -284,7 +284,8 @@ TEST_F(CommunicationTest, FiveStagesFiveEmailsAndReplaysSendNothingNew) {
   std::string n = IncidentNumber(incident_);
   std::map<std::string, Json> by_prefix;
   for (const auto& m : mails) by_prefix[m["subject"].get<std::string>().substr(0, m["subject"].get<std::string>().find(' '))] = m;
-  EXPECT_EQ(by_prefix["[CRITICAL]"]["subject"], "[CRITICAL] " + n + " LATENCY_SPIKE on payment-service (91.8σ)");
+  EXPECT_EQ(by_prefix["[CRITICAL]"]["subject"],
+            "[CRITICAL] " + n + " LATENCY_SPIKE on payment-service (latency_p99_ms 2400 ms, 91.8σ)");
   EXPECT_EQ(by_prefix["[RCA]"]["subject"], "[RCA] " + n + " root cause: DATABASE_BOTTLENECK in payment-service (82% confidence)");
   EXPECT_TRUE(by_prefix.count("[PLAN]") && by_prefix.count("[RESOLVED]") && by_prefix.count("[POSTMORTEM]"));
   // CRITICAL goes to on-call, team and management; every email has a text part and escaped HTML.

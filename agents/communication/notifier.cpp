@@ -12,6 +12,8 @@
 #include <sstream>
 
 #include "shared/ids.h"
+#include "shared/links.h"
+#include "shared/units.h"
 #include "shared/time_format.h"
 
 #ifndef SRE_SOURCE_DIR
@@ -42,7 +44,7 @@ std::string SeverityColor(Severity s) {
 }
 
 Json Common(NotificationType type, const std::string& incident_id, Severity severity, const std::string& service,
-            AnomalyType anomaly, const std::string& subject, const std::string& dashboard_url, int64_t ts) {
+            AnomalyType anomaly, const std::string& subject, const std::string& dashboard_url) {
   static const std::map<NotificationType, std::pair<std::string, std::string>> stages = {
       {NotificationType::INCIDENT_ALERT, {"Incident alert", "#b91c1c"}},
       {NotificationType::RCA_COMPLETE, {"Root cause identified", "#6d28d9"}},
@@ -58,8 +60,7 @@ Json Common(NotificationType type, const std::string& incident_id, Severity seve
               {"stage_color", stages.at(type).second},
               {"anomaly_type", ToString(anomaly)},
               {"subject", subject},
-              {"dashboard_url", dashboard_url + "/#/incidents/" + incident_id},
-              {"generated_at", FormatTime(ts)}};
+              {"dashboard_url", IncidentLink(dashboard_url, incident_id)}};
 }
 
 Data ToData(const Json& j) {
@@ -177,14 +178,24 @@ Email AlertEmail(const AnomalyDetected& a, const std::string& url) {
   e.type = NotificationType::INCIDENT_ALERT;
   e.incident_id = a.incident_id;
   e.severity = a.severity;
+  // A log pattern has no baseline and no sigma: its figure is the number of matching lines.
+  const bool log = a.trigger_metric.rfind("log:", 0) == 0;
+  const std::string unit = a.unit && !a.unit->empty() ? *a.unit : DefaultUnit(a.trigger_metric);
   e.subject = "[" + std::string(ToString(a.severity)) + "] " + IncidentNumber(a.incident_id) + " " +
-              std::string(ToString(a.anomaly_type)) + " on " + a.service + " (" + Num(a.deviation_sigma) + "σ)";
-  e.view = Common(e.type, a.incident_id, a.severity, a.service, a.anomaly_type, e.subject, url, a.timestamp);
+              std::string(ToString(a.anomaly_type)) + " on " + a.service + " (" +
+              (log ? WithUnit(a.observed_value, "lines") + " matching " + a.trigger_metric.substr(4)
+                   : a.trigger_metric + " " + WithUnit(a.observed_value, unit) + ", " + Num(a.deviation_sigma) + "σ") +
+              ")";
+  e.view = Common(e.type, a.incident_id, a.severity, a.service, a.anomaly_type, e.subject, url);
   e.view.update(Json{{"description", a.description},
                      {"trigger_metric", a.trigger_metric},
-                     {"observed_value", Num(a.observed_value, 2)},
-                     {"baseline_mean", Num(a.baseline_mean, 2)},
-                     {"baseline_std", Num(a.baseline_std, 2)},
+                     {"is_log_pattern", log},
+                     {"is_metric", !log},
+                     {"log_pattern", log ? a.trigger_metric.substr(4) : ""},
+                     {"matched_lines", log ? WithUnit(a.observed_value, "lines") : ""},
+                     {"observed_value", WithUnit(a.observed_value, unit)},
+                     {"baseline_mean", WithUnit(a.baseline_mean, unit)},
+                     {"baseline_std", WithUnit(a.baseline_std, unit)},
                      {"deviation_sigma", Num(a.deviation_sigma)},
                      {"anomaly_score_pct", Pct(a.anomaly_score)},
                      {"has_time_to_failure", a.time_to_failure_s.has_value()},
@@ -203,7 +214,7 @@ Email RcaEmail(const RcaCompleted& r, Severity severity, const std::string& serv
   e.severity = severity;
   e.subject = "[RCA] " + IncidentNumber(r.incident_id) + " root cause: " + std::string(ToString(r.root_cause_category)) +
               " in " + r.root_cause_service + " (" + Pct(r.top_confidence) + "% confidence)";
-  e.view = Common(e.type, r.incident_id, severity, service, type, e.subject, url, r.timestamp);
+  e.view = Common(e.type, r.incident_id, severity, service, type, e.subject, url);
   Json candidates = Json::array(), similar = Json::array();
   for (const auto& c : r.root_cause_candidates)
     candidates.push_back({{"rank", std::to_string(c.rank)}, {"hypothesis", c.hypothesis},
@@ -234,7 +245,7 @@ Email PlanEmail(const RemediationPlan& p, Severity severity, const std::string& 
   e.severity = severity;
   e.subject = "[PLAN] " + IncidentNumber(p.incident_id) + " " + std::to_string(p.action_steps.size()) +
               "-step remediation plan for " + service;
-  e.view = Common(e.type, p.incident_id, severity, service, type, e.subject, url, p.timestamp);
+  e.view = Common(e.type, p.incident_id, severity, service, type, e.subject, url);
   static const std::vector<std::tuple<Priority, std::string, std::string>> groups = {
       {Priority::IMMEDIATE, "Immediate", "#b91c1c"},
       {Priority::WITHIN_15MIN, "Within 15 minutes", "#c2410c"},
@@ -264,20 +275,56 @@ Email PlanEmail(const RemediationPlan& p, Severity severity, const std::string& 
 }
 
 Email ResolvedEmail(const IncidentResolved& r, Severity severity, const std::string& service, AnomalyType type,
-                    const std::vector<TimelineLine>& timeline, const std::string& root_cause, const std::string& url) {
+                    const std::vector<TimelineLine>& timeline, const std::string& root_cause,
+                    const std::vector<postmortem::CascadeMember>& cascade, const std::string& url) {
   Email e;
   e.type = NotificationType::INCIDENT_RESOLVED;
   e.incident_id = r.incident_id;
   e.severity = severity;
   e.subject = "[RESOLVED] " + IncidentNumber(r.incident_id) + " " + service + " recovered after " + FormatDuration(r.mttr_seconds);
-  e.view = Common(e.type, r.incident_id, severity, service, type, e.subject, url, r.timestamp);
+  e.view = Common(e.type, r.incident_id, severity, service, type, e.subject, url);
   Json lines = Json::array();
   for (const auto& t : timeline) lines.push_back({{"time", t.time}, {"line", t.line}});
+  // The cascade: the origin first, each member with its state when this email was written.
+  Json members = Json::array();
+  std::vector<std::string> affected = {service};
+  bool is_origin = false;
+  std::string origin_number;
+  for (const auto& m : cascade) {
+    if (m.origin) {
+      is_origin = m.id == r.incident_id;
+      origin_number = IncidentNumber(m.id) + " on " + m.service;
+    }
+    if (std::find(affected.begin(), affected.end(), m.service) == affected.end()) affected.push_back(m.service);
+    members.push_back({{"number", IncidentNumber(m.id)},
+                       {"service", m.service},
+                       {"anomaly_type", ToString(m.anomaly_type)},
+                       {"status", m.status},
+                       {"role", m.id == r.incident_id ? (m.origin ? "origin (this incident)" : "this incident")
+                                                     : (m.origin ? "origin" : "linked")},
+                       {"link", IncidentLink(url, m.id)},
+                       {"detection_time", FormatTime(m.detection_time)}});
+  }
+  const bool has_cascade = members.size() > 1;
+  std::string cascade_intro;
+  if (has_cascade)
+    cascade_intro = is_origin ? "This incident cascaded to " + std::to_string(members.size() - 1) +
+                                    " linked incident(s) on services that depend on " + service + "."
+                              : "This incident is part of a cascade that started with " +
+                                    (origin_number.empty() ? std::string("another incident") : origin_number) + ".";
   e.view.update(Json{{"mttr", FormatDuration(r.mttr_seconds)},
                      {"mttr_seconds", Num(r.mttr_seconds, 0)},
                      {"detection_time", FormatTime(r.detection_time)},
                      {"resolution_time", FormatTime(r.resolution_time)},
                      {"resolution_method", r.resolution_method},
+                     {"affected_services", [&] {
+                        std::string all;
+                        for (const auto& a : affected) all += (all.empty() ? "" : ", ") + a;
+                        return all;
+                      }()},
+                     {"has_cascade", has_cascade},
+                     {"cascade_intro", cascade_intro},
+                     {"cascade", members},
                      {"has_timeline", !lines.empty()},
                      {"timeline", lines},
                      {"has_root_cause", !root_cause.empty()},
@@ -292,7 +339,7 @@ Email PostmortemEmail(const PostmortemGenerated& p, Severity severity, const std
   e.incident_id = p.incident_id;
   e.severity = severity;
   e.subject = "[POSTMORTEM] " + IncidentNumber(p.incident_id) + " " + std::string(ToString(type)) + " on " + service;
-  e.view = Common(e.type, p.incident_id, severity, service, type, e.subject, url, p.timestamp);
+  e.view = Common(e.type, p.incident_id, severity, service, type, e.subject, url);
   Json items = Json::array();
   for (const auto& i : p.action_items)
     items.push_back({{"action", i.action}, {"owner", i.owner}, {"priority", i.priority}, {"due", i.due}});
@@ -417,15 +464,17 @@ std::string DefaultTemplatesDir() {
   return std::string(SRE_SOURCE_DIR) + "/agents/communication/templates";
 }
 
-Expected<Rendered> Render(const Templates& t, const Email& email) {
+Expected<Rendered> Render(const Templates& t, const Email& email, int64_t sent_ms) {
   auto it = t.stage.find(email.type);
   if (it == t.stage.end()) return Status::Fatal("no template for " + std::string(ToString(email.type)));
-  Data data = ToData(email.view);
+  Json view = email.view;
+  view["sent_at"] = FormatTime(sent_ms);
+  Data data = ToData(view);
   kainjow::mustache::mustache html(it->second.first), text(it->second.second), layout(t.layout_html);
   text.set_custom_escape([](const std::string& s) { return s; });
   Rendered r;
   std::string body = html.render(data);
-  Json framed = email.view;
+  Json framed = view;
   framed["body"] = body;
   r.html = layout.render(ToData(framed));
   r.text = text.render(data);

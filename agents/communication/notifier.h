@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "agents/postmortem/writer.h"
 #include "shared/messages.h"
 
 namespace sre::communication {
@@ -44,9 +45,10 @@ Email PlanEmail(const RemediationPlan& p, Severity severity, const std::string& 
 struct TimelineLine {
   std::string time, line;
 };
+// `cascade`: the incidents of its cascade (postmortem::LoadCascade), empty when it stands alone.
 Email ResolvedEmail(const IncidentResolved& r, Severity severity, const std::string& service, AnomalyType type,
                     const std::vector<TimelineLine>& timeline, const std::string& root_cause,
-                    const std::string& dashboard_url);
+                    const std::vector<postmortem::CascadeMember>& cascade, const std::string& dashboard_url);
 Email PostmortemEmail(const PostmortemGenerated& p, Severity severity, const std::string& service, AnomalyType type,
                       const std::string& dashboard_url);
 
@@ -68,9 +70,11 @@ struct Rendered {
   std::string html, text;
 };
 // Renders the stage templates (HTML escaped, text not) and wraps the HTML in the layout.
-Expected<Rendered> Render(const Templates& t, const Email& email);
+// `sent_ms` (wall clock) is the "sent at" of the footer: the time of this attempt.
+Expected<Rendered> Render(const Templates& t, const Email& email, int64_t sent_ms);
 
-// An RFC 5322 multipart/alternative message (text, then HTML), UTF-8, base64 bodies.
+// An RFC 5322 multipart/alternative message (text, then HTML), UTF-8, base64 bodies. `date_ms`
+// is the Date header: the wall-clock time of the attempt, as for "sent at".
 std::string ComposeMime(const std::string& from, const std::vector<std::string>& to, const Email& email,
                         const Rendered& body, int64_t date_ms);
 

@@ -3,11 +3,14 @@
 #include <gtest/gtest.h>
 
 #include "shared/ids.h"
+#include "shared/links.h"
+#include "shared/time_format.h"
 
 namespace sre::communication {
 namespace {
 
 const std::string kHostile = "<script>alert('x')</script> & \"quoted\"";
+const int64_t kSentMs = 1763892123000;  // wall clock of the attempt: 2 min after the event
 
 Routing TestRouting() {
   Routing r;
@@ -68,7 +71,8 @@ RcaCompleted Rca() {
 }
 
 TEST(SubjectTest, SubjectsCarryTheIncidentNumberAndTheRcaConfidence) {
-  EXPECT_EQ(AlertEmail(Anomaly(), "http://d").subject, "[HIGH] INC-3F2A9C1D LATENCY_SPIKE on payment-service (101.0σ)");
+  EXPECT_EQ(AlertEmail(Anomaly(), "http://d").subject,
+            "[HIGH] INC-3F2A9C1D LATENCY_SPIKE on payment-service (latency_p99_ms 2400 ms, 101.0σ)");
   EXPECT_EQ(RcaEmail(Rca(), Severity::HIGH, "payment-service", AnomalyType::LATENCY_SPIKE, "http://d").subject,
             "[RCA] INC-3F2A9C1D root cause: DATABASE_BOTTLENECK in payment-service (82% confidence)");
   EXPECT_EQ(MessageId(Anomaly().incident_id, NotificationType::RCA_COMPLETE),
@@ -147,7 +151,7 @@ std::vector<Email> EveryStage(bool complete) {
   return {AlertEmail(a, "http://d"), RcaEmail(rca, Severity::HIGH, "payment-service", AnomalyType::LATENCY_SPIKE, "http://d"),
           PlanEmail(plan, Severity::HIGH, "payment-service", AnomalyType::LATENCY_SPIKE, "http://d"),
           ResolvedEmail(resolved, Severity::HIGH, "payment-service", AnomalyType::LATENCY_SPIKE, timeline,
-                        complete ? "slow queries" : "", "http://d"),
+                        complete ? "slow queries" : "", {}, "http://d"),
           PostmortemEmail(pm, Severity::HIGH, "payment-service", AnomalyType::LATENCY_SPIKE, "http://d")};
 }
 
@@ -155,11 +159,19 @@ TEST_F(TemplateTest, EveryStageRendersWithCompleteAndMissingData) {
   for (bool complete : {true, false}) {
     for (const auto& email : EveryStage(complete)) {
       SCOPED_TRACE(std::string(ToString(email.type)) + (complete ? " complete" : " minimal"));
-      auto r = Render(templates_, email);
+      auto r = Render(templates_, email, kSentMs);
       ASSERT_TRUE(r.ok()) << r.status().message();
       EXPECT_NE(r->html.find("INC-3F2A9C1D"), std::string::npos);
       EXPECT_NE(r->text.find("INC-3F2A9C1D"), std::string::npos);
-      EXPECT_NE(r->html.find("http://d/#/incidents/"), std::string::npos);
+      // The dashboard's address of the incident, as shared/links.h writes it (issue 15: the
+      // button linked to a route the dashboard did not read).
+      const std::string link = IncidentLink("http://d", Anomaly().incident_id);
+      EXPECT_EQ(link, "http://d/#incident=3f2a9c1d-0000-4000-8000-000000000000");
+      EXPECT_NE(r->html.find("href=\"" + link + "\""), std::string::npos);
+      EXPECT_NE(r->text.find(link), std::string::npos);
+      // "Sent at" is the attempt's wall-clock time, not the event time of the message.
+      EXPECT_NE(r->html.find("sre-pipeline at " + FormatTime(kSentMs)), std::string::npos);
+      EXPECT_NE(r->text.find("sre-pipeline at " + FormatTime(kSentMs)), std::string::npos);
       EXPECT_EQ(r->html.find("{{"), std::string::npos);
       EXPECT_EQ(r->text.find("{{"), std::string::npos);
     }
@@ -169,7 +181,7 @@ TEST_F(TemplateTest, EveryStageRendersWithCompleteAndMissingData) {
 TEST_F(TemplateTest, HostileTextArrivesAsTextInHtmlAndVerbatimInText) {
   for (const auto& email : EveryStage(true)) {
     SCOPED_TRACE(std::string(ToString(email.type)));
-    auto r = Render(templates_, email);
+    auto r = Render(templates_, email, kSentMs);
     ASSERT_TRUE(r.ok());
     EXPECT_EQ(r->html.find("<script>"), std::string::npos);
     EXPECT_NE(r->html.find("&lt;script&gt;"), std::string::npos);
@@ -178,13 +190,102 @@ TEST_F(TemplateTest, HostileTextArrivesAsTextInHtmlAndVerbatimInText) {
 }
 
 TEST_F(TemplateTest, PlanStepsAreGroupedByPriority) {
-  auto r = Render(templates_, EveryStage(true)[2]);
+  auto r = Render(templates_, EveryStage(true)[2], kSentMs);
   ASSERT_TRUE(r.ok());
   size_t immediate = r->html.find("Immediate"), hour = r->html.find("Within 1 hour");
   ASSERT_NE(immediate, std::string::npos);
   ASSERT_NE(hour, std::string::npos);
   EXPECT_LT(immediate, hour);
   EXPECT_EQ(r->html.find("Within 15 minutes"), std::string::npos);  // no step of that priority
+}
+
+TEST(LinkTest, IncidentLinkHasOneSlashWhateverTheDashboardUrl) {
+  EXPECT_EQ(IncidentLink("http://d", "x"), "http://d/#incident=x");
+  EXPECT_EQ(IncidentLink("http://d/", "x"), "http://d/#incident=x");
+  EXPECT_EQ(IncidentLink("https://sre.example.com/ops//", "x"), "https://sre.example.com/ops/#incident=x");
+}
+
+TEST(MimeTest, TheDateHeaderIsTheGivenWallClockTime) {
+  std::string mime = ComposeMime("from@x", {"a@x"}, AlertEmail(Anomaly(), "http://d"), {"h", "t"}, kSentMs);
+  EXPECT_NE(mime.find("Date: Sun, 23 Nov 2025 10:02:03 +0000"), std::string::npos) << mime.substr(0, 400);
+}
+
+// Issue 15: a log-pattern alert said "(0.0σ)" and "baseline 0.00 ± 0.00"; metric figures had no unit.
+TEST_F(TemplateTest, ALogPatternAlertShowsThePatternAndLineCountNotSigmas) {
+  AnomalyDetected a = Anomaly();
+  a.anomaly_type = AnomalyType::DEPENDENCY_OUTAGE;
+  a.trigger_metric = "log:connection_refused";
+  a.observed_value = 3;
+  a.baseline_mean = a.baseline_std = a.deviation_sigma = 0;
+  a.time_to_failure_s.reset();
+  a.unit = "lines";
+  Email e = AlertEmail(a, "http://d");
+  EXPECT_EQ(e.subject, "[HIGH] INC-3F2A9C1D DEPENDENCY_OUTAGE on payment-service (3 lines matching connection_refused)");
+  auto r = Render(templates_, e, kSentMs);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  for (const std::string& body : {r->html, r->text}) {
+    EXPECT_EQ(body.find("0.0 &sigma;"), std::string::npos);
+    EXPECT_EQ(body.find("0.0 sigma"), std::string::npos);
+    EXPECT_EQ(body.find("Baseline"), std::string::npos);
+    EXPECT_NE(body.find("connection_refused"), std::string::npos);
+    EXPECT_NE(body.find("3 lines"), std::string::npos);
+  }
+}
+
+TEST_F(TemplateTest, AMetricAlertCarriesUnitsAndLabelsTheEventClock) {
+  AnomalyDetected a = Anomaly();
+  a.trigger_metric = "error_rate";
+  a.observed_value = 16.4;
+  a.baseline_mean = 0.514;
+  a.baseline_std = 0.12;
+  a.unit = "percent";
+  auto r = Render(templates_, AlertEmail(a, "http://d"), kSentMs);
+  ASSERT_TRUE(r.ok());
+  EXPECT_NE(r->text.find("Observed value:    16.4%"), std::string::npos) << r->text;
+  EXPECT_NE(r->text.find("Baseline:          0.514% +/- 0.12%"), std::string::npos) << r->text;
+  EXPECT_NE(r->text.find(FormatTime(a.detection_time) + " (event time"), std::string::npos) << r->text;
+  // Without a unit in the payload (an older producer), the metric's name gives it.
+  a.unit.reset();
+  EXPECT_NE(AlertEmail(a, "http://d").subject.find("error_rate 16.4%"), std::string::npos);
+}
+
+// Issue 15: a cascade read as three separate stories.
+TEST_F(TemplateTest, TheOriginsResolvedEmailTellsTheWholeCascade) {
+  IncidentResolved resolved;
+  resolved.incident_id = Anomaly().incident_id;
+  resolved.detection_time = 1763892000000;
+  resolved.resolution_time = resolved.detection_time + 250000;
+  resolved.mttr_seconds = 250;
+  resolved.resolution_method = "METRICS_RECOVERED";
+  std::vector<postmortem::CascadeMember> cascade = {
+      {resolved.incident_id, "payment-service", "RESOLVED", AnomalyType::ERROR_RATE_SPIKE, 1763892000000, true},
+      {"aa11bb22-0000-4000-8000-000000000000", "order-service", "MITIGATING", AnomalyType::ERROR_RATE_SPIKE,
+       1763892030000, false},
+      {"cc33dd44-0000-4000-8000-000000000000", "api-gateway", "RESOLVED", AnomalyType::LATENCY_SPIKE, 1763892040000,
+       false}};
+  Email e = ResolvedEmail(resolved, Severity::CRITICAL, "payment-service", AnomalyType::ERROR_RATE_SPIKE, {}, "",
+                          cascade, "http://d");
+  auto r = Render(templates_, e, kSentMs);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  for (const std::string& body : {r->html, r->text}) {
+    EXPECT_NE(body.find("payment-service, order-service, api-gateway"), std::string::npos);
+    EXPECT_NE(body.find("cascaded to 2 linked incident(s)"), std::string::npos);
+    EXPECT_NE(body.find("INC-AA11BB22"), std::string::npos);
+    EXPECT_NE(body.find("MITIGATING"), std::string::npos);
+    EXPECT_NE(body.find(IncidentLink("http://d", "cc33dd44-0000-4000-8000-000000000000")), std::string::npos);
+  }
+  // A linked incident's email names the origin.
+  resolved.incident_id = cascade[1].id;
+  Email linked = ResolvedEmail(resolved, Severity::HIGH, "order-service", AnomalyType::ERROR_RATE_SPIKE, {}, "",
+                               cascade, "http://d");
+  auto r2 = Render(templates_, linked, kSentMs);
+  ASSERT_TRUE(r2.ok());
+  EXPECT_NE(r2->text.find("part of a cascade that started with INC-3F2A9C1D on payment-service"), std::string::npos)
+      << r2->text;
+  // Alone: no cascade section.
+  auto r3 = Render(templates_, EveryStage(true)[3], kSentMs);
+  ASSERT_TRUE(r3.ok());
+  EXPECT_EQ(r3->text.find("CASCADE"), std::string::npos);
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "agents/communication/service.h"
 
+#include <chrono>
 #include <thread>
 
 #include "agents/postmortem/service.h"
@@ -80,17 +81,19 @@ Expected<Email> CommunicationService::Build(const InboundMessage& m, int64_t& ts
     auto f = Facts(db_, r->incident_id);
     if (!f.ok()) return f.status();
     std::vector<TimelineLine> lines;
+    std::vector<postmortem::CascadeMember> cascade;
     Status s = db_.Transact([&](pqxx::work& tx) {
       for (const auto& e : postmortem::LoadTimeline(tx, r->incident_id)) {
         if (e.event_type == "EMAIL_SENT") continue;
         std::string d = postmortem::DescribeEvent(e);
         lines.push_back({d.substr(0, 8), d.substr(9)});
       }
+      cascade = postmortem::LoadCascade(tx, r->incident_id);
       return Status::Ok();
     });
     if (!s.ok()) return s;
     ts = r->timestamp;
-    return ResolvedEmail(*r, f->severity, f->service, f->type, lines, f->top_root_cause, dashboard_url_);
+    return ResolvedEmail(*r, f->severity, f->service, f->type, lines, f->top_root_cause, cascade, dashboard_url_);
   }
   if (m.topic == topics::kPostmortemsGenerated) {
     auto p = Decode<PostmortemGenerated>(m.payload);
@@ -112,10 +115,15 @@ Status CommunicationService::Handle(const InboundMessage& m) {
 
 Status CommunicationService::Deliver(const Email& email, int64_t ts) {
   log::LogScope scope("incident_id", email.incident_id);
-  auto rendered = Render(templates_, email);
+  // "Sent at" and the Date header are this attempt's wall-clock time; `ts` (the event time of
+  // the message) only dates the EMAIL_SENT entry of the incident's timeline.
+  const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+  auto rendered = Render(templates_, email, now_ms);
   if (!rendered.ok()) return rendered.status();
   auto to = Recipients(email.type, email.severity, routing_);
-  std::string mime = ComposeMime(routing_.from, to, email, *rendered, ts);
+  std::string mime = ComposeMime(routing_.from, to, email, *rendered, now_ms);
   const std::string type(ToString(email.type));
   const std::string message_id = MessageId(email.incident_id, email.type);
   auto counter = [&](const char* outcome) -> Counter& {
@@ -143,9 +151,11 @@ Status CommunicationService::Deliver(const Email& email, int64_t ts) {
       claim = Claim::kRecordOnly;  // this process sent it; only the SENT update was lost
     } else {
       in_doubt = status == "SENDING";
+      // The stored body is the one this attempt sends (its "sent at" is this attempt's).
       tx.exec_params(
-          "UPDATE emails SET status = 'SENDING', in_doubt_resends = in_doubt_resends + $2 WHERE message_id = $1",
-          message_id, in_doubt ? 1 : 0);
+          "UPDATE emails SET status = 'SENDING', in_doubt_resends = in_doubt_resends + $2, body_html = $3, "
+          "body_text = $4 WHERE message_id = $1",
+          message_id, in_doubt ? 1 : 0, rendered->html, rendered->text);
     }
     return Status::Ok();
   });

@@ -36,7 +36,7 @@ Expected<IncidentRecord> LoadRecord(pqxx::work& tx, const std::string& id) {
       " COALESCE(deviation_sigma, 0), affected_services::text, COALESCE(blast_radius, 'null')::text, "
       " COALESCE(correlation_context, 'null')::text, rca_candidates::text, root_cause_service, root_cause_category, "
       " top_root_cause, rca_confidence, rca_method, COALESCE(similar_incidents, '[]')::text, remediation_plan::text, "
-      " related_incident_id::text "
+      " related_incident_id::text, COALESCE(baselines, '{}')::text "
       "FROM incidents WHERE id = $1::uuid",
       id);
   if (rows.empty()) return UnknownIncident(id);
@@ -78,7 +78,35 @@ Expected<IncidentRecord> LoadRecord(pqxx::work& tx, const std::string& id) {
     if (plan.ok()) r.plan = *plan;
   }
   if (!row[23].is_null()) r.related_incident_id = row[23].as<std::string>();
+  Json baselines = Json::parse(row[24].as<std::string>(), nullptr, false);
+  if (baselines.is_object() && baselines.contains(r.trigger_metric) && baselines[r.trigger_metric].is_object())
+    r.unit = baselines[r.trigger_metric].value("unit", std::string());
+  r.cascade = LoadCascade(tx, id);
   return r;
+}
+
+std::vector<CascadeMember> LoadCascade(pqxx::work& tx, const std::string& id) {
+  std::vector<CascadeMember> out;
+  // The origin is the incident this one links to (or itself); the cascade is the origin and
+  // every incident linking to it.
+  for (auto row : tx.exec_params(
+           "WITH me AS (SELECT COALESCE(related_incident_id, id) AS origin FROM incidents WHERE id = $1::uuid) "
+           "SELECT i.id::text, i.service, i.status, i.anomaly_type, "
+           " (extract(epoch from i.detection_time) * 1000)::bigint, i.id = me.origin "
+           "FROM incidents i, me WHERE i.id = me.origin OR i.related_incident_id = me.origin "
+           "ORDER BY i.detection_time, i.id LIMIT 50",
+           id)) {
+    CascadeMember m;
+    m.id = row[0].as<std::string>();
+    m.service = row[1].as<std::string>();
+    m.status = row[2].as<std::string>();
+    m.anomaly_type = ParseEnum<AnomalyType>(row[3].as<std::string>()).value_or(AnomalyType::UNKNOWN);
+    m.detection_time = row[4].as<int64_t>();
+    m.origin = row[5].as<bool>();
+    out.push_back(std::move(m));
+  }
+  if (out.size() == 1) out.clear();  // alone
+  return out;
 }
 
 std::vector<TimelineEntry> LoadTimeline(pqxx::work& tx, const std::string& id) {

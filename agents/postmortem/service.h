@@ -34,5 +34,7 @@ class PostmortemService : public MessageHandler {
 // Reads the incident and its timeline (ordered by event time) inside a transaction.
 Expected<IncidentRecord> LoadRecord(pqxx::work& tx, const std::string& incident_id);
 std::vector<TimelineEntry> LoadTimeline(pqxx::work& tx, const std::string& incident_id);
+// The cascade the incident belongs to (see IncidentRecord::cascade); empty when it stands alone.
+std::vector<CascadeMember> LoadCascade(pqxx::work& tx, const std::string& incident_id);
 
 }  // namespace sre::postmortem

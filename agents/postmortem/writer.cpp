@@ -1,11 +1,13 @@
 #include "agents/postmortem/writer.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <ctime>
 
 #include "shared/ids.h"
 #include "shared/llm/text.h"
+#include "shared/units.h"
 
 namespace sre::postmortem {
 namespace {
@@ -86,22 +88,61 @@ std::string DescribeEvent(const TimelineEntry& e) {
   return FormatTime(e.time_ms).substr(11, 8) + " " + e.agent + ": " + what;
 }
 
+std::string DescribeMember(const CascadeMember& m) {
+  return IncidentNumber(m.id) + " on " + m.service + " (" + std::string(ToString(m.anomaly_type)) + ", " + m.status + ")";
+}
+
+std::vector<std::string> IncidentRecord::AllAffectedServices() const {
+  std::vector<std::string> out;
+  auto add = [&](const std::string& s) {
+    if (!s.empty() && std::find(out.begin(), out.end(), s) == out.end()) out.push_back(s);
+  };
+  add(service);
+  for (const auto& s : affected_services) add(s);
+  for (const auto& m : cascade) add(m.service);
+  return out;
+}
+
+// Where this incident stands in its cascade, in a sentence; "" when it stands alone.
+std::string CascadeSentence(const IncidentRecord& r) {
+  std::vector<const CascadeMember*> others;
+  const CascadeMember* origin = nullptr;
+  for (const auto& m : r.cascade) {
+    if (m.origin) origin = &m;
+    if (m.id != r.id) others.push_back(&m);
+  }
+  if (others.empty()) return "";
+  std::vector<std::string> names;
+  for (const auto* m : others)
+    if (!m->origin) names.push_back(DescribeMember(*m));
+  if (origin && origin->id == r.id)
+    return "This incident cascaded: " + std::to_string(names.size()) + " linked incident(s) followed on services that depend on " +
+           r.service + ": " + Join(names, "; ") + ".";
+  std::string s = "This incident is part of a cascade";
+  if (origin) s += " that started with " + DescribeMember(*origin);
+  if (!names.empty()) s += "; also linked to it: " + Join(names, "; ");
+  return s + ".";
+}
+
 Narrative FallbackNarrative(const IncidentRecord& r, const std::vector<TimelineEntry>& timeline) {
   Narrative n;
   std::string number = IncidentNumber(r.id);
   std::string type = std::string(ToString(r.anomaly_type));
+  std::string unit = r.unit.empty() ? DefaultUnit(r.trigger_metric) : r.unit;
   n.summary = number + ": " + type + " on " + r.service + " (" + std::string(ToString(r.severity)) + "), detected at " +
-              FormatTime(r.detection_time) + " when " + r.trigger_metric + " reached " +
-              [&] { char b[32]; std::snprintf(b, sizeof(b), "%.4g", r.observed_value); return std::string(b); }() +
-              " against a baseline of " +
-              [&] { char b[32]; std::snprintf(b, sizeof(b), "%.4g", r.baseline_mean); return std::string(b); }() + ".";
+              FormatTime(r.detection_time) + " when " +
+              (r.is_log() ? WithUnit(r.observed_value, "lines") + " matched the " + r.trigger_metric.substr(4) +
+                                " log pattern."
+                          : r.trigger_metric + " reached " + WithUnit(r.observed_value, unit) +
+                                " against a baseline of " + WithUnit(r.baseline_mean, unit) + ".");
   if (r.resolution_time)
     n.summary += " It resolved at " + FormatTime(*r.resolution_time) + " (MTTR " + FormatDuration(r.mttr_seconds) + ").";
   if (r.rca)
     n.summary += " Root cause: " + r.rca->top_root_cause + ".";
   std::string radius;
   if (r.blast_radius.is_object()) radius = r.blast_radius.value("description", std::string());
-  n.impact = "Affected services: " + Join(r.affected_services, ", ") + ". " +
+  std::string cascade = CascadeSentence(r);
+  n.impact = "Affected services: " + Join(r.AllAffectedServices(), ", ") + ". " + (cascade.empty() ? "" : cascade + " ") +
              (radius.empty() ? "" : "Blast radius: " + radius + ". ") +
              (r.blast_radius.is_object() ? "Estimated user impact: " + r.blast_radius.value("estimated_user_impact", std::string("unknown")) + ". " : "") +
              "Duration of impact: " + FormatDuration(r.mttr_seconds) + ".";
@@ -131,7 +172,12 @@ Narrative FallbackNarrative(const IncidentRecord& r, const std::vector<TimelineE
         if (s.value("signal_type", std::string()) == "CASCADE" || s.value("signal_type", std::string()) == "UPSTREAM_DEGRADATION")
           n.contributing_factors.push_back(s.value("description", std::string()));
   }
-  if (r.related_incident_id) n.contributing_factors.push_back("Linked to incident " + IncidentNumber(*r.related_incident_id) + " on a related service");
+  if (r.related_incident_id) {
+    std::string origin = IncidentNumber(*r.related_incident_id) + " on a related service";
+    for (const auto& m : r.cascade)
+      if (m.id == *r.related_incident_id) origin = DescribeMember(m);
+    n.contributing_factors.push_back("Linked to incident " + origin + ", which it followed in a cascade");
+  }
   if (n.contributing_factors.empty()) n.contributing_factors.push_back("No contributing factor beyond the root cause was recorded");
 
   int64_t first_rca = 0, first_plan = 0;
@@ -139,9 +185,13 @@ Narrative FallbackNarrative(const IncidentRecord& r, const std::vector<TimelineE
     if (e.event_type == "RCA_COMPLETED" && !first_rca) first_rca = e.time_ms;
     if (e.event_type == "PLAN_CREATED" && !first_plan) first_plan = e.time_ms;
   }
-  n.went_well.push_back("The anomaly was detected automatically from " + r.trigger_metric + " (" +
+  n.went_well.push_back(
+      "The anomaly was detected automatically " +
+      (r.is_log() ? "from the " + r.trigger_metric.substr(4) + " log pattern (" + WithUnit(r.observed_value, "lines") + " matched)"
+                  : "from " + r.trigger_metric + " (" +
                         [&] { char b[16]; std::snprintf(b, sizeof(b), "%.1f", r.deviation_sigma); return std::string(b); }() +
-                        " sigma) and an alert was sent without paging anyone manually");
+                        " sigma above its baseline)") +
+      " and an alert was sent without paging anyone manually");
   if (r.rca) n.went_well.push_back("A root cause was proposed with its evidence and ranked alternatives");
   if (r.plan) n.went_well.push_back("A remediation plan with " + std::to_string(r.plan->action_steps.size()) +
                                     " prioritised steps and rollbacks was available");
@@ -150,7 +200,11 @@ Narrative FallbackNarrative(const IncidentRecord& r, const std::vector<TimelineE
   if (r.rca && r.rca->top_confidence < 0.5)
     n.could_improve.push_back("Root-cause confidence was low; better signals (traces, DB metrics) would help");
   if (r.mttr_seconds > 1800) n.could_improve.push_back("Time to resolve exceeded 30 minutes");
-  n.could_improve.push_back("Earlier warning: alert on the trend of " + r.trigger_metric + " before it breaches");
+  if (r.is_log())
+    n.could_improve.push_back("Earlier warning: a metric (error rate, latency) breaching before the " +
+                              r.trigger_metric.substr(4) + " errors appeared in the logs");
+  else
+    n.could_improve.push_back("Earlier warning: alert on the trend of " + r.trigger_metric + " before it breaches");
   (void)first_rca;
   (void)first_plan;
   return n;
@@ -185,6 +239,13 @@ std::string RenderMarkdown(const IncidentRecord& r, const std::vector<TimelineEn
         ", MTTR " + FormatDuration(r.mttr_seconds) + ".*\n\n";
   md += "## Summary\n\n" + n.summary + "\n\n";
   md += "## Impact\n\n" + n.impact + "\n\n";
+  if (r.cascade.size() > 1) {
+    md += "Incidents of this cascade:\n\n";
+    for (const auto& m : r.cascade)
+      md += "- " + DescribeMember(m) + ", detected " + FormatTime(m.detection_time) +
+            (m.origin ? " (origin)" : "") + (m.id == r.id ? " (this incident)" : "") + "\n";
+    md += "\n";
+  }
   md += "## Timeline\n\n";
   for (const auto& e : timeline) md += "- " + DescribeEvent(e) + "\n";
   if (timeline.empty()) md += "- (no events recorded)\n";

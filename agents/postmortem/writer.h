@@ -17,6 +17,17 @@ struct TimelineEntry {
   Json payload;
 };
 
+// One incident of a cascade: the origin (the incident the others link to) or one linked to it.
+struct CascadeMember {
+  std::string id, service, status;
+  AnomalyType anomaly_type = AnomalyType::UNKNOWN;
+  int64_t detection_time = 0;
+  bool origin = false;
+};
+
+// "INC-1A2B3C4D on order-service (ERROR_RATE_SPIKE, RESOLVED)".
+std::string DescribeMember(const CascadeMember& m);
+
 struct IncidentRecord {
   std::string id, service, status, trigger_metric, description;
   AnomalyType anomaly_type = AnomalyType::UNKNOWN;
@@ -30,6 +41,13 @@ struct IncidentRecord {
   std::optional<RcaCompleted> rca;              // as stored (candidates, category, service)
   std::optional<RemediationPlan> plan;
   std::optional<std::string> related_incident_id;
+  std::string unit;  // of observed_value and baseline_mean ("lines" for a log pattern)
+  // The whole cascade this incident belongs to, itself included, oldest first; empty (or only
+  // itself) when it stands alone.
+  std::vector<CascadeMember> cascade;
+  bool is_log() const { return trigger_metric.rfind("log:", 0) == 0; }
+  // Services hit: the incident's own affected services, then those of the rest of its cascade.
+  std::vector<std::string> AllAffectedServices() const;
 };
 
 // Narrative parts a model may write instead of the deterministic ones (validated by the caller).

@@ -133,5 +133,62 @@ TEST(NarrativePromptTest, OutsideTextOnlyInsideTheDelimiters) {
   EXPECT_EQ(llm::OutsideUntrusted(prompt).find(inject), std::string::npos) << llm::OutsideUntrusted(prompt);
 }
 
+// Issue 15: "What went well … (0.0 sigma)" for a log-pattern incident, and figures without units.
+TEST(PostmortemWriterTest, ALogPatternIncidentSpeaksOfLinesNotSigmas) {
+  auto r = Record(true);
+  r.trigger_metric = "log:connection_refused";
+  r.observed_value = 3;
+  r.baseline_mean = 0;
+  r.deviation_sigma = 0;
+  r.unit = "lines";
+  std::string md = RenderMarkdown(r, Timeline(), FallbackNarrative(r, Timeline()), BuildActionItems(r, Catalog()));
+  EXPECT_EQ(md.find("sigma"), std::string::npos) << md;
+  EXPECT_EQ(md.find("baseline of 0"), std::string::npos) << md;
+  EXPECT_NE(md.find("3 lines matched the connection_refused log pattern"), std::string::npos) << md;
+
+  auto m = Record(true);
+  m.trigger_metric = "error_rate";
+  m.observed_value = 16.4;
+  m.baseline_mean = 0.514;
+  m.unit = "%";
+  EXPECT_NE(FallbackNarrative(m, Timeline()).summary.find("error_rate reached 16.4% against a baseline of 0.514%"),
+            std::string::npos);
+}
+
+// Issue 15: the origin's postmortem listed only the origin as affected.
+TEST(PostmortemWriterTest, TheOriginsPostmortemTellsTheWholeCascade) {
+  auto r = Record(true);
+  r.affected_services = {"payment-service"};
+  r.cascade = {{r.id, "payment-service", "RESOLVED", AnomalyType::ERROR_RATE_SPIKE, 1763892000000, true},
+               {"aa11bb22-0000-4000-8000-000000000000", "order-service", "MITIGATING", AnomalyType::ERROR_RATE_SPIKE,
+                1763892030000, false},
+               {"cc33dd44-0000-4000-8000-000000000000", "api-gateway", "RESOLVED", AnomalyType::LATENCY_SPIKE,
+                1763892040000, false}};
+  auto n = FallbackNarrative(r, Timeline());
+  EXPECT_NE(n.impact.find("Affected services: payment-service, order-service, api-gateway."), std::string::npos)
+      << n.impact;
+  EXPECT_NE(n.impact.find("INC-AA11BB22 on order-service (ERROR_RATE_SPIKE, MITIGATING)"), std::string::npos)
+      << n.impact;
+  std::string md = RenderMarkdown(r, Timeline(), n, BuildActionItems(r, Catalog()));
+  EXPECT_NE(md.find("- INC-3F2A9C1D on payment-service (ERROR_RATE_SPIKE, RESOLVED), detected 2025-11-23 10:00:00 UTC "
+                    "(origin) (this incident)"),
+            std::string::npos)
+      << md;
+  EXPECT_NE(md.find("- INC-CC33DD44 on api-gateway"), std::string::npos);
+
+  // A linked incident names its origin.
+  auto child = r;
+  child.id = r.cascade[1].id;
+  child.service = "order-service";
+  child.related_incident_id = r.id;
+  auto cn = FallbackNarrative(child, Timeline());
+  EXPECT_NE(cn.impact.find("part of a cascade that started with INC-3F2A9C1D on payment-service"), std::string::npos)
+      << cn.impact;
+  EXPECT_NE(cn.impact.find("also linked to it: INC-CC33DD44"), std::string::npos) << cn.impact;
+  bool named = false;
+  for (const auto& f : cn.contributing_factors) named |= f.find("INC-3F2A9C1D on payment-service") != std::string::npos;
+  EXPECT_TRUE(named);
+}
+
 }  // namespace
 }  // namespace sre::postmortem
