@@ -4,6 +4,8 @@
 #include <cctype>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
+#include <functional>
 #include <set>
 #include <string_view>
 
@@ -11,6 +13,7 @@
 #include "shared/messages.h"
 #include "shared/metrics.h"
 #include "shared/text.h"
+#include "shared/units.h"
 
 namespace sre::api {
 namespace {
@@ -48,6 +51,58 @@ ApiError Bad(std::string message) { return ApiError{400, std::move(message)}; }
 std::string Quote(std::string_view s) { return "'" + SanitizeUtf8(TruncateUtf8(s, 64)) + "'"; }
 
 bool CleanText(const std::string& s) { return s.find('\0') == std::string::npos && IsValidUtf8(s); }
+
+// Typed reads of a JSON member that never throw: "" / nullopt when absent or of another type.
+std::string StrOf(const Json& j, const char* key) {
+  return j.is_object() && j.contains(key) && j[key].is_string() ? j[key].get<std::string>()
+                                                                : std::string();
+}
+std::optional<double> NumOf(const Json& j, const char* key) {
+  if (!j.is_object() || !j.contains(key) || !j[key].is_number()) return std::nullopt;
+  double v = j[key].get<double>();
+  return std::isfinite(v) ? std::optional<double>(v) : std::nullopt;
+}
+std::optional<int64_t> IntOf(const Json& j, const char* key) {
+  if (!j.is_object() || !j.contains(key) || !j[key].is_number_integer()) return std::nullopt;
+  return j[key].get<int64_t>();
+}
+const Json& MemberOf(const Json& j, const char* key) {
+  static const Json kNull;
+  return j.is_object() && j.contains(key) ? j[key] : kNull;
+}
+
+std::string Fixed(double v, int digits) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%.*f", digits, v);
+  return buf;
+}
+
+// "45 s", "4 min 5 s", "2 h 3 min".
+std::string Duration(double seconds) {
+  if (!(seconds >= 0)) return "?";
+  auto s = static_cast<int64_t>(std::llround(std::min(seconds, 1e12)));
+  if (s < 60) return std::to_string(s) + " s";
+  if (s < 3600) return std::to_string(s / 60) + " min " + std::to_string(s % 60) + " s";
+  return std::to_string(s / 3600) + " h " + std::to_string((s % 3600) / 60) + " min";
+}
+
+std::string Plural(size_t n, const char* one, const char* many) {
+  return std::to_string(n) + " " + (n == 1 ? one : many);
+}
+
+// An incident number for a stored id, or "" when it is not an id.
+std::string NumberOf(const std::string& id) {
+  return id.empty() ? std::string() : IncidentNumber(id);
+}
+
+int64_t FloorTo(int64_t v, int64_t unit) {
+  int64_t q = v / unit;
+  if (v % unit != 0 && v < 0) --q;
+  return q * unit;
+}
+
+constexpr int64_t kHourMs = 3600 * 1000;
+constexpr int64_t kDayMs = 24 * kHourMs;
 
 // The fields every lifecycle payload shares (shared/messages.h), checked by the shared codec.
 struct LifecycleHead : Envelope {
@@ -92,6 +147,33 @@ Json Summarise(const std::string& topic, const Json& p) {
     out = {{"method", s("method")}};
   }
   return out;
+}
+
+// A one-line account of a stream event's summary (Summarise), as the dashboard shows it.
+std::string DescribeStreamSummary(const std::string& topic, const Json& summary) {
+  std::string out;
+  if (topic == "anomalies.detected" || topic == "incidents.opened") {
+    out = topic == "incidents.opened" ? "correlated: " : "";
+    out += StrOf(summary, "severity") + " " + StrOf(summary, "anomaly_type");
+    if (auto svc = StrOf(summary, "service"); !svc.empty()) out += " on " + svc;
+    if (auto d = StrOf(summary, "description"); !d.empty()) out += ": " + d;
+  } else if (topic == "rca.completed") {
+    out = "root cause " + StrOf(summary, "root_cause_category");
+    if (auto svc = StrOf(summary, "root_cause_service"); !svc.empty()) out += " in " + svc;
+    if (auto c = NumOf(summary, "top_confidence"))
+      out += " (" + Fixed(*c * 100, 0) + " % confidence)";
+  } else if (topic == "remediation.plans") {
+    auto steps = IntOf(summary, "steps");
+    out = (steps ? std::to_string(*steps) + "-step " : std::string()) + "remediation plan";
+  } else if (topic == "incidents.resolved") {
+    out = "resolved";
+    if (auto s = NumOf(summary, "mttr_seconds")) out += " after " + Duration(*s) + " (event time)";
+    if (auto m = StrOf(summary, "resolution_method"); !m.empty()) out += ", " + m;
+  } else if (topic == "postmortems.generated") {
+    out = "postmortem written";
+    if (auto m = StrOf(summary, "method"); !m.empty()) out += " (" + m + ")";
+  }
+  return SanitizeUtf8(TruncateUtf8(out, 400));
 }
 
 }  // namespace
@@ -148,6 +230,10 @@ std::variant<IncidentQuery, ApiError> ParseIncidentQuery(
       } else {
         return Bad("before must be an incident id (UUID) or a time in Unix milliseconds");
       }
+    } else if (key == "group") {
+      if (value.empty()) continue;
+      if (Upper(value) != "CASCADE") return Bad("group must be 'cascade'");
+      q.group_cascades = true;
     } else if (key == "access_token") {
       continue;
     } else {
@@ -170,28 +256,96 @@ bool IsUuid(const std::string& s) {
   return true;
 }
 
-Json ShapeIncidentList(Json rows, int limit) {
+Json ShapeIncidentList(Json rows, int limit, bool group_cascades) {
   Json out = {{"incidents", Json::array()}, {"next_before", nullptr}};
   if (!rows.is_array()) return out;
   bool more = rows.size() > static_cast<size_t>(limit);
   for (size_t i = 0; i < rows.size() && i < static_cast<size_t>(limit); ++i) {
     Json row = rows[i];
-    if (row.contains("id") && row["id"].is_string())
-      row["incident_number"] = IncidentNumber(row["id"].get<std::string>());
+    if (row.is_object()) {
+      if (auto id = StrOf(row, "id"); !id.empty()) row["incident_number"] = IncidentNumber(id);
+      auto related = StrOf(row, "related_incident_id");
+      row["related_incident_number"] = related.empty() ? Json() : Json(IncidentNumber(related));
+    }
     out["incidents"].push_back(std::move(row));
   }
   if (more && !out["incidents"].empty()) {
     const Json& last = out["incidents"].back();
     if (last.contains("id") && last["id"].is_string()) out["next_before"] = last["id"];
   }
+  if (group_cascades) out["incidents"] = GroupCascades(std::move(out["incidents"]));
   return out;
 }
 
-Json ShapeIncidentDetail(Json incident, Json emails) {
+Json GroupCascades(Json incidents) {
+  if (!incidents.is_array()) return Json::array();
+  const size_t n = incidents.size();
+  std::map<std::string, size_t> at;  // id -> position (the first row with that id)
+  for (size_t i = 0; i < n; ++i)
+    if (auto id = StrOf(incidents[i], "id"); !id.empty()) at.emplace(id, i);
+  // parent[i]: the position of i's origin on the page, or n when none.
+  std::vector<size_t> parent(n, n);
+  std::vector<std::vector<size_t>> children(n);
+  for (size_t i = 0; i < n; ++i) {
+    auto it = at.find(StrOf(incidents[i], "related_incident_id"));
+    if (it == at.end() || it->second == i) continue;
+    parent[i] = it->second;
+    children[it->second].push_back(i);  // in page order: newest first
+  }
+  std::vector<bool> emitted(n, false);
+  Json out = Json::array();
+  std::function<void(size_t, int)> emit = [&](size_t i, int depth) {
+    if (emitted[i]) return;
+    emitted[i] = true;
+    Json row = std::move(incidents[i]);
+    if (row.is_object()) row["cascade_depth"] = depth;
+    out.push_back(std::move(row));
+    for (size_t c : children[i]) emit(c, depth + 1);
+  };
+  for (size_t i = 0; i < n; ++i) {
+    if (emitted[i]) continue;
+    // The top of i's chain on the page; a cycle stops at the last incident not yet visited.
+    std::vector<bool> seen(n, false);
+    size_t top = i;
+    seen[top] = true;
+    while (parent[top] != n && !seen[parent[top]] && !emitted[parent[top]]) {
+      top = parent[top];
+      seen[top] = true;
+    }
+    emit(top, 0);
+    if (!emitted[i]) emit(i, 0);  // only when its chain was cut above it
+  }
+  return out;
+}
+
+Json ShapeIncidentDetail(Json incident, Json emails, Json related, Json linked) {
   if (!incident.is_object()) return Json::object();
   if (incident.contains("id") && incident["id"].is_string())
     incident["incident_number"] = IncidentNumber(incident["id"].get<std::string>());
   incident["emails"] = emails.is_array() ? std::move(emails) : Json::array();
+  const std::string related_id = StrOf(incident, "related_incident_id");
+  incident["related_incident_number"] =
+      related_id.empty() ? Json() : Json(IncidentNumber(related_id));
+  if (related.is_object() && !related_id.empty() && StrOf(related, "id") == related_id) {
+    related["incident_number"] = IncidentNumber(related_id);
+    incident["related_incident"] = std::move(related);
+  } else {
+    incident["related_incident"] = nullptr;
+  }
+  Json linked_out = Json::array();
+  if (linked.is_array()) {
+    for (auto& row : linked) {
+      if (!row.is_object()) continue;
+      if (auto id = StrOf(row, "id"); !id.empty()) row["incident_number"] = IncidentNumber(id);
+      linked_out.push_back(std::move(row));
+    }
+  }
+  incident["linked_incidents"] = std::move(linked_out);
+  auto detected = IntOf(incident, "detection_time_ms");
+  auto recorded = IntOf(incident, "created_at_ms");
+  std::optional<double> delay;
+  if (detected && recorded) delay = PipelineDelaySeconds(*detected, *recorded);
+  incident["pipeline_delay_seconds"] = delay ? Json(*delay) : Json();
   Json grouped = Json::object();
   for (const auto& p : kPriorities) grouped[p] = Json::array();
   const Json& plan = incident.contains("remediation_plan") ? incident["remediation_plan"] : Json();
@@ -234,10 +388,57 @@ Json Summary(const std::vector<double>& v) {
 }
 }  // namespace
 
-Json ComputeStats(const std::vector<StatsRow>& rows) {
+std::optional<double> PipelineDelaySeconds(int64_t detection_ms, int64_t recorded_ms) {
+  if (recorded_ms < detection_ms) return std::nullopt;
+  return static_cast<double>(recorded_ms - detection_ms) / 1000.0;
+}
+
+Json IncidentActivity(const std::vector<int64_t>& detection_ms, int64_t now_ms) {
+  int64_t end = now_ms;
+  for (int64_t t : detection_ms) end = std::max(end, t);
+  int64_t oldest = end;
+  for (int64_t t : detection_ms) oldest = std::min(oldest, t);
+  const int64_t last_hour = FloorTo(end, kHourMs);
+  int64_t bucket = kHourMs, first = last_hour - 23 * kHourMs;
+  size_t count = 24;
+  if (oldest < first) {
+    first = last_hour - 47 * kHourMs;
+    count = 48;
+  }
+  if (oldest < first) {
+    bucket = kDayMs;
+    first = FloorTo(end, kDayMs) - 6 * kDayMs;
+    count = 7;
+  }
+  std::vector<int64_t> counts(count, 0);
+  int64_t earlier = 0;
+  for (int64_t t : detection_ms) {
+    if (t < first) {
+      ++earlier;
+      continue;
+    }
+    size_t k = static_cast<size_t>((t - first) / bucket);
+    ++counts[std::min(k, count - 1)];
+  }
+  Json buckets = Json::array();
+  for (size_t k = 0; k < count; ++k)
+    buckets.push_back(
+        {{"start_ms", first + static_cast<int64_t>(k) * bucket}, {"count", counts[k]}});
+  return {{"bucket", bucket == kHourMs ? "hour" : "day"},
+          {"bucket_ms", bucket},
+          {"from_ms", first},
+          {"to_ms", first + static_cast<int64_t>(count) * bucket},
+          {"clock", "event"},
+          {"buckets", buckets},
+          {"earlier", earlier}};
+}
+
+Json ComputeStats(const std::vector<StatsRow>& rows, int64_t now_ms) {
   Json by_status = Json::object(), by_type = Json::object(), by_severity = Json::object();
   for (const auto& s : kSeverities) by_severity[s] = 0;
   std::vector<double> mttr, delay;
+  std::vector<int64_t> detected;
+  int64_t skipped = 0;
   std::map<int64_t, std::pair<int, std::vector<double>>> days;
   int open = 0;
   for (const auto& r : rows) {
@@ -245,13 +446,17 @@ Json ComputeStats(const std::vector<StatsRow>& rows) {
     by_type[r.anomaly_type] = by_type.value(r.anomaly_type, 0) + 1;
     by_severity[r.severity] = by_severity.value(r.severity, 0) + 1;
     if (r.status != "RESOLVED" && r.status != "CLOSED") ++open;
-    auto& day = days[r.detection_day_ms];
+    auto& day = days[FloorTo(r.detection_ms, kDayMs)];
     ++day.first;
     if (r.mttr_seconds) {
       mttr.push_back(*r.mttr_seconds);
       day.second.push_back(*r.mttr_seconds);
     }
-    if (r.detection_delay_seconds) delay.push_back(*r.detection_delay_seconds);
+    if (auto d = PipelineDelaySeconds(r.detection_ms, r.recorded_ms))
+      delay.push_back(*d);
+    else
+      ++skipped;
+    detected.push_back(r.detection_ms);
   }
   Json per_day = Json::array();
   for (const auto& [day_ms, d] : days) {
@@ -263,14 +468,227 @@ Json ComputeStats(const std::vector<StatsRow>& rows) {
     }
     per_day.push_back({{"day_ms", day_ms}, {"count", d.first}, {"mttr_mean", mean}});
   }
+  Json pipeline_delay = Summary(delay);
+  pipeline_delay["skipped_event_time_ahead"] = skipped;
   return {{"total", rows.size()},
           {"open", open},
           {"by_status", by_status},
           {"by_type", by_type},
           {"by_severity", by_severity},
           {"mttr_seconds", Summary(mttr)},
-          {"detection_delay_seconds", Summary(delay)},
-          {"per_day", per_day}};
+          {"pipeline_delay_seconds", pipeline_delay},
+          {"detection_delay_seconds", pipeline_delay},
+          {"per_day", per_day},
+          {"incident_activity", IncidentActivity(detected, now_ms)}};
+}
+
+namespace {
+
+std::string DescribeUnchecked(const std::string& type, const Json& p) {
+  if (type == "EMAIL_SENT") {
+    std::string kind = StrOf(p, "notification_type");
+    const Json& to = MemberOf(p, "recipients");
+    std::string out = (kind.empty() ? std::string("an") : kind) + " email sent";
+    if (to.is_array()) out += " to " + Plural(to.size(), "recipient", "recipients");
+    const Json& refused = MemberOf(p, "rejected_recipients");
+    if (refused.is_array() && !refused.empty())
+      out += " (" + Plural(refused.size(), "recipient", "recipients") + " refused)";
+    if (auto subject = StrOf(p, "subject"); !subject.empty()) out += " — " + subject;
+    return out;
+  }
+  if (type == "ANOMALY_DETECTED") {
+    const Json& a = MemberOf(p, "anomaly");
+    std::string out = StrOf(a, "anomaly_type");
+    if (out.empty()) out = "anomaly";
+    if (auto sev = StrOf(a, "severity"); !sev.empty()) out += " (" + sev + ")";
+    if (auto svc = StrOf(a, "service"); !svc.empty()) out += " on " + svc;
+    std::string trigger = StrOf(a, "trigger_metric");
+    if (trigger.rfind("log:", 0) == 0) {
+      out += ": log pattern " + trigger.substr(4);
+      if (auto v = NumOf(a, "observed_value"); v && StrOf(a, "unit") == "lines") out += ", " + WithUnit(*v, "lines");
+    } else if (!trigger.empty()) {
+      out += ": " + trigger;
+      std::string unit = StrOf(a, "unit");
+      if (unit.empty()) unit = DefaultUnit(trigger);
+      if (auto v = NumOf(a, "observed_value")) out += " " + WithUnit(*v, unit);
+      if (auto m = NumOf(a, "baseline_mean")) out += " vs baseline " + WithUnit(*m, unit);
+      if (auto z = NumOf(a, "deviation_sigma")) out += " (" + Fixed(*z, 1) + "σ)";
+    }
+    if (auto how = StrOf(p, "classification_method"); !how.empty())
+      out += "; classified by " + how;
+    return out;
+  }
+  if (type == "METRIC_ATTACHED") {
+    std::string out = StrOf(p, "trigger");
+    if (out.empty()) out = "another metric";
+    if (auto svc = StrOf(p, "service"); !svc.empty()) out += " on " + svc;
+    out += " also breached";
+    if (auto v = NumOf(p, "observed_value")) out += ": " + WithUnit(*v, DefaultUnit(StrOf(p, "trigger")));
+    if (auto z = NumOf(p, "deviation_sigma")) out += " (" + Fixed(*z, 1) + "σ)";
+    return out;
+  }
+  if (type == "LOG_PATTERN_ATTACHED") {
+    std::string trigger = StrOf(p, "trigger");
+    if (trigger.rfind("log:", 0) == 0) trigger = trigger.substr(4);
+    std::string out = trigger.empty() ? "another log pattern" : "log pattern " + trigger;
+    if (auto svc = StrOf(p, "service"); !svc.empty()) out += " on " + svc;
+    if (auto line = StrOf(p, "log_line"); !line.empty()) out += ": " + TruncateUtf8(line, 200);
+    return out;
+  }
+  if (type == "CORRELATION_COMPLETE") {
+    std::string out = StrOf(p, "summary");
+    if (out.empty()) {
+      const Json& signals = MemberOf(p, "signals");
+      if (signals.is_array())
+        out = Plural(signals.size(), "correlation signal", "correlation signals");
+    }
+    if (auto origin = StrOf(p, "related_incident_id"); !origin.empty())
+      out += "; part of " + NumberOf(origin);
+    if (out.empty()) out = "correlation complete";
+    const Json& adopted = MemberOf(p, "adopted_incident_ids");
+    if (adopted.is_array() && !adopted.empty())
+      out += "; origin of " + Plural(adopted.size(), "linked incident", "linked incidents");
+    return out;
+  }
+  if (type == "LINKED_TO_ORIGIN") {
+    std::string origin = NumberOf(StrOf(p, "related_incident_id"));
+    std::string out =
+        "linked to " + (origin.empty() ? std::string("its origin") : "origin " + origin);
+    if (auto svc = StrOf(p, "origin_service"); !svc.empty()) out += " on " + svc;
+    return out;
+  }
+  if (type == "RCA_COMPLETED") {
+    std::string category = StrOf(p, "root_cause_category");
+    std::string out = category.empty() ? "root cause analysis complete" : "root cause " + category;
+    if (auto svc = StrOf(p, "root_cause_service"); !svc.empty()) out += " in " + svc;
+    std::vector<std::string> notes;
+    if (auto c = NumOf(p, "confidence")) notes.push_back(Fixed(*c * 100, 0) + " % confidence");
+    if (auto m = StrOf(p, "method"); !m.empty()) notes.push_back(m);
+    const Json& calls = MemberOf(p, "tool_calls");
+    if (calls.is_array() && !calls.empty())
+      notes.push_back(Plural(calls.size(), "tool call", "tool calls"));
+    for (size_t i = 0; i < notes.size(); ++i) out += (i == 0 ? " (" : ", ") + notes[i];
+    if (!notes.empty()) out += ")";
+    return out;
+  }
+  if (type == "PLAN_CREATED") {
+    auto steps = IntOf(p, "steps");
+    std::string out =
+        steps ? std::to_string(*steps) + "-step remediation plan" : "remediation plan";
+    if (auto m = StrOf(p, "method"); !m.empty()) out += " (" + m + ")";
+    const Json& runbooks = MemberOf(p, "runbooks");
+    if (runbooks.is_array() && !runbooks.empty()) {
+      out += "; runbooks:";
+      size_t shown = 0;
+      for (const auto& r : runbooks) {
+        if (!r.is_string()) continue;
+        out += (shown++ ? ", " : " ") + r.get<std::string>();
+        if (shown == 3) break;
+      }
+    }
+    return out;
+  }
+  if (type == "INCIDENT_RESOLVED") {
+    std::string out = "resolved";
+    if (auto s = NumOf(p, "mttr_seconds")) out += " after " + Duration(*s) + " (event time)";
+    if (auto m = StrOf(p, "method"); !m.empty()) out += ", " + m;
+    if (auto reason = StrOf(p, "reason"); !reason.empty()) out += ": " + reason;
+    return out;
+  }
+  if (type == "POSTMORTEM_GENERATED") {
+    std::string out = "postmortem written";
+    if (auto m = StrOf(p, "method"); !m.empty()) out += " (" + m + ")";
+    if (auto n = IntOf(p, "action_items"))
+      out += ", " + Plural(static_cast<size_t>(std::max<int64_t>(*n, 0)), "action item",
+                          "action items");
+    return out;
+  }
+  for (const char* key : {"summary", "description", "message"})
+    if (auto text = StrOf(p, key); !text.empty()) return text;
+  return "";
+}
+
+const std::vector<std::pair<std::string, std::string>>& TopicEventTypes() {
+  static const std::vector<std::pair<std::string, std::string>> kPairs = {
+      {"anomalies.detected", "ANOMALY_DETECTED"},
+      {"incidents.opened", "CORRELATION_COMPLETE"},
+      {"rca.completed", "RCA_COMPLETED"},
+      {"remediation.plans", "PLAN_CREATED"},
+      {"incidents.resolved", "INCIDENT_RESOLVED"},
+      {"postmortems.generated", "POSTMORTEM_GENERATED"}};
+  return kPairs;
+}
+
+}  // namespace
+
+std::string DescribeAgentEvent(const std::string& event_type, const Json& payload) {
+  std::string out;
+  try {
+    out = DescribeUnchecked(event_type, payload);
+  } catch (const std::exception&) {
+    out.clear();
+  }
+  return SanitizeUtf8(TruncateUtf8(out, 400));
+}
+
+std::string TopicOfAgentEvent(const std::string& event_type) {
+  for (const auto& [topic, type] : TopicEventTypes())
+    if (type == event_type) return topic;
+  return "";
+}
+
+std::string AgentEventTypeOf(const std::string& topic) {
+  for (const auto& [t, type] : TopicEventTypes())
+    if (t == topic) return type;
+  return "";
+}
+
+Json ShapeTimeline(const std::string& incident_id, Json events) {
+  Json out = Json::array();
+  if (events.is_array()) {
+    for (auto& e : events) {
+      if (!e.is_object()) continue;
+      e["summary"] = DescribeAgentEvent(StrOf(e, "event_type"), MemberOf(e, "payload"));
+      out.push_back(std::move(e));
+    }
+  }
+  return {{"incident_id", incident_id}, {"events", std::move(out)}};
+}
+
+std::variant<EventsQuery, ApiError> ParseEventsQuery(
+    const std::multimap<std::string, std::string>& params) {
+  if (auto err = CheckQueryParameters(params)) return *err;
+  EventsQuery q;
+  std::set<std::string> seen;
+  for (const auto& [key, value] : params) {
+    if (!seen.insert(key).second) return Bad("parameter " + Quote(key) + " given more than once");
+    if (key == "limit") {
+      auto v = ParseDigits<int>(value, 6);
+      if (!v || *v < 1 || *v > kMaxEventsLimit)
+        return Bad("limit must be an integer between 1 and " + std::to_string(kMaxEventsLimit));
+      q.limit = *v;
+    } else if (key != "access_token") {
+      return Bad("unknown parameter " + Quote(key));
+    }
+  }
+  return q;
+}
+
+Json ShapeRecentEvents(Json rows) {
+  Json out = Json::array();
+  if (rows.is_array()) {
+    for (auto& e : rows) {
+      if (!e.is_object()) continue;
+      const std::string type = StrOf(e, "event_type");
+      e["summary"] = DescribeAgentEvent(type, MemberOf(e, "payload"));
+      e.erase("payload");
+      e["incident_number"] = NumberOf(StrOf(e, "incident_id"));
+      const std::string topic = TopicOfAgentEvent(type);
+      e["topic"] = topic.empty() ? Json() : Json(topic);
+      out.push_back(std::move(e));
+    }
+  }
+  return {{"events", std::move(out)}};
 }
 
 std::string ServiceHealth(bool open_incident, const std::map<std::string, double>& latest,
@@ -319,12 +737,15 @@ std::variant<LifecycleEvent, ApiError> MakeStreamEvent(const std::string& topic,
   LifecycleEvent out;
   out.event_id = head->event_id;
   out.event.type = topic;
+  Json summary = Summarise(topic, p);
   Json data = {{"topic", topic},
                {"incident_id", id},
                {"incident_number", IncidentNumber(id)},
                {"event_id", head->event_id},
                {"timestamp", head->timestamp},
-               {"summary", Summarise(topic, p)}};
+               {"summary", summary},
+               {"event_type", AgentEventTypeOf(topic)},
+               {"text", DescribeStreamSummary(topic, summary)}};
   out.event.data = data.dump(-1, ' ', false, Json::error_handler_t::replace);
   return out;
 }
@@ -451,7 +872,7 @@ std::string RouteTemplate(const std::string& path) {
   std::string_view p = path;
   if (!p.starts_with(kApi)) return "static";
   std::string_view rest = p.substr(kApi.size());
-  for (std::string_view exact : {"incidents", "stats", "services", "stream"})
+  for (std::string_view exact : {"incidents", "stats", "services", "stream", "events"})
     if (rest == exact) return std::string(kApi) + std::string(exact);
   constexpr std::string_view kIncident = "incidents/";
   if (rest.starts_with(kIncident)) {

@@ -42,6 +42,8 @@ struct IncidentQuery {
   // detected before `before_ms` (Unix ms). At most one of them is set.
   std::string before_id;
   int64_t before_ms = 0;
+  // group=cascade: the page is reordered by GroupCascades (linked incidents under their origin).
+  bool group_cascades = false;
 };
 
 inline constexpr int kDefaultLimit = 50;
@@ -57,24 +59,99 @@ std::variant<IncidentQuery, ApiError> ParseIncidentQuery(
 bool IsUuid(const std::string& s);
 
 // The list answer: {"incidents": [...], "next_before": id or null}. `rows` holds limit + 1 rows
-// at most (the extra one tells whether another page exists); each row gets "incident_number".
-Json ShapeIncidentList(Json rows, int limit);
+// at most (the extra one tells whether another page exists), newest first; each row gets
+// "incident_number", and "related_incident_number" when it has a related_incident_id.
+// `next_before` is the oldest row of the page whatever `group_cascades` does to the order; with
+// `group_cascades` the page goes through GroupCascades.
+Json ShapeIncidentList(Json rows, int limit, bool group_cascades = false);
+
+// Groups the cascades of one page of incidents (newest first, as listed): an incident whose
+// related_incident_id names another incident of the page follows it, directly below the
+// origin, and gets "cascade_depth" 1 (2 for an incident linked to a linked one, and so on);
+// every other row gets 0. A group takes the place of its newest member; within a group the
+// origin comes first, then its linked incidents newest first, each followed by its own. An
+// incident whose origin is not on the page keeps its place (depth 0; its
+// related_incident_number still says where it belongs). Cycles and odd rows (no id, not an
+// object) never lose or duplicate a row. Never throws.
+Json GroupCascades(Json incidents);
+
 // One incident record (row_to_json of the row) with its emails: adds incident_number and
 // *_ms fields, and groups remediation_plan.action_steps by priority as "plan_by_priority".
-Json ShapeIncidentDetail(Json incident, Json emails);
+// Cascades: `related` is the origin's row ({id, service, status, severity, ...}, null when none
+// or unknown) and `linked` the rows of the incidents whose related_incident_id is this one; the
+// answer gets "related_incident_number", "related_incident" (the origin with its
+// incident_number, or null) and "linked_incidents" (each with its incident_number).
+// "pipeline_delay_seconds": PipelineDelaySeconds of detection_time_ms and created_at_ms (null
+// when either is missing or the event time is ahead of the wall clock).
+Json ShapeIncidentDetail(Json incident, Json emails, Json related = nullptr,
+                         Json linked = Json::array());
+
+// Wall-clock seconds from the triggering sample's timestamp (`detection_ms`, event time: the
+// telemetry's clock) to the incident row being written (`recorded_ms`, created_at: the
+// database's wall clock). nullopt when the event time is ahead of the wall clock (accelerated
+// simulator, replayed data with future timestamps, clock skew): no honest delay exists then.
+// Only meaningful when the telemetry's timestamps are wall-clock times.
+std::optional<double> PipelineDelaySeconds(int64_t detection_ms, int64_t recorded_ms);
 
 // One incident as GET /api/stats needs it.
 struct StatsRow {
   std::string status, anomaly_type, severity;
   std::optional<double> mttr_seconds;
-  std::optional<double> detection_delay_seconds;  // created_at (wall) - detection_time (event)
-  int64_t detection_day_ms = 0;                   // detection_time truncated to the UTC day
+  int64_t detection_ms = 0;  // detection_time: event time of the triggering sample (Unix ms)
+  int64_t recorded_ms = 0;   // created_at: wall clock when the row was written (Unix ms)
 };
-// {"total", "open", "by_status", "by_type", "by_severity", "mttr_seconds": {"mean", "p90",
-// "count"},
-//  "detection_delay_seconds": {"mean", "p90", "count"}, "per_day": [{"day_ms", "count",
-//  "mttr_mean"}]}
-Json ComputeStats(const std::vector<StatsRow>& rows);
+
+// The incidents-over-time chart, by detection time (event time), ending at max(now_ms, newest
+// detection): 24 hourly buckets when every incident lies in them (also with no incidents), else 48
+// hourly buckets when every incident lies in those, else the last 7 UTC days. Empty buckets are
+// included. {"bucket": "hour"|"day", "bucket_ms", "from_ms", "to_ms", "clock": "event",
+// "buckets": [{"start_ms", "count"}] oldest first, "earlier": incidents before from_ms}.
+Json IncidentActivity(const std::vector<int64_t>& detection_ms, int64_t now_ms);
+
+// {"total", "open", "by_status", "by_type", "by_severity",
+//  "mttr_seconds": {"mean", "p90", "count"} (event time),
+//  "pipeline_delay_seconds": {"mean", "p90", "count", "skipped_event_time_ahead"} (over the rows
+//  with a PipelineDelaySeconds; the others are counted as skipped, never negative),
+//  "detection_delay_seconds": the same object (the field's old name, kept for compatibility),
+//  "per_day": [{"day_ms", "count", "mttr_mean"}] (UTC days of detection time, days with
+//  incidents only), "incident_activity": IncidentActivity(detection times, now_ms)}.
+// `now_ms` is the wall clock of the database.
+Json ComputeStats(const std::vector<StatsRow>& rows, int64_t now_ms);
+
+// ---- agent events (timeline and recent events) ----
+
+// A one-line, human-readable account of an agent_events row from its event_type and payload,
+// e.g. "INCIDENT_ALERT email sent to 3 recipients — <subject>"; "" for an unknown type whose
+// payload says nothing readable. At most 400 bytes, valid UTF-8. Never throws.
+std::string DescribeAgentEvent(const std::string& event_type, const Json& payload);
+
+// The lifecycle topic whose message announces an agent event of this type (ANOMALY_DETECTED:
+// anomalies.detected, CORRELATION_COMPLETE: incidents.opened, RCA_COMPLETED: rca.completed,
+// PLAN_CREATED: remediation.plans, INCIDENT_RESOLVED: incidents.resolved,
+// POSTMORTEM_GENERATED: postmortems.generated); "" for the others. The inverse of
+// AgentEventTypeOf.
+std::string TopicOfAgentEvent(const std::string& event_type);
+// The agent_events type recorded with a lifecycle topic's message; "" for any other topic.
+std::string AgentEventTypeOf(const std::string& topic);
+
+// GET /api/incidents/{id}/timeline: {"incident_id", "events"}; every event gets "summary"
+// (DescribeAgentEvent).
+Json ShapeTimeline(const std::string& incident_id, Json events);
+
+// GET /api/events parameters: limit 1..kMaxEventsLimit (kDefaultEventsLimit). Unknown or repeated
+// parameters are an error. Never throws.
+struct EventsQuery {
+  int limit = 20;
+};
+inline constexpr int kDefaultEventsLimit = 20;
+inline constexpr int kMaxEventsLimit = 100;
+std::variant<EventsQuery, ApiError> ParseEventsQuery(
+    const std::multimap<std::string, std::string>& params);
+// GET /api/events: {"events": [...]} from agent_events rows ({id, incident_id, agent,
+// event_type, payload, event_time_ms, created_at_ms}, most recently recorded first); each event
+// gets "incident_number", "summary", "topic" (TopicOfAgentEvent, null when none) and loses its
+// payload.
+Json ShapeRecentEvents(Json rows);
 
 // Health of a service tile: "incident" when an incident is open on it, "degraded" when its latest
 // p99 latency or error rate exceeds its SLA, "ok" with data, "unknown" without.
@@ -90,7 +167,8 @@ const std::vector<std::string>& LifecycleTopics();
 struct StreamEvent {
   uint64_t id = 0;   // assigned by EventRing::Push, strictly increasing
   std::string type;  // the topic, e.g. "incidents.opened"
-  // JSON: {"id","topic","incident_id","incident_number","event_id","timestamp","summary"}
+  // JSON: {"id","topic","incident_id","incident_number","event_id","timestamp","summary",
+  // "event_type" (AgentEventTypeOf the topic), "text" (a one-line account)}
   std::string data;
 };
 
@@ -162,8 +240,8 @@ std::string ContentTypeFor(const std::string& path);
 // The `route` label of sre_api_requests_total for a request path: always one of a fixed set, so
 // that no request can create a new time series. "/api/incidents", "/api/incidents/{id}",
 // "/api/incidents/{id}/timeline", "/api/incidents/{id}/postmortem", "/api/stats",
-// "/api/services", "/api/stream"; "/api/unknown" for any other path under /api/; "/healthz",
-// "/metrics"; "static" for everything else (the dashboard's files). {id} is any non-empty segment,
+// "/api/services", "/api/stream", "/api/events"; "/api/unknown" for any other path under /api/;
+// "/healthz", "/metrics"; "static" for everything else (the dashboard's files). {id} is any non-empty segment,
 // as the routes match it (a bad id is a 400 of that route). Never throws.
 std::string RouteTemplate(const std::string& path);
 

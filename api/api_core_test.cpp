@@ -132,6 +132,8 @@ TEST(ParseIncidentQueryTest, RejectsBadValues) {
                                    {{"service", "x' OR 1=1--"}},
                                    {{"service", std::string(129, 'a')}},
                                    {{"colour", "red"}},
+                                   {{"group", "service"}},
+                                   {{"group", "cascade"}, {"group", "cascade"}},
                                    {{"limit", "5"}, {"limit", "6"}}};
   for (const auto& p : bad) {
     auto r = ParseIncidentQuery(p);
@@ -205,13 +207,267 @@ TEST(ShapeIncidentDetailTest, ToleratesMissingPlan) {
   EXPECT_TRUE(d["correlation_signals"].empty());
 }
 
-TEST(ComputeStatsTest, CountsOpenTypesSeveritiesAndMttr) {
-  std::vector<StatsRow> rows = {
-      {"CLOSED", "LATENCY_SPIKE", "HIGH", 100.0, 2.0, 0},
-      {"RESOLVED", "LATENCY_SPIKE", "CRITICAL", 300.0, 4.0, 0},
-      {"INVESTIGATING", "MEMORY_LEAK", "HIGH", std::nullopt, std::nullopt, 86400000},
+constexpr int64_t kT0 = 1764650000000;  // 2025-12-02T04:33:20Z
+constexpr int64_t kHour = 3600 * 1000, kDay = 24 * kHour;
+
+// Ids "<n>0000000-0000-4000-8000-000000000000": incident n.
+std::string Id(int n) { return std::to_string(n) + "0000000-0000-4000-8000-000000000000"; }
+Json Inc(int n, int origin = 0) {
+  Json row = {{"id", Id(n)}, {"service", "svc-" + std::to_string(n)}};
+  row["related_incident_id"] = origin ? Json(Id(origin)) : Json();
+  return row;
+}
+std::vector<std::pair<std::string, int>> Order(const Json& rows) {
+  std::vector<std::pair<std::string, int>> out;
+  for (const auto& r : rows)
+    out.emplace_back(r.value("id", std::string("?")).substr(0, 1), r.value("cascade_depth", -1));
+  return out;
+}
+using Placed = std::vector<std::pair<std::string, int>>;
+
+TEST(GroupCascadesTest, LinkedIncidentsFollowTheirOrigin) {
+  // Newest first: 5 and 3 are linked to 2 (the origin, older), 4 stands alone, 1 is older still.
+  Json page = Json::array({Inc(5, 2), Inc(4), Inc(3, 2), Inc(2), Inc(1)});
+  Json g = GroupCascades(page);
+  // The group takes the place of its newest member (5); the origin leads it.
+  EXPECT_EQ(Order(g), (Placed{{"2", 0}, {"5", 1}, {"3", 1}, {"4", 0}, {"1", 0}}));
+  EXPECT_EQ(g[0]["service"], "svc-2") << "rows are kept whole";
+  // Nothing linked: the order is unchanged and every depth is 0.
+  EXPECT_EQ(Order(GroupCascades(Json::array({Inc(3), Inc(2), Inc(1)}))),
+            (Placed{{"3", 0}, {"2", 0}, {"1", 0}}));
+}
+
+TEST(GroupCascadesTest, ChainsNestAndMissingOriginsKeepTheirPlace) {
+  // 4 -> 3 -> 1 (a chain), 2 linked to 9, which is not on the page.
+  Json g = GroupCascades(Json::array({Inc(4, 3), Inc(3, 1), Inc(2, 9), Inc(1)}));
+  EXPECT_EQ(Order(g), (Placed{{"1", 0}, {"3", 1}, {"4", 2}, {"2", 0}}));
+}
+
+TEST(GroupCascadesTest, CyclesAndOddRowsNeverLoseOrDuplicateARow) {
+  // 3 <-> 2 (a cycle no real data has), 1 linked to itself, odd rows.
+  Json page = Json::array({Inc(3, 2), Inc(2, 3), Inc(1, 1), "not a row", Json{{"id", 7}}, nullptr});
+  Json g;
+  ASSERT_NO_THROW(g = GroupCascades(page));
+  ASSERT_EQ(g.size(), page.size());
+  std::multiset<std::string> before, after;
+  for (const auto& r : page) before.insert(r.dump());
+  for (auto r : g) {
+    if (r.is_object()) r.erase("cascade_depth");
+    after.insert(r.dump());
+  }
+  EXPECT_EQ(before, after);
+  EXPECT_EQ(g[0]["id"], Id(2));
+  EXPECT_EQ(g[1]["id"], Id(3));
+  EXPECT_EQ(g[1]["cascade_depth"], 1);
+  EXPECT_EQ(g[2]["cascade_depth"], 0) << "linked to itself is no cascade";
+  EXPECT_TRUE(GroupCascades(Json::object()).empty());
+}
+
+TEST(ShapeIncidentListTest, NumbersRelatedIncidentsAndGroupsOnRequest) {
+  // limit 3 of 4 rows: next_before is the oldest row of the page in SQL order (3), not the
+  // last row after grouping.
+  Json rows = Json::array({Inc(5, 3), Inc(4), Inc(3), Inc(2)});
+  Json plain = ShapeIncidentList(rows, 3);
+  EXPECT_EQ(Order(plain["incidents"]), (Placed{{"5", -1}, {"4", -1}, {"3", -1}}));
+  EXPECT_EQ(plain["incidents"][0]["related_incident_number"], "INC-30000000");
+  EXPECT_TRUE(plain["incidents"][1]["related_incident_number"].is_null());
+  Json grouped = ShapeIncidentList(rows, 3, true);
+  EXPECT_EQ(Order(grouped["incidents"]), (Placed{{"3", 0}, {"5", 1}, {"4", 0}}));
+  EXPECT_EQ(grouped["next_before"], Id(3));
+  EXPECT_EQ(grouped["incidents"][1]["related_incident_number"], "INC-30000000");
+  EXPECT_TRUE(std::get<IncidentQuery>(ParseIncidentQuery({{"group", "cascade"}})).group_cascades);
+  EXPECT_TRUE(std::get<IncidentQuery>(ParseIncidentQuery({{"group", "Cascade"}})).group_cascades);
+  EXPECT_FALSE(std::get<IncidentQuery>(ParseIncidentQuery({{"group", ""}})).group_cascades);
+  EXPECT_FALSE(std::get<IncidentQuery>(ParseIncidentQuery({})).group_cascades);
+}
+
+TEST(ShapeIncidentDetailTest, CascadeOriginAndLinkedIncidents) {
+  Json incident = {{"id", Id(2)}, {"related_incident_id", Id(1)},
+                   {"detection_time_ms", kT0}, {"created_at_ms", kT0 + 1500}};
+  Json related = {{"id", Id(1)}, {"service", "payment-service"}, {"status", "CLOSED"}};
+  Json linked = Json::array({{{"id", Id(3)}, {"service", "api-gateway"}}, "odd", Json{{"id", 4}}});
+  Json d = ShapeIncidentDetail(incident, Json::array(), related, linked);
+  EXPECT_EQ(d["related_incident_number"], "INC-10000000");
+  EXPECT_EQ(d["related_incident"]["incident_number"], "INC-10000000");
+  EXPECT_EQ(d["related_incident"]["service"], "payment-service");
+  ASSERT_EQ(d["linked_incidents"].size(), 2u) << "non-objects dropped";
+  EXPECT_EQ(d["linked_incidents"][0]["incident_number"], "INC-30000000");
+  EXPECT_EQ(d["linked_incidents"][0]["service"], "api-gateway");
+  EXPECT_DOUBLE_EQ(d["pipeline_delay_seconds"].get<double>(), 1.5);
+  // No cascade: explicit nulls and an empty list; event time ahead: no delay.
+  Json alone = ShapeIncidentDetail({{"id", Id(5)}, {"related_incident_id", nullptr},
+                                    {"detection_time_ms", kT0 + 10}, {"created_at_ms", kT0}},
+                                   Json::array());
+  EXPECT_TRUE(alone["related_incident_number"].is_null());
+  EXPECT_TRUE(alone["related_incident"].is_null());
+  EXPECT_TRUE(alone["linked_incidents"].is_array() && alone["linked_incidents"].empty());
+  EXPECT_TRUE(alone["pipeline_delay_seconds"].is_null());
+  // An origin row that is not the related incident is not shown as it.
+  Json wrong = ShapeIncidentDetail(incident, Json::array(), Json{{"id", Id(9)}}, nullptr);
+  EXPECT_TRUE(wrong["related_incident"].is_null());
+  EXPECT_EQ(wrong["related_incident_number"], "INC-10000000");
+}
+
+TEST(DescribeAgentEventTest, EmailSentSaysWhichEmailToHowMany) {
+  Json p = {{"notification_type", "INCIDENT_ALERT"},
+            {"subject", "[HIGH] INC-0F8FAD5B LATENCY_SPIKE on payment-service (175.0σ)"},
+            {"recipients", {"a@x", "b@x", "c@x"}}};
+  EXPECT_EQ(DescribeAgentEvent("EMAIL_SENT", p),
+            "INCIDENT_ALERT email sent to 3 recipients — [HIGH] INC-0F8FAD5B LATENCY_SPIKE on "
+            "payment-service (175.0σ)");
+  p["recipients"] = {"a@x"};
+  p["rejected_recipients"] = {{{"recipient", "b@x"}, {"code", 550}, {"reply", "no"}}};
+  p["notification_type"] = "POSTMORTEM";
+  p["subject"] = "s";
+  EXPECT_EQ(DescribeAgentEvent("EMAIL_SENT", p),
+            "POSTMORTEM email sent to 1 recipient (1 recipient refused) — s");
+}
+
+TEST(DescribeAgentEventTest, EveryEventTypeOfThePipelineIsReadable) {
+  const std::vector<std::tuple<std::string, Json, std::string>> cases = {
+      {"ANOMALY_DETECTED",
+       {{"anomaly",
+         {{"anomaly_type", "LATENCY_SPIKE"}, {"severity", "HIGH"}, {"service", "payment-service"},
+          {"trigger_metric", "latency_p99_ms"}, {"observed_value", 7400.0},
+          {"baseline_mean", 380.0},
+          {"deviation_sigma", 175.04}}},
+        {"classification_method", "FALLBACK"}},
+       "LATENCY_SPIKE (HIGH) on payment-service: latency_p99_ms 7400 ms vs baseline 380 ms "
+       "(175.0σ); classified by FALLBACK"},
+      {"ANOMALY_DETECTED",
+       {{"anomaly", {{"anomaly_type", "ERROR_RATE_SPIKE"}, {"service", "s"},
+                     {"trigger_metric", "log:db_timeout"}}}},
+       "ERROR_RATE_SPIKE on s: log pattern db_timeout"},
+      {"METRIC_ATTACHED",
+       {{"service", "order-service"}, {"trigger", "error_rate"}, {"observed_value", 12.5},
+        {"deviation_sigma", 9.0}},
+       "error_rate on order-service also breached: 12.5% (9.0σ)"},
+      {"LOG_PATTERN_ATTACHED",
+       {{"service", "s"}, {"trigger", "log:oom"}, {"log_line", "java.lang.OutOfMemoryError"}},
+       "log pattern oom on s: java.lang.OutOfMemoryError"},
+      {"CORRELATION_COMPLETE",
+       {{"summary", "deployed 5 min before"}, {"related_incident_id", Id(1)},
+        {"adopted_incident_ids", {Id(3), Id(4)}}},
+       "deployed 5 min before; part of INC-10000000; origin of 2 linked incidents"},
+      {"CORRELATION_COMPLETE", {{"signals", Json::array({Json::object()})}},
+       "1 correlation signal"},
+      {"LINKED_TO_ORIGIN", {{"related_incident_id", Id(1)}, {"origin_service", "payment-service"}},
+       "linked to origin INC-10000000 on payment-service"},
+      {"RCA_COMPLETED",
+       {{"root_cause_category", "DATABASE_BOTTLENECK"}, {"root_cause_service", "payment-service"},
+        {"confidence", 0.8}, {"method", "LLM"}, {"tool_calls", Json::array({1, 2})}},
+       "root cause DATABASE_BOTTLENECK in payment-service (80 % confidence, LLM, 2 tool calls)"},
+      {"PLAN_CREATED", {{"steps", 5}, {"method", "FALLBACK"}, {"runbooks", {"rb-1", "rb-2"}}},
+       "5-step remediation plan (FALLBACK); runbooks: rb-1, rb-2"},
+      {"INCIDENT_RESOLVED",
+       {{"mttr_seconds", 245.0}, {"method", "METRICS_RECOVERED"}, {"reason", "p99 back"}},
+       "resolved after 4 min 5 s (event time), METRICS_RECOVERED: p99 back"},
+      {"POSTMORTEM_GENERATED", {{"method", "LLM"}, {"action_items", 6}},
+       "postmortem written (LLM), 6 action items"},
+      {"SOMETHING_NEW", {{"description", "what it says"}}, "what it says"},
+      // Empty payloads (the integration test's rows) still read as sentences.
+      {"ANOMALY_DETECTED", Json::object(), "anomaly"},
+      {"METRIC_ATTACHED", Json::object(), "another metric also breached"},
+      {"LOG_PATTERN_ATTACHED", Json::object(), "another log pattern"},
+      {"CORRELATION_COMPLETE", Json::object(), "correlation complete"},
+      {"LINKED_TO_ORIGIN", Json::object(), "linked to its origin"},
+      {"RCA_COMPLETED", Json::object(), "root cause analysis complete"},
+      {"PLAN_CREATED", Json::object(), "remediation plan"},
+      {"INCIDENT_RESOLVED", Json::object(), "resolved"},
+      {"POSTMORTEM_GENERATED", Json::object(), "postmortem written"},
+      {"EMAIL_SENT", Json::object(), "an email sent"},
+      {"SOMETHING_NEW", Json::object(), ""},
   };
-  Json s = ComputeStats(rows);
+  for (const auto& [type, payload, want] : cases)
+    EXPECT_EQ(DescribeAgentEvent(type, payload), want) << type << " " << payload.dump();
+}
+
+TEST(DescribeAgentEventTest, OddPayloadsAreNoExceptionAndStayShortValidText) {
+  const std::vector<std::string> types = {
+      "EMAIL_SENT",    "ANOMALY_DETECTED", "METRIC_ATTACHED",   "LOG_PATTERN_ATTACHED",
+      "CORRELATION_COMPLETE", "LINKED_TO_ORIGIN", "RCA_COMPLETED", "PLAN_CREATED",
+      "INCIDENT_RESOLVED", "POSTMORTEM_GENERATED", "X"};
+  const std::vector<Json> payloads = {
+      Json(), Json::array(), "text", 42,
+      Json{{"recipients", "all"}, {"anomaly", 3}, {"confidence", "high"}, {"steps", 1.5},
+           {"runbooks", {1, nullptr}}, {"mttr_seconds", -5}, {"action_items", -2},
+           {"tool_calls", "many"}, {"subject", std::string(5000, 'x') + "\xce\xa3"}},
+      Json{{"summary", std::string(1000, 's')}, {"log_line", std::string(3000, 'l')}}};
+  for (const auto& type : types)
+    for (const auto& p : payloads) {
+      std::string out;
+      ASSERT_NO_THROW(out = DescribeAgentEvent(type, p)) << type << " " << p.dump().substr(0, 80);
+      EXPECT_LE(out.size(), 400u);
+      EXPECT_TRUE(IsValidUtf8(out));
+    }
+}
+
+TEST(AgentEventTopicsTest, EachLifecycleTopicHasItsEventType) {
+  for (const auto& topic : LifecycleTopics()) {
+    const std::string type = AgentEventTypeOf(topic);
+    EXPECT_FALSE(type.empty()) << topic;
+    EXPECT_EQ(TopicOfAgentEvent(type), topic);
+  }
+  EXPECT_EQ(AgentEventTypeOf("rca.completed"), "RCA_COMPLETED");
+  EXPECT_EQ(TopicOfAgentEvent("EMAIL_SENT"), "");
+  EXPECT_EQ(AgentEventTypeOf("dead-letters"), "");
+}
+
+TEST(ShapeTimelineTest, EveryEventGetsASummary) {
+  Json t = ShapeTimeline(kId, Json::array({{{"event_type", "PLAN_CREATED"},
+                                            {"payload", {{"steps", 2}}}},
+                                           "odd",
+                                           {{"event_type", "X"}}}));
+  EXPECT_EQ(t["incident_id"], kId);
+  ASSERT_EQ(t["events"].size(), 2u);
+  EXPECT_EQ(t["events"][0]["summary"], "2-step remediation plan");
+  EXPECT_EQ(t["events"][0]["payload"]["steps"], 2) << "the timeline keeps the payload";
+  EXPECT_EQ(t["events"][1]["summary"], "");
+  EXPECT_TRUE(ShapeTimeline(kId, nullptr)["events"].empty());
+}
+
+TEST(RecentEventsTest, ParsesLimitAndShapesRows) {
+  EXPECT_EQ(std::get<EventsQuery>(ParseEventsQuery({})).limit, kDefaultEventsLimit);
+  EXPECT_EQ(
+      std::get<EventsQuery>(ParseEventsQuery({{"limit", "100"}, {"access_token", "t"}})).limit,
+      100);
+  for (const Params& bad : std::vector<Params>{{{"limit", "0"}},
+                                               {{"limit", "101"}},
+                                               {{"limit", "x"}},
+                                               {{"limit", "1"}, {"limit", "2"}},
+                                               {{"since", "1"}},
+                                               {{"limit", std::string("5\0", 2)}}}) {
+    auto r = ParseEventsQuery(bad);
+    ASSERT_TRUE(std::holds_alternative<ApiError>(r)) << bad.begin()->first;
+    EXPECT_EQ(std::get<ApiError>(r).status, 400);
+  }
+  Json rows = Json::array(
+      {{{"id", 9}, {"incident_id", kId}, {"event_type", "EMAIL_SENT"},
+        {"payload",
+         {{"notification_type", "RCA_COMPLETE"}, {"subject", "s"}, {"recipients", {"a"}}}}},
+       {{"id", 8},
+        {"incident_id", kId},
+        {"event_type", "RCA_COMPLETED"},
+        {"payload", Json::object()}},
+       "odd"});
+  Json e = ShapeRecentEvents(rows)["events"];
+  ASSERT_EQ(e.size(), 2u);
+  EXPECT_EQ(e[0]["id"], 9) << "order kept";
+  EXPECT_EQ(e[0]["incident_number"], "INC-0F8FAD5B");
+  EXPECT_EQ(e[0]["summary"], "RCA_COMPLETE email sent to 1 recipient — s");
+  EXPECT_TRUE(e[0]["topic"].is_null());
+  EXPECT_FALSE(e[0].contains("payload"));
+  EXPECT_EQ(e[1]["topic"], "rca.completed");
+}
+
+TEST(ComputeStatsTest, CountsOpenTypesSeveritiesAndMttr) {
+  // detection (event time), recorded (wall clock): delays 2 s and 4 s.
+  std::vector<StatsRow> rows = {
+      {"CLOSED", "LATENCY_SPIKE", "HIGH", 100.0, kT0, kT0 + 2000},
+      {"RESOLVED", "LATENCY_SPIKE", "CRITICAL", 300.0, kT0 + 1000, kT0 + 5000},
+      {"INVESTIGATING", "MEMORY_LEAK", "HIGH", std::nullopt, kT0 + kDay, kT0 + kDay},
+  };
+  Json s = ComputeStats(rows, kT0 + kDay + 60000);
   EXPECT_EQ(s["total"], 3);
   EXPECT_EQ(s["open"], 1);
   EXPECT_EQ(s["by_type"]["LATENCY_SPIKE"], 2);
@@ -220,17 +476,118 @@ TEST(ComputeStatsTest, CountsOpenTypesSeveritiesAndMttr) {
   EXPECT_EQ(s["mttr_seconds"]["count"], 2);
   EXPECT_DOUBLE_EQ(s["mttr_seconds"]["mean"].get<double>(), 200.0);
   EXPECT_DOUBLE_EQ(s["mttr_seconds"]["p90"].get<double>(), 300.0);
-  EXPECT_DOUBLE_EQ(s["detection_delay_seconds"]["mean"].get<double>(), 3.0);
+  EXPECT_DOUBLE_EQ(s["pipeline_delay_seconds"]["mean"].get<double>(), 2.0);
+  EXPECT_EQ(s["pipeline_delay_seconds"]["count"], 3);
+  EXPECT_EQ(s["pipeline_delay_seconds"]["skipped_event_time_ahead"], 0);
   ASSERT_EQ(s["per_day"].size(), 2u);
+  EXPECT_EQ(s["per_day"][0]["day_ms"], kT0 / kDay * kDay);
   EXPECT_EQ(s["per_day"][0]["count"], 2);
   EXPECT_TRUE(s["per_day"][1]["mttr_mean"].is_null());
+  EXPECT_EQ(s["incident_activity"]["bucket"], "hour");
+  EXPECT_EQ(s["incident_activity"]["buckets"].size(), 48u);
+}
+
+// The −2.26 s mean of issue 6: event time ahead of the wall clock gives no delay, never a
+// negative one; such incidents are counted as skipped.
+TEST(ComputeStatsTest, PipelineDelayLeavesOutEventTimeAheadOfTheWallClock) {
+  std::vector<StatsRow> rows = {
+      {"CLOSED", "LATENCY_SPIKE", "HIGH", std::nullopt, kT0, kT0 + 3000},          // 3 s
+      {"CLOSED", "LATENCY_SPIKE", "HIGH", std::nullopt, kT0 + 9000, kT0 + 1000},   // 8 s ahead
+      {"CLOSED", "LATENCY_SPIKE", "HIGH", std::nullopt, kT0 + 2500, kT0 + 2499},   // 1 ms ahead
+      {"CLOSED", "LATENCY_SPIKE", "HIGH", std::nullopt, kT0 + 5000, kT0 + 5000},   // 0 s
+  };
+  Json s = ComputeStats(rows, kT0 + 10000);
+  const Json& d = s["pipeline_delay_seconds"];
+  EXPECT_EQ(d["count"], 2);
+  EXPECT_EQ(d["skipped_event_time_ahead"], 2);
+  EXPECT_DOUBLE_EQ(d["mean"].get<double>(), 1.5);
+  EXPECT_DOUBLE_EQ(d["p90"].get<double>(), 3.0);
+  EXPECT_EQ(s["detection_delay_seconds"], d) << "the old name carries the same figures";
+  // Everything ahead: no mean at all rather than a negative one.
+  Json ahead = ComputeStats({rows[1], rows[2]}, kT0 + 10000);
+  EXPECT_TRUE(ahead["pipeline_delay_seconds"]["mean"].is_null());
+  EXPECT_EQ(ahead["pipeline_delay_seconds"]["count"], 0);
+  EXPECT_EQ(ahead["pipeline_delay_seconds"]["skipped_event_time_ahead"], 2);
+}
+
+TEST(PipelineDelaySecondsTest, WallClockAfterEventTimeOnly) {
+  EXPECT_EQ(PipelineDelaySeconds(kT0, kT0 + 2260), 2.26);
+  EXPECT_EQ(PipelineDelaySeconds(kT0, kT0), 0.0);
+  EXPECT_EQ(PipelineDelaySeconds(kT0 + 2260, kT0), std::nullopt);
+  EXPECT_EQ(PipelineDelaySeconds(kT0 + 1, kT0), std::nullopt);
 }
 
 TEST(ComputeStatsTest, EmptyHasNullMeans) {
-  Json s = ComputeStats({});
+  Json s = ComputeStats({}, kT0);
   EXPECT_EQ(s["total"], 0);
   EXPECT_TRUE(s["mttr_seconds"]["mean"].is_null());
   EXPECT_TRUE(s["mttr_seconds"]["p90"].is_null());
+  EXPECT_TRUE(s["pipeline_delay_seconds"]["mean"].is_null());
+  EXPECT_EQ(s["pipeline_delay_seconds"]["skipped_event_time_ahead"], 0);
+}
+
+int64_t Total(const Json& activity) {
+  int64_t n = 0;
+  for (const auto& b : activity["buckets"]) n += b["count"].get<int64_t>();
+  return n;
+}
+
+TEST(IncidentActivityTest, FreshInstallGetsHourlyBucketsNotOneFullWidthDay) {
+  const int64_t now = kT0;  // 04:33:20
+  // Three incidents in the last few hours: 24 hourly buckets ending with the current hour.
+  Json a = IncidentActivity({now - 3 * kHour, now - 3 * kHour + 60000, now - 10 * 60000}, now);
+  EXPECT_EQ(a["bucket"], "hour");
+  EXPECT_EQ(a["bucket_ms"], kHour);
+  EXPECT_EQ(a["clock"], "event");
+  ASSERT_EQ(a["buckets"].size(), 24u);
+  const int64_t hour = now / kHour * kHour;
+  EXPECT_EQ(a["to_ms"], hour + kHour);
+  EXPECT_EQ(a["from_ms"], hour - 23 * kHour);
+  EXPECT_EQ(a["buckets"][23]["start_ms"], hour);
+  EXPECT_EQ(a["buckets"][23]["count"], 1);
+  EXPECT_EQ(a["buckets"][20]["count"], 2);
+  EXPECT_EQ(a["buckets"][0]["count"], 0) << "empty hours are included";
+  EXPECT_EQ(Total(a), 3);
+  EXPECT_EQ(a["earlier"], 0);
+  // No incidents yet: the last 24 hours, empty.
+  Json none = IncidentActivity({}, now);
+  EXPECT_EQ(none["bucket"], "hour");
+  EXPECT_EQ(none["buckets"].size(), 24u);
+  EXPECT_EQ(Total(none), 0);
+}
+
+TEST(IncidentActivityTest, SpansGrowTo48HoursThenSevenDays) {
+  const int64_t now = kT0;
+  const int64_t hour = now / kHour * kHour;
+  // The oldest just inside the 24 hourly buckets, then just outside.
+  EXPECT_EQ(IncidentActivity({hour - 23 * kHour}, now)["buckets"].size(), 24u);
+  Json two_days = IncidentActivity({hour - 23 * kHour - 1, now}, now);
+  EXPECT_EQ(two_days["bucket"], "hour");
+  EXPECT_EQ(two_days["buckets"].size(), 48u);
+  EXPECT_EQ(two_days["buckets"][23]["count"], 1) << "the hour before the last 24";
+  EXPECT_EQ(two_days["buckets"][47]["count"], 1);
+  EXPECT_EQ(Total(two_days), 2);
+  // Older than 48 hours: the last 7 UTC days, empty days included; older ones counted as earlier.
+  Json week = IncidentActivity({now - 3 * kDay, now - 30 * kDay, now}, now);
+  EXPECT_EQ(week["bucket"], "day");
+  ASSERT_EQ(week["buckets"].size(), 7u);
+  const int64_t today = now / kDay * kDay;
+  EXPECT_EQ(week["buckets"][6]["start_ms"], today);
+  EXPECT_EQ(week["buckets"][6]["count"], 1);
+  EXPECT_EQ(week["buckets"][3]["count"], 1);
+  EXPECT_EQ(week["buckets"][0]["count"], 0);
+  EXPECT_EQ(week["earlier"], 1);
+  EXPECT_EQ(week["from_ms"], today - 6 * kDay);
+}
+
+TEST(IncidentActivityTest, EventTimeAheadOfTheWallClockStillCounts) {
+  // An accelerated simulator: detections hours ahead of `now`; the span ends at the newest.
+  const int64_t now = kT0;
+  Json a = IncidentActivity({now + 5 * kHour, now + 5 * kHour + 1000}, now);
+  EXPECT_EQ(a["bucket"], "hour");
+  EXPECT_EQ(Total(a), 2);
+  EXPECT_EQ(a["buckets"][23]["count"], 2);
+  EXPECT_EQ(a["to_ms"], (now + 5 * kHour) / kHour * kHour + kHour);
 }
 
 TEST(ServiceHealthTest, Table) {
@@ -296,6 +653,17 @@ TEST(MakeStreamEventTest, SummarisesLifecyclePayloads) {
   EXPECT_EQ(d["timestamp"], 1763892000000);
   EXPECT_EQ(d["summary"]["root_cause_category"], "DATABASE_BOTTLENECK");
   EXPECT_DOUBLE_EQ(d["summary"]["top_confidence"].get<double>(), 0.8);
+  // The agent_events type it corresponds to (the dashboard's key against /api/events) and a
+  // readable line.
+  EXPECT_EQ(d["event_type"], "RCA_COMPLETED");
+  EXPECT_EQ(d["text"], "root cause DATABASE_BOTTLENECK in payment-service (80 % confidence)");
+  auto opened = MakeStreamEvent("incidents.opened", Lifecycle().dump());
+  ASSERT_TRUE(std::holds_alternative<LifecycleEvent>(opened));
+  Json o = Json::parse(std::get<LifecycleEvent>(opened).event.data);
+  EXPECT_EQ(o["event_type"], "CORRELATION_COMPLETE");
+  EXPECT_NE(o["text"].get<std::string>().find("correlated: "), std::string::npos) << o["text"];
+  EXPECT_NE(o["text"].get<std::string>().find("on payment-service"), std::string::npos)
+      << o["text"];
 }
 
 TEST(MakeStreamEventTest, RejectsMalformedPayloads) {
@@ -490,6 +858,9 @@ TEST(RouteTemplateTest, Table) {
       {"/api/stats", "/api/stats"},
       {"/api/services", "/api/services"},
       {"/api/stream", "/api/stream"},
+      {"/api/events", "/api/events"},
+      {"/api/events/", "/api/unknown"},
+      {"/api/events/x", "/api/unknown"},
       {"/healthz", "/healthz"},
       {"/metrics", "/metrics"},
       {"/api/nothing-here", "/api/unknown"},
@@ -524,6 +895,7 @@ TEST(RouteTemplateTest, AnyBytesGiveOneOfTheFixedLabels) {
                                         "/api/stats",
                                         "/api/services",
                                         "/api/stream",
+                                        "/api/events",
                                         "/api/unknown",
                                         "static",
                                         "/healthz",
@@ -666,7 +1038,9 @@ TEST(PublishStatsGaugesTest, MalformedStatsDoNotThrow) {
        {Json(), Json::array(), Json{{"mttr_seconds", "x"}, {"by_status", 3}, {"open", "many"}},
         Json{{"mttr_seconds", {{"mean", "slow"}}}, {"by_status", {{"CLOSED", "two"}}}}})
     EXPECT_NO_THROW(PublishStatsGauges(stats, registry)) << stats.dump();
-  PublishStatsGauges(ComputeStats({{"CLOSED", "LATENCY_SPIKE", "HIGH", 100.0, 2.0, 0}}), registry);
+  PublishStatsGauges(
+      ComputeStats({{"CLOSED", "LATENCY_SPIKE", "HIGH", 100.0, 1000, 3000}}, 1764650000000),
+      registry);
   EXPECT_DOUBLE_EQ(registry.GetGauge("sre_api_mttr_seconds", "", {{"stat", "mean"}}).Value(),
                    100.0);
   EXPECT_DOUBLE_EQ(registry.GetGauge("sre_api_incidents", "", {{"status", "CLOSED"}}).Value(), 1.0);

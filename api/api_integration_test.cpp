@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <limits>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -91,6 +92,20 @@ class ApiIntegration : public ::testing::Test {
           "body_text, status)"
           " VALUES ($1::uuid, 'INCIDENT_ALERT', $2, 'alert subject', '<p>x</p>', 'x', 'SENT')",
           first.id, "<" + first.id + "@test>");
+      // A cascade on a service of its own: the origin (recorded 2.26 s before its detection
+      // time: event time ahead of the wall clock) and two incidents linked to it, detected later.
+      cascade_ = {NewUuid(), NewUuid(), NewUuid()};
+      for (size_t i = 0; i < cascade_.size(); ++i)
+        tx.exec_params(
+            "INSERT INTO incidents (id, status, anomaly_type, severity, service, trigger_metric,"
+            " detection_time, created_at, related_incident_id)"
+            " VALUES ($1::uuid, $2, 'LATENCY_SPIKE', $3, $4, 'latency_p99_ms',"
+            " to_timestamp($5::bigint / 1000.0), to_timestamp($6::bigint / 1000.0),"
+            " NULLIF($7, '')::uuid)",
+            cascade_[i], i == 0 ? "CLOSED" : "RESOLVED", i == 0 ? "CRITICAL" : "HIGH",
+            service_ + "-cascade", t0 + static_cast<int64_t>(i) * 30000,
+            t0 + static_cast<int64_t>(i) * 30000 + (i == 0 ? -2260 : 1500),
+            i == 0 ? std::string() : cascade_[0]);
       return Status::Ok();
     });
     ASSERT_TRUE(s.ok()) << s.message();
@@ -148,6 +163,7 @@ class ApiIntegration : public ::testing::Test {
 
   static inline std::string service_;
   static inline std::vector<Row> rows_;
+  static inline std::vector<std::string> cascade_;  // origin, then two incidents linked to it
   static inline int port_ = 0;
   static inline std::unique_ptr<testing::Process> api_;
 };
@@ -155,8 +171,8 @@ class ApiIntegration : public ::testing::Test {
 TEST_F(ApiIntegration, TokenGuardsEverythingButHealthz) {
   SRE_REQUIRE_STACK();
   EXPECT_EQ(Get("/healthz", false)->status, 200);
-  for (const char* path :
-       {"/api/incidents", "/api/stats", "/api/services", "/metrics", "/api/stream"}) {
+  for (const char* path : {"/api/incidents", "/api/stats", "/api/services", "/metrics",
+                           "/api/stream", "/api/events"}) {
     auto r = Get(path, false);
     ASSERT_TRUE(r) << path;
     EXPECT_EQ(r->status, 401) << path;
@@ -215,7 +231,9 @@ TEST_F(ApiIntegration, BadParametersAre400AndUnknownIds404) {
        {"/api/incidents?status=BROKEN", "/api/incidents?limit=0", "/api/incidents?limit=abc",
         "/api/incidents?limit=1000", "/api/incidents?severity=urgent",
         "/api/incidents?before=yesterday", "/api/incidents?service=UPPER-case",
-        "/api/incidents?bogus=1", "/api/incidents/not-a-uuid", "/api/incidents/not-a-uuid/timeline",
+        "/api/incidents?bogus=1", "/api/incidents?group=service", "/api/events?limit=0",
+        "/api/events?limit=101", "/api/events?limit=x", "/api/events?since=1",
+        "/api/incidents/not-a-uuid", "/api/incidents/not-a-uuid/timeline",
         "/api/incidents/1%27%3BDROP%20TABLE%20incidents/postmortem", "/api/stream?since=-1"}) {
     Json j = GetJson(path, 400);
     EXPECT_TRUE(j.is_object() && j.contains("error")) << path;
@@ -272,12 +290,130 @@ TEST_F(ApiIntegration, StatsAndServices) {
   EXPECT_GE(s["by_type"]["LATENCY_SPIKE"].get<int>(), 5);
   EXPECT_GE(s["mttr_seconds"]["count"].get<int>(), 3);
   EXPECT_TRUE(s["mttr_seconds"]["p90"].is_number());
+  // Issue 6: the delay is wall clock from the sample's timestamp to the row; an incident whose
+  // event time is ahead of the wall clock (the cascade's origin below: recorded 2.26 s before
+  // its detection time) is skipped, never a negative figure.
+  const Json& delay = s["pipeline_delay_seconds"];
+  EXPECT_GE(delay["skipped_event_time_ahead"].get<int>(), 1) << delay.dump();
+  EXPECT_GE(delay["count"].get<int>(), 5) << delay.dump();
+  ASSERT_TRUE(delay["mean"].is_number()) << delay.dump();
+  EXPECT_GE(delay["mean"].get<double>(), 0);
+  EXPECT_EQ(s["detection_delay_seconds"], delay) << "the old field name carries the same figures";
+  // Issue 5: the chart's buckets, empty ones included, by detection (event) time.
+  const Json& activity = s["incident_activity"];
+  EXPECT_EQ(activity["clock"], "event");
+  EXPECT_TRUE(activity["bucket"] == "hour" || activity["bucket"] == "day") << activity.dump();
+  EXPECT_GE(activity["buckets"].size(), 7u);
   Json v = GetJson("/api/services");
   ASSERT_EQ(v["services"].size(), 6u);
   for (const auto& svc : v["services"]) {
     EXPECT_TRUE(svc["history"].contains("latency_p99_ms")) << svc.dump();
     EXPECT_TRUE(svc["health"].is_string());
   }
+}
+
+// Issue 2: the detail names the origin of a cascade and the incidents linked to it; the list
+// groups them with group=cascade.
+TEST_F(ApiIntegration, CascadeOriginAndLinkedIncidents) {
+  SRE_REQUIRE_STACK();
+  const std::string origin = cascade_[0], first = cascade_[1], second = cascade_[2];
+  Json o = GetJson("/api/incidents/" + origin);
+  EXPECT_TRUE(o["related_incident_id"].is_null());
+  EXPECT_TRUE(o["related_incident_number"].is_null());
+  EXPECT_TRUE(o["related_incident"].is_null());
+  ASSERT_EQ(o["linked_incidents"].size(), 2u) << o["linked_incidents"].dump();
+  const Json& l0 = o["linked_incidents"][0];
+  EXPECT_EQ(l0["id"], first) << "oldest first";
+  EXPECT_EQ(l0["incident_number"], IncidentNumber(first));
+  EXPECT_EQ(l0["service"], service_ + "-cascade");
+  EXPECT_EQ(l0["anomaly_type"], "LATENCY_SPIKE");
+  EXPECT_EQ(l0["status"], "RESOLVED");
+  EXPECT_EQ(l0["severity"], "HIGH");
+  EXPECT_EQ(o["linked_incidents"][1]["id"], second);
+  // Recorded before its own detection time: no delay rather than a negative one.
+  EXPECT_TRUE(o["pipeline_delay_seconds"].is_null()) << o["pipeline_delay_seconds"];
+  EXPECT_TRUE(o["created_at_ms"].is_number_integer());
+
+  Json l = GetJson("/api/incidents/" + first);
+  EXPECT_EQ(l["related_incident_id"], origin);
+  EXPECT_EQ(l["related_incident_number"], IncidentNumber(origin));
+  EXPECT_EQ(l["related_incident"]["id"], origin);
+  EXPECT_EQ(l["related_incident"]["incident_number"], IncidentNumber(origin));
+  EXPECT_EQ(l["related_incident"]["service"], service_ + "-cascade");
+  EXPECT_EQ(l["related_incident"]["severity"], "CRITICAL");
+  EXPECT_EQ(l["related_incident"]["status"], "CLOSED");
+  EXPECT_TRUE(l["linked_incidents"].empty());
+  EXPECT_DOUBLE_EQ(l["pipeline_delay_seconds"].get<double>(), 1.5);
+  // Unrelated incidents have an empty cascade.
+  EXPECT_TRUE(GetJson("/api/incidents/" + rows_[0].id)["linked_incidents"].empty());
+
+  const std::string list = "/api/incidents?service=" + service_ + "-cascade";
+  Json plain = GetJson(list);
+  EXPECT_EQ(Ids(plain), (std::vector<std::string>{second, first, origin})) << "newest first";
+  EXPECT_EQ(plain["incidents"][0]["related_incident_number"], IncidentNumber(origin));
+  Json grouped = GetJson(list + "&group=cascade");
+  EXPECT_EQ(Ids(grouped), (std::vector<std::string>{origin, second, first}));
+  std::vector<int> depths;
+  for (const auto& i : grouped["incidents"]) depths.push_back(i.value("cascade_depth", -1));
+  EXPECT_EQ(depths, (std::vector<int>{0, 1, 1}));
+}
+
+// Issue 4: the most recently recorded agent events across incidents, newest first, readable.
+TEST_F(ApiIntegration, RecentEventsAcrossIncidents) {
+  SRE_REQUIRE_STACK();
+  Database db(Stack().database_url);
+  Status s = db.Transact([&](pqxx::work& tx) {
+    tx.exec_params(
+        "INSERT INTO agent_events (incident_id, agent_name, event_type, payload, event_time)"
+        " VALUES ($1::uuid, 'investigation', 'RCA_COMPLETED',"
+        " '{\"root_cause_category\": \"DATABASE_BOTTLENECK\", \"root_cause_service\": \"x\"}',"
+        " to_timestamp($2::bigint / 1000.0))",
+        rows_[2].id, rows_[2].detection_ms + 1000);
+    tx.exec_params(
+        "INSERT INTO agent_events (incident_id, agent_name, event_type, payload, event_time)"
+        " VALUES ($1::uuid, 'communication', 'EMAIL_SENT', $2::jsonb,"
+        " to_timestamp($3::bigint / 1000.0))",
+        rows_[1].id,
+        Json{{"notification_type", "INCIDENT_ALERT"},
+             {"subject", "recent subject"},
+             {"recipients", {"a@x", "b@x", "c@x"}}}
+            .dump(),
+        rows_[1].detection_ms);  // event time older than the RCA's: the order is recording order
+    return Status::Ok();
+  });
+  ASSERT_TRUE(s.ok()) << s.message();
+  Json page = GetJson("/api/events?limit=100");
+  ASSERT_TRUE(page["events"].is_array());
+  EXPECT_LE(page["events"].size(), 100u);
+  std::vector<Json> mine;
+  int64_t previous_id = std::numeric_limits<int64_t>::max();
+  for (const auto& e : page["events"]) {
+    EXPECT_LT(e["id"].get<int64_t>(), previous_id) << "newest recorded first";
+    previous_id = e["id"].get<int64_t>();
+    EXPECT_FALSE(e.contains("payload")) << "payloads (LLM audits, tool calls) stay out";
+    if (e["incident_id"] == rows_[1].id || e["incident_id"] == rows_[2].id) mine.push_back(e);
+  }
+  ASSERT_GE(mine.size(), 2u) << page.dump().substr(0, 2000);
+  EXPECT_EQ(mine[0]["event_type"], "EMAIL_SENT");
+  EXPECT_EQ(mine[0]["incident_number"], IncidentNumber(rows_[1].id));
+  EXPECT_EQ(mine[0]["summary"], "INCIDENT_ALERT email sent to 3 recipients — recent subject");
+  EXPECT_TRUE(mine[0]["topic"].is_null());
+  EXPECT_EQ(mine[0]["event_time_ms"], rows_[1].detection_ms);
+  EXPECT_TRUE(mine[0]["created_at_ms"].is_number_integer());
+  EXPECT_EQ(mine[1]["event_type"], "RCA_COMPLETED");
+  EXPECT_EQ(mine[1]["topic"], "rca.completed");
+  EXPECT_EQ(mine[1]["summary"], "root cause DATABASE_BOTTLENECK in x");
+  // The default is 20; limit=1 is the newest row of the table.
+  EXPECT_LE(GetJson("/api/events")["events"].size(), 20u);
+  Json one = GetJson("/api/events?limit=1");
+  ASSERT_EQ(one["events"].size(), 1u);
+  EXPECT_GE(one["events"][0]["id"].get<int64_t>(), mine[0]["id"].get<int64_t>());
+
+  // The timeline carries the same readable summaries.
+  Json t = GetJson("/api/incidents/" + rows_[1].id + "/timeline");
+  ASSERT_EQ(t["events"].size(), 1u);
+  EXPECT_EQ(t["events"][0]["summary"],
+            "INCIDENT_ALERT email sent to 3 recipients — recent subject");
 }
 
 TEST_F(ApiIntegration, ServesTheDashboardWithoutTraversal) {
@@ -544,6 +680,7 @@ TEST_F(ApiIntegration, UnknownApiPathsDoNotGrowMetrics) {
                                          "/api/stats",
                                          "/api/services",
                                          "/api/stream",
+                                         "/api/events",
                                          "/api/unknown",
                                          "static",
                                          "/healthz",

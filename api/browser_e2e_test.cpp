@@ -12,6 +12,7 @@
 
 #include "shared/ids.h"
 #include "shared/json_codec.h"
+#include "shared/links.h"
 #include "shared/postgres.h"
 #include "shared/redis.h"
 #include "tests/support/pipeline_harness.h"
@@ -190,6 +191,8 @@ TEST(DashboardBrowserTest, IncidentAppearsLiveAndShowsRcaAndTimeline) {
 
   // An old, closed incident whose text tries to inject markup: the page must show it as text.
   const std::string hostile_id = NewUuid();
+  const std::string hostile_email_subject = "[LOW] " + IncidentNumber(hostile_id) + " <b>x</b>";
+  const std::string origin_id = NewUuid(), linked_id = NewUuid();
   const std::string hostile_text = "<img src=x onerror=\"window.__xss=1\"><b>bold</b> & more";
   {
     Database db(Stack().database_url);
@@ -202,6 +205,29 @@ TEST(DashboardBrowserTest, IncidentAppearsLiveAndShowsRcaAndTimeline) {
           hostile_id, hostile_text, wall_ms - 7 * 3600 * 1000,
           "# Postmortem <script>window.__xss=2</script>\n\n**fine** <img src=x "
           "onerror=\"window.__xss=3\">");
+      // The email it sent, as sre-communication records it: the timeline and the live events
+      // panel (loaded from /api/events, before anything streams) must say which email it was.
+      tx.exec_params(
+          "INSERT INTO agent_events (incident_id, agent_name, event_type, payload, event_time)"
+          " VALUES ($1::uuid, 'communication', 'EMAIL_SENT', $2::jsonb,"
+          " to_timestamp($3::bigint / 1000.0))",
+          hostile_id,
+          Json{{"notification_type", "INCIDENT_ALERT"},
+               {"subject", hostile_email_subject},
+               {"recipients", {"oncall@x", "team@x", "lead@x"}}}
+              .dump(),
+          wall_ms - 7 * 3600 * 1000 + 5000);
+      // A closed cascade: an origin and an incident correlation linked to it.
+      for (const auto& [id, service, related, offset_s] :
+           std::vector<std::tuple<std::string, std::string, std::string, int64_t>>{
+               {origin_id, "payment-service", "", 0},
+               {linked_id, "order-service", origin_id, 60}})
+        tx.exec_params(
+            "INSERT INTO incidents (id, status, anomaly_type, severity, service, trigger_metric,"
+            " description, detection_time, related_incident_id) VALUES ($1::uuid, 'CLOSED',"
+            " 'LATENCY_SPIKE', 'HIGH', $2, 'latency_p99_ms', 'cascade test',"
+            " to_timestamp($3::bigint / 1000.0), NULLIF($4, '')::uuid)",
+            id, service, wall_ms - 6 * 3600 * 1000 - 1800 * 1000 + offset_s * 1000, related);
       return Status::Ok();
     });
     ASSERT_TRUE(s.ok()) << s.message();
@@ -221,6 +247,63 @@ TEST(DashboardBrowserTest, IncidentAppearsLiveAndShowsRcaAndTimeline) {
       },
       30s, 250ms))
       << "service tiles missing";
+  // Issue 4: the live events panel shows the recent recorded events on load, before anything
+  // streams: here the hostile incident's email.
+  ASSERT_TRUE(testing::Eventually(
+      [&] {
+        return wd.Execute("return document.querySelectorAll('#event-log li[data-key]').length;")
+                   .get<int>() >= 1;
+      },
+      20s, 250ms))
+      << "the live events panel is empty after load";
+  EXPECT_TRUE(wd.Execute("const li = [...document.querySelectorAll('#event-log li[data-key]')]"
+                         ".find((e) => e.dataset.eventType === 'EMAIL_SENT' &&"
+                         " e.textContent.includes('" +
+                         IncidentNumber(hostile_id) +
+                         "') && e.textContent.includes('email sent to 3 recipients'));"
+                         " return li ? li.textContent : null;")
+                  .is_string())
+      << wd.Execute("return document.getElementById('event-log').textContent;").dump();
+  // Issue 2: the cascade is grouped in the list: the linked incident right under its origin,
+  // indented, saying what it is part of.
+  ASSERT_TRUE(testing::Eventually(
+      [&] {
+        return wd.Execute("return !!document.querySelector('#incident-list .incident[data-id=\"" +
+                          linked_id + "\"]');") == true;
+      },
+      20s, 250ms));
+  Json cascade = wd.Execute(
+      "const o = document.querySelector('#incident-list .incident[data-id=\"" + origin_id +
+      "\"]'); const n = o && o.nextElementSibling;"
+      "return o && n ? {next: n.dataset.id, depth: n.dataset.depth, originDepth: o.dataset.depth,"
+      " text: n.textContent} : null;");
+  ASSERT_TRUE(cascade.is_object()) << cascade.dump();
+  EXPECT_EQ(cascade["next"], linked_id);
+  EXPECT_EQ(cascade["depth"], "1");
+  EXPECT_EQ(cascade["originDepth"], "0");
+  EXPECT_NE(cascade["text"].get<std::string>().find("part of " + IncidentNumber(origin_id)),
+            std::string::npos)
+      << cascade["text"];
+  // Issue 5: the chart shows the recent hours or days as narrow bars, not one full-width bar.
+  ASSERT_TRUE(testing::Eventually(
+      [&] {
+        return wd.Execute("return document.querySelectorAll('#chart-count rect').length;")
+                   .get<int>() > 1;
+      },
+      20s, 250ms));
+  Json bars = wd.Execute(
+      "const r = [...document.querySelectorAll('#chart-count rect')];"
+      "return {n: r.length, widest: Math.max(...r.map((e) => +e.getAttribute('width'))),"
+      " title: document.getElementById('chart-count-title').textContent};");
+  EXPECT_TRUE(bars["n"] == 24 || bars["n"] == 48 || bars["n"] == 7) << bars.dump();
+  EXPECT_LE(bars["widest"].get<double>(), 24.0) << bars.dump();
+  // Issue 6: the pipeline delay is never negative and says what it measures.
+  Json delay = wd.Execute(
+      "const e = document.getElementById('pipeline-delay');"
+      "return e ? {text: e.textContent, title: e.title} : null;");
+  ASSERT_TRUE(delay.is_object());
+  EXPECT_EQ(delay["text"].get<std::string>().find("-"), std::string::npos) << delay.dump();
+  EXPECT_NE(delay["title"].get<std::string>().find("wall clock"), std::string::npos);
   const int before =
       wd.Execute("return document.querySelectorAll('#incident-list .incident').length;").get<int>();
   wd.Execute(
@@ -245,9 +328,20 @@ TEST(DashboardBrowserTest, IncidentAppearsLiveAndShowsRcaAndTimeline) {
   EXPECT_GT(
       wd.Execute("return document.querySelectorAll('#incident-list .incident').length;").get<int>(),
       before);
-  EXPECT_GE(wd.Execute("return document.querySelectorAll('#event-log li').length;").get<int>(), 1)
-      << "the live event log is empty";
   const std::string incident_id = wd.Execute(find_incident).get<std::string>();
+  // The stream's events join the panel, each once.
+  EXPECT_TRUE(testing::Eventually(
+      [&] {
+        return wd.Execute("return [...document.querySelectorAll('#event-log li[data-key]')]"
+                          ".some((e) => e.dataset.key.startsWith('" +
+                          incident_id + "|'));") == true;
+      },
+      30s, 500ms))
+      << wd.Execute("return document.getElementById('event-log').textContent;").dump();
+  EXPECT_EQ(wd.Execute("const k = [...document.querySelectorAll('#event-log li[data-key]')]"
+                       ".map((e) => e.dataset.key); return new Set(k).size === k.length;"),
+            true)
+      << "a duplicate in the live events panel";
 
   // Open it: the RCA (from the stream's rca.completed) and the timeline render.
   wd.Execute("document.querySelector('#incident-list .incident[data-id=\"" + incident_id +
@@ -290,6 +384,18 @@ TEST(DashboardBrowserTest, IncidentAppearsLiveAndShowsRcaAndTimeline) {
                0;
       },
       20s, 500ms);
+  // Issue 6: every time in the detail says its clock; detection is event time, recording wall.
+  for (const char* clock : {"event", "wall"})
+    EXPECT_GE(wd.Execute(std::string("return document.querySelectorAll('#d-detection "
+                                     "time[data-clock=\"") +
+                         clock + "\"]').length;")
+                  .get<int>(),
+              1)
+        << clock;
+  EXPECT_EQ(wd.Execute("return document.querySelectorAll('#detail time:not([data-clock]), "
+                       "#incident-list time:not([data-clock]), #event-log time:not([data-clock])')"
+                       ".length;"),
+            0);
   // Wait for the incident to close (the scenario lasts 240 simulated seconds): its lock is released
   // and the postmortem appears in the open page, again without a reload.
   EXPECT_TRUE(testing::Eventually(
@@ -339,6 +445,68 @@ TEST(DashboardBrowserTest, IncidentAppearsLiveAndShowsRcaAndTimeline) {
       << "Markdown emphasis still renders";
   EXPECT_TRUE(wd.Execute("return window.__xss === undefined ? null : window.__xss;").is_null())
       << "injected script ran";
+  // Issue 3: its timeline says which email was sent, to how many.
+  ASSERT_TRUE(testing::Eventually(
+      [&] {
+        return wd.Execute("return document.querySelectorAll('#timeline li').length;").get<int>() > 0;
+      },
+      20s, 250ms));
+  Json email_event = wd.Execute(
+      "const li = document.querySelector('#timeline li[data-event-type=\"EMAIL_SENT\"]');"
+      "return li ? li.textContent : null;");
+  EXPECT_TRUE(email_event.is_string() &&
+              email_event.get<std::string>().find("INCIDENT_ALERT email sent to 3 recipients — " +
+                                                  hostile_email_subject) != std::string::npos)
+      << wd.Execute("return document.getElementById('timeline').textContent;").dump();
+
+  // Issue 1: the link an email carries opens its incident, on load and on a hash change, in the
+  // form sre::IncidentLink builds and in the older one of emails already sent.
+  auto shows = [&](const std::string& id) {
+    return testing::Eventually(
+        [&] {
+          Json d = wd.Execute(
+              "return {title: document.getElementById('d-title').textContent,"
+              " body: !document.getElementById('detail-body').hidden,"
+              " empty: !document.getElementById('detail-empty').hidden};");
+          return d.is_object() && d["body"] == true && d["empty"] == false &&
+                 d["title"].get<std::string>().find(IncidentNumber(id)) != std::string::npos;
+        },
+        20s, 250ms);
+  };
+  const std::string link = IncidentLink(base, incident_id);
+  wd.Navigate("about:blank");
+  wd.Navigate(link);
+  EXPECT_TRUE(shows(incident_id)) << link << " did not open its incident";
+  EXPECT_EQ(wd.Execute("return document.getElementById('detail-empty').textContent;"),
+            "Select an incident.")
+      << "untouched, and hidden";
+  wd.Execute("window.__sameDocument = true; return true;");
+  wd.Navigate(base + "/#/incidents/" + hostile_id);
+  EXPECT_TRUE(shows(hostile_id)) << "the older link form, on a hash change";
+  EXPECT_EQ(wd.Execute("return window.__sameDocument || null;"), true) << "the page was reloaded";
+  EXPECT_EQ(wd.Execute("return location.hash;"), "#incident=" + hostile_id);
+  wd.Navigate("about:blank");
+  wd.Navigate(base + "/#/incidents/" + origin_id);
+  EXPECT_TRUE(shows(origin_id)) << "the older link form, on load";
+  // Issue 2: the origin lists the incident linked to it; each links to the other.
+  ASSERT_TRUE(testing::Eventually(
+      [&] {
+        return wd.Execute("return document.querySelectorAll('#d-linked li').length;").get<int>() ==
+               1;
+      },
+      20s, 250ms));
+  Json linked_row = wd.Execute("return document.querySelector('#d-linked li').textContent;");
+  EXPECT_NE(linked_row.get<std::string>().find(IncidentNumber(linked_id)), std::string::npos);
+  EXPECT_NE(linked_row.get<std::string>().find("order-service"), std::string::npos);
+  EXPECT_NE(linked_row.get<std::string>().find("CLOSED"), std::string::npos);
+  EXPECT_NE(linked_row.get<std::string>().find("HIGH"), std::string::npos);
+  wd.Execute("document.querySelector('#d-linked li a').click(); return true;");
+  EXPECT_TRUE(shows(linked_id));
+  EXPECT_EQ(wd.Execute("const a = document.querySelector('#d-related a');"
+                       " return a ? a.textContent : null;"),
+            IncidentNumber(origin_id));
+  wd.Execute("document.querySelector('#d-related a').click(); return true;");
+  EXPECT_TRUE(shows(origin_id));
 
   // A test run leaves the source tree alone unless asked to refresh the README's screenshot.
   const char* source = std::getenv("SRE_SOURCE_DIR");

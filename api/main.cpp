@@ -14,8 +14,9 @@ int main(int argc, char** argv) {
   using namespace sre;
   ExecutableSpec spec{
       "sre-api",
-      "Read-only HTTP API and dashboard: incidents, timelines, postmortems, statistics and service "
-      "health\n"
+      "Read-only HTTP API and dashboard: incidents (with their cascades), timelines, recent agent "
+      "events,\n"
+      "postmortems, statistics and service health\n"
       "(REST, JSON), a Server-Sent Events stream of every lifecycle event (GET /api/stream, "
       "resumable with\n"
       "Last-Event-ID or ?since=), and the on-call dashboard at /.",

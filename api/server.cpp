@@ -235,6 +235,14 @@ void RegisterRoutes(httplib::Server& server, ApiStore& store, EventHub& hub,
     if (!stats.ok()) return SendFailure(res, stats.status());
     SendJson(res, 200, *stats);
   });
+  server.Get("/api/events", [&store](const httplib::Request& req, httplib::Response& res) {
+    auto parsed = ParseEventsQuery(Params(req));
+    if (auto* err = std::get_if<ApiError>(&parsed))
+      return SendError(res, err->status, err->message);
+    auto events = store.RecentEvents(std::get<EventsQuery>(parsed));
+    if (!events.ok()) return SendFailure(res, events.status());
+    SendJson(res, 200, *events);
+  });
   server.Get("/api/services", [&store](const httplib::Request&, httplib::Response& res) {
     auto services = store.Services();
     if (!services.ok()) return SendFailure(res, services.status());

@@ -31,6 +31,12 @@ ORDER BY detection_time DESC, id DESC
 LIMIT $6
 )SQL";
 
+// One incident of a cascade, as the detail's related_incident and linked_incidents show it.
+constexpr const char* kCascadeRowSql =
+    "json_build_object('id', id, 'service', service, 'status', status, 'severity', severity,"
+    " 'anomaly_type', anomaly_type,"
+    " 'detection_time_ms', (extract(epoch FROM detection_time) * 1000)::bigint)::text";
+
 bool IncidentExists(pqxx::work& tx, const std::string& id) {
   return !tx.exec_params("SELECT 1 FROM incidents WHERE id = $1::uuid", id).empty();
 }
@@ -51,7 +57,7 @@ Expected<std::optional<Json>> ApiStore::ListIncidents(const IncidentQuery& q) {
       for (auto row : tx.exec_params(kListSql, q.status, q.severity, q.service, q.before_id,
                                      q.before_ms, q.limit + 1))
         rows.push_back(Json::parse(row[0].as<std::string>()));
-      out = ShapeIncidentList(std::move(rows), q.limit);
+      out = ShapeIncidentList(std::move(rows), q.limit, q.group_cascades);
       return Status::Ok();
     });
   });
@@ -66,20 +72,36 @@ Expected<std::optional<Json>> ApiStore::Incident(const std::string& id) {
       auto r = tx.exec_params(
           "SELECT (to_jsonb(i) || jsonb_build_object("
           " 'detection_time_ms', (extract(epoch FROM detection_time) * 1000)::bigint,"
-          " 'resolution_time_ms', (extract(epoch FROM resolution_time) * 1000)::bigint))::text "
+          " 'resolution_time_ms', (extract(epoch FROM resolution_time) * 1000)::bigint,"
+          " 'created_at_ms', (extract(epoch FROM created_at) * 1000)::bigint))::text "
           "FROM incidents i WHERE id = $1::uuid",
           id);
       if (r.empty()) return Status::Ok();
       auto emails = tx.exec_params1(
           "SELECT COALESCE(json_agg(json_build_object('notification_type', notification_type, "
-          "'recipients', recipients,"
+          "'recipients', recipients, 'rejected_recipients', rejected_recipients,"
           " 'subject', subject, 'status', status, 'attempts', attempts, 'error', error, 'sent_at', "
-          "sent_at,"
+          "sent_at, 'sent_at_ms', (extract(epoch FROM sent_at) * 1000)::bigint,"
           " 'body_text', body_text) ORDER BY created_at, id), '[]')::text FROM emails WHERE "
           "incident_id = $1::uuid",
           id);
+      // The cascade: the origin this incident is linked to, and the incidents linked to it.
+      auto related = tx.exec_params(
+          "SELECT " + std::string(kCascadeRowSql) +
+              " FROM incidents WHERE id = (SELECT related_incident_id FROM incidents WHERE id = "
+              "$1::uuid)",
+          id);
+      auto linked = tx.exec_params1(
+          "SELECT COALESCE(json_agg(c ORDER BY (c->>'detection_time_ms')::bigint, c->>'id'), "
+          "'[]')::text FROM (SELECT " +
+              std::string(kCascadeRowSql) +
+              "::jsonb AS c FROM incidents WHERE related_incident_id = $1::uuid AND id <> $1::uuid "
+              "ORDER BY detection_time, id LIMIT $2) linked",
+          id, kMaxLinkedIncidents);
       out = ShapeIncidentDetail(Json::parse(r[0][0].as<std::string>()),
-                                Json::parse(emails[0].as<std::string>()));
+                                Json::parse(emails[0].as<std::string>()),
+                                related.empty() ? Json() : Json::parse(related[0][0].as<std::string>()),
+                                Json::parse(linked[0].as<std::string>()));
       return Status::Ok();
     });
   });
@@ -96,15 +118,36 @@ Expected<std::optional<Json>> ApiStore::Timeline(const std::string& id) {
           "SELECT COALESCE(json_agg(json_build_object('id', id, 'agent', agent_name, 'event_type', "
           "event_type,"
           " 'payload', payload, 'event_time_ms', (extract(epoch FROM event_time) * 1000)::bigint,"
-          " 'created_at', created_at) ORDER BY event_time, id), '[]')::text FROM agent_events "
-          "WHERE incident_id = $1::uuid",
+          " 'created_at', created_at, 'created_at_ms', (extract(epoch FROM created_at) * 1000)::bigint)"
+          " ORDER BY event_time, id), '[]')::text FROM agent_events WHERE incident_id = $1::uuid",
           id);
-      out = Json{{"incident_id", id}, {"events", Json::parse(r[0].as<std::string>())}};
+      out = ShapeTimeline(id, Json::parse(r[0].as<std::string>()));
       return Status::Ok();
     });
   });
   if (!s.ok()) return s;
   return out;
+}
+
+Expected<Json> ApiStore::RecentEvents(const EventsQuery& q) {
+  Json rows;
+  Status s = db_.With([&](Database& db) {
+    return db.Transact([&](pqxx::work& tx) {
+      // Most recently recorded first: the id is the insertion order (wall clock), whatever the
+      // event times of the telemetry.
+      auto r = tx.exec_params1(
+          "SELECT COALESCE(json_agg(json_build_object('id', id, 'incident_id', incident_id,"
+          " 'agent', agent_name, 'event_type', event_type, 'payload', payload,"
+          " 'event_time_ms', (extract(epoch FROM event_time) * 1000)::bigint,"
+          " 'created_at_ms', (extract(epoch FROM created_at) * 1000)::bigint) ORDER BY id DESC),"
+          " '[]')::text FROM (SELECT * FROM agent_events ORDER BY id DESC LIMIT $1) recent",
+          q.limit);
+      rows = Json::parse(r[0].as<std::string>());
+      return Status::Ok();
+    });
+  });
+  if (!s.ok()) return s;
+  return ShapeRecentEvents(std::move(rows));
 }
 
 Expected<std::optional<std::string>> ApiStore::Postmortem(const std::string& id) {
@@ -123,28 +166,31 @@ Expected<std::optional<std::string>> ApiStore::Postmortem(const std::string& id)
 
 Expected<Json> ApiStore::Stats() {
   std::vector<StatsRow> rows;
+  int64_t now_ms = 0;
   Status s = db_.With([&](Database& db) {
     return db.Transact([&](pqxx::work& tx) {
+      rows.clear();
+      // now() is the clock created_at was written with (the database's wall clock).
+      now_ms = tx.exec1("SELECT (extract(epoch FROM now()) * 1000)::bigint")[0].as<int64_t>();
       for (auto row :
            tx.exec("SELECT status, anomaly_type, severity, mttr_seconds,"
-                   " extract(epoch FROM (created_at - detection_time))::double precision,"
-                   " (extract(epoch FROM date_trunc('day', detection_time AT TIME ZONE 'UTC')) * "
-                   "1000)::bigint "
+                   " (extract(epoch FROM detection_time) * 1000)::bigint,"
+                   " (extract(epoch FROM created_at) * 1000)::bigint "
                    "FROM incidents")) {
         StatsRow r;
         r.status = row[0].as<std::string>();
         r.anomaly_type = row[1].as<std::string>();
         r.severity = row[2].as<std::string>();
         if (!row[3].is_null()) r.mttr_seconds = row[3].as<double>();
-        if (!row[4].is_null()) r.detection_delay_seconds = row[4].as<double>();
-        r.detection_day_ms = row[5].as<int64_t>();
+        r.detection_ms = row[4].as<int64_t>();
+        r.recorded_ms = row[5].as<int64_t>();
         rows.push_back(std::move(r));
       }
       return Status::Ok();
     });
   });
   if (!s.ok()) return s;
-  return ComputeStats(rows);
+  return ComputeStats(rows, now_ms);
 }
 
 Expected<Json> ApiStore::Services(int points) {

@@ -57,16 +57,24 @@ class Pool {
   size_t created_ = 0;
 };
 
+// The most incidents GET /api/incidents/{id} lists as linked to an origin (oldest first).
+inline constexpr int kMaxLinkedIncidents = 200;
+
 class ApiStore {
  public:
   ApiStore(std::string database_url, RedisOptions redis, ServiceCatalog catalog);
 
   // {"incidents": [...], "next_before": ...}; nullopt when before_id names no incident.
   Expected<std::optional<Json>> ListIncidents(const IncidentQuery& q);
-  // The whole record with emails; nullopt when there is no such incident.
+  // The whole record with emails and its cascade (origin, and at most kMaxLinkedIncidents linked
+  // incidents); nullopt when there is no such incident.
   Expected<std::optional<Json>> Incident(const std::string& id);
-  // agent_events of the incident in event-time order; nullopt when there is no such incident.
+  // agent_events of the incident in event-time order, each with a readable "summary"; nullopt
+  // when there is no such incident.
   Expected<std::optional<Json>> Timeline(const std::string& id);
+  // The `limit` most recently recorded agent_events across incidents, newest first
+  // (ShapeRecentEvents).
+  Expected<Json> RecentEvents(const EventsQuery& q);
   // The postmortem Markdown; nullopt when there is no such incident; "" when none yet.
   Expected<std::optional<std::string>> Postmortem(const std::string& id);
   Expected<Json> Stats();

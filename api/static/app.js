@@ -1,10 +1,22 @@
 // The on-call dashboard. Every value from the API is written with textContent (never innerHTML),
 // so text from incidents, logs or an LLM cannot become markup.
+//
+// Two clocks appear on this page and every time says which it is (data-clock, a tag or the
+// section heading, and a tooltip): event time, the timestamps the telemetry carries (detection,
+// resolution, the timeline, the live events; simulated time under the simulator), and the wall
+// clock of sre-pipeline (when a row was recorded, when an email was sent). All times are UTC.
 "use strict";
 (function () {
   const $ = (id) => document.getElementById(id);
   const state = { token: localStorage.getItem("sre-api-token") || "", selected: null, known: new Set(), firstLoad: true,
                   nextBefore: null, timer: null };
+  const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+  const CLOCKS = {
+    event: { tag: "event time",
+             title: "Event time: the timestamp the telemetry carries (simulated time under the simulator). " +
+                    "It can run ahead of or behind the wall clock. UTC." },
+    wall: { tag: "wall clock", title: "Wall clock: when sre-pipeline recorded it (the database's clock). UTC." },
+  };
 
   function node(tag, text, cls) {
     const e = document.createElement(tag);
@@ -15,26 +27,61 @@
   function clear(e) { while (e.firstChild) e.removeChild(e.firstChild); return e; }
   function fmtTime(ms) { return ms ? new Date(ms).toISOString().replace("T", " ").slice(0, 19) : "—"; }
   function fmtNum(v, digits) { return typeof v === "number" ? v.toFixed(digits === undefined ? 1 : digits) : "—"; }
+  // A time that says which clock it is on: <time data-clock="event|wall" title="…">, and with
+  // `tagged` a visible "event time" / "wall clock" tag after it.
+  function timeNode(ms, clock, tagged) {
+    const wrap = node("span", null, "when");
+    const t = node("time", fmtTime(ms), "clock-" + clock);
+    t.dataset.clock = clock;
+    t.title = CLOCKS[clock].title;
+    if (ms) t.dateTime = new Date(ms).toISOString();
+    wrap.appendChild(t);
+    if (tagged) {
+      const tag = node("span", CLOCKS[clock].tag, "clock-tag clock-" + clock);
+      tag.title = CLOCKS[clock].title;
+      wrap.appendChild(tag);
+    }
+    return wrap;
+  }
+  // A link to an incident of this dashboard ("#incident=<id>", the form emails use).
+  function incidentLink(id, number) {
+    const a = node("a", number || id, "inc-link");
+    a.href = "#incident=" + id;
+    a.dataset.id = id;
+    a.addEventListener("click", (e) => e.stopPropagation());
+    return a;
+  }
+  // The incident a link opens: "#incident=<uuid>" (sre::IncidentLink, shared/links.h) or the
+  // older "#/incidents/<uuid>" of emails sent before; null for anything else.
+  function incidentFromHash(hash) {
+    const m = /^#?(?:incident=|\/incidents\/)([0-9A-Fa-f-]{36})(?:[/?&#].*)?$/.exec(hash || "");
+    if (!m) return null;
+    const id = m[1].toLowerCase();
+    return UUID_RE.test(id) ? id : null;
+  }
 
   async function api(path, asText) {
     const headers = state.token ? { Authorization: "Bearer " + state.token } : {};
     const r = await fetch(path, { headers, cache: "no-store" });
     if (r.status === 401) { $("token-form").hidden = false; throw new Error("unauthorized"); }
-    if (!r.ok) throw new Error(path + ": " + r.status);
+    if (!r.ok) { const e = new Error(path + ": " + r.status); e.status = r.status; throw e; }
     return asText ? r.text() : r.json();
   }
 
   // ---- incident feed ----
   function filters() {
-    const p = new URLSearchParams({ limit: "30" });
+    const p = new URLSearchParams({ limit: "30", group: "cascade" });
     if ($("filter-status").value) p.set("status", $("filter-status").value);
     if ($("filter-severity").value) p.set("severity", $("filter-severity").value);
     return p;
   }
-  function incidentItem(inc) {
+  function incidentItem(inc, linkedCount) {
     const li = node("li", null, "incident");
     li.dataset.id = inc.id;
     li.dataset.status = inc.status;
+    const depth = Math.min(inc.cascade_depth || 0, 3);
+    li.dataset.depth = String(depth);
+    if (depth > 0) li.classList.add("linked", "depth-" + depth);
     if (inc.id === state.selected) li.classList.add("selected");
     if (!state.firstLoad && !state.known.has(inc.id)) li.classList.add("fresh");
     const top = node("div", null, "top");
@@ -43,7 +90,15 @@
     top.appendChild(node("span", inc.service));
     top.appendChild(node("span", inc.status, "status"));
     li.appendChild(top);
-    li.appendChild(node("div", inc.anomaly_type + " · " + fmtTime(inc.detection_time_ms), "muted"));
+    if (inc.related_incident_id) {
+      const part = node("div", "↳ part of ", "cascade");
+      part.appendChild(incidentLink(inc.related_incident_id, inc.related_incident_number));
+      li.appendChild(part);
+    }
+    if (linkedCount) li.appendChild(node("div", "origin of " + linkedCount + " linked incident" + (linkedCount === 1 ? "" : "s") + " below", "cascade"));
+    const line = node("div", inc.anomaly_type + " · detected ", "muted");
+    line.appendChild(timeNode(inc.detection_time_ms, "event", true));
+    li.appendChild(line);
     if (inc.top_root_cause) li.appendChild(node("div", "RCA: " + inc.root_cause_category + " — " + inc.top_root_cause, "muted"));
     li.addEventListener("click", () => select(inc.id));
     return li;
@@ -54,7 +109,12 @@
     const page = await api("/api/incidents?" + p.toString());
     const list = $("incident-list");
     if (!append) clear(list);
-    page.incidents.forEach((inc) => list.appendChild(incidentItem(inc)));
+    // How many incidents of this page sit under each origin (the API grouped them: group=cascade).
+    const linked = {};
+    page.incidents.forEach((inc) => {
+      if (inc.cascade_depth > 0 && inc.related_incident_id) linked[inc.related_incident_id] = (linked[inc.related_incident_id] || 0) + 1;
+    });
+    page.incidents.forEach((inc) => list.appendChild(incidentItem(inc, linked[inc.id] || 0)));
     page.incidents.forEach((inc) => state.known.add(inc.id));
     state.firstLoad = false;
     state.nextBefore = page.next_before;
@@ -72,32 +132,81 @@
   // ---- detail ----
   function select(id) {
     state.selected = id;
-    location.hash = "incident=" + id;
+    // The canonical link; an older "#/incidents/<id>" is rewritten (hashchange then sees the same
+    // incident and does nothing).
+    if (incidentFromHash(location.hash) !== id || !location.hash.startsWith("#incident=")) location.hash = "incident=" + id;
     document.querySelectorAll(".incident").forEach((e) => e.classList.toggle("selected", e.dataset.id === id));
-    loadDetail(id).catch(console.warn);
+    loadDetail(id).catch((e) => {
+      if (state.selected !== id) return;
+      $("detail-body").hidden = true;
+      $("detail-empty").hidden = false;
+      $("detail-empty").textContent = e && e.status === 404
+        ? "No incident " + id + " (it may have been removed)."
+        : "Could not load incident " + id + ": " + (e && e.message);
+    });
   }
-  function kv(dl, k, v) { dl.appendChild(node("dt", k)); dl.appendChild(node("dd", v)); }
+  function kv(dl, k, v) {
+    dl.appendChild(node("dt", k));
+    const dd = node("dd");
+    (Array.isArray(v) ? v : [v]).forEach((x) => dd.appendChild(typeof x === "string" ? document.createTextNode(x) : x));
+    dl.appendChild(dd);
+    return dd;
+  }
+  function cascadeRow(c) {
+    const li = node("li", null, "linked-incident");
+    li.dataset.id = c.id;
+    li.appendChild(incidentLink(c.id, c.incident_number));
+    li.appendChild(document.createTextNode(" " + c.service + " "));
+    li.appendChild(node("span", c.status, "pill"));
+    li.appendChild(document.createTextNode(" "));
+    li.appendChild(node("span", c.severity, "sev sev-" + c.severity));
+    return li;
+  }
   async function loadDetail(id) {
     const [inc, tl] = await Promise.all([api("/api/incidents/" + id), api("/api/incidents/" + id + "/timeline")]);
     if (state.selected !== id) return;
     $("detail-empty").hidden = true;
     $("detail-body").hidden = false;
+    $("detail-body").dataset.id = id;
     $("d-title").textContent = inc.incident_number + " — " + inc.service;
     const meta = clear($("d-meta"));
     meta.appendChild(node("span", inc.severity, "sev sev-" + inc.severity));
     meta.appendChild(node("span", inc.status, "pill"));
     meta.appendChild(node("span", inc.anomaly_type, "pill"));
-    if (inc.mttr_seconds != null) meta.appendChild(node("span", "MTTR " + fmtNum(inc.mttr_seconds, 0) + " s", "pill"));
+    if (inc.mttr_seconds != null) {
+      const m = node("span", "MTTR " + fmtNum(inc.mttr_seconds, 0) + " s (event time)", "pill");
+      m.title = "Detection to resolution, both event time.";
+      meta.appendChild(m);
+    }
     $("d-description").textContent = inc.description || "";
     const det = clear($("d-detection"));
-    kv(det, "detected", fmtTime(inc.detection_time_ms));
+    kv(det, "detected", timeNode(inc.detection_time_ms, "event", true));
+    if (inc.created_at_ms) {
+      let note = "";
+      if (typeof inc.pipeline_delay_seconds === "number") note = " — " + fmtNum(inc.pipeline_delay_seconds, 1) + " s after the triggering sample";
+      else if (inc.detection_time_ms) note = " — event time is ahead of the wall clock: no pipeline delay";
+      const dd = kv(det, "recorded", [timeNode(inc.created_at_ms, "wall", true), note]);
+      dd.title = "Pipeline delay: wall-clock time from the triggering sample's timestamp to the incident row; " +
+                 "meaningful only when the telemetry's timestamps are wall-clock times.";
+    }
     kv(det, "metric", inc.trigger_metric);
     kv(det, "observed", fmtNum(inc.observed_value, 2));
     kv(det, "baseline", fmtNum(inc.baseline_mean, 2) + " ± " + fmtNum(inc.baseline_std, 2));
     kv(det, "deviation", fmtNum(inc.deviation_sigma, 1) + " σ, score " + fmtNum(inc.anomaly_score, 2));
     kv(det, "affected", (inc.affected_services || []).join(", ") || "—");
-    if (inc.related_incident_id) kv(det, "related", inc.related_incident_id);
-    if (inc.resolution_time_ms) kv(det, "resolved", fmtTime(inc.resolution_time_ms));
+    if (inc.related_incident_id) {
+      const r = inc.related_incident;
+      const dd = kv(det, "part of", [incidentLink(inc.related_incident_id, inc.related_incident_number || inc.related_incident_id),
+                                     r ? " (origin: " + r.service + ", " + r.status + ", " + r.severity + ")" : " (origin)"]);
+      dd.id = "d-related";
+    }
+    if (inc.resolution_time_ms) kv(det, "resolved", timeNode(inc.resolution_time_ms, "event", true));
+
+    const linked = inc.linked_incidents || [];
+    $("d-linked-box").hidden = linked.length === 0;
+    $("d-linked-count").textContent = linked.length ? "(" + linked.length + ")" : "";
+    const ll = clear($("d-linked"));
+    linked.forEach((c) => ll.appendChild(cascadeRow(c)));
 
     const sig = clear($("d-signals"));
     (inc.correlation_signals || []).forEach((s) => {
@@ -139,7 +248,10 @@
 
     const em = clear($("d-emails"));
     (inc.emails || []).forEach((e) => {
-      em.appendChild(node("li", e.notification_type + " · " + e.status + " · " + e.subject));
+      const to = Array.isArray(e.recipients) ? e.recipients.length : 0;
+      const li = node("li", e.notification_type + " · " + e.status + " · " + e.subject + " · to " + to + " recipient" + (to === 1 ? "" : "s"));
+      if (e.sent_at_ms) { li.appendChild(document.createTextNode(" · sent ")); li.appendChild(timeNode(e.sent_at_ms, "wall", true)); }
+      em.appendChild(li);
     });
     if (!em.firstChild) em.appendChild(node("li", "none yet", "muted"));
 
@@ -147,9 +259,11 @@
     (tl.events || []).forEach((ev) => {
       const li = node("li");
       li.dataset.eventType = ev.event_type;
-      li.appendChild(node("span", fmtTime(ev.event_time_ms), "when"));
+      li.appendChild(timeNode(ev.event_time_ms, "event"));
       li.appendChild(node("strong", ev.agent));
-      li.appendChild(document.createTextNode(" " + ev.event_type));
+      li.appendChild(node("span", " " + ev.event_type, "etype"));
+      if (ev.summary) li.appendChild(node("span", " — " + ev.summary, "summary"));
+      if (ev.created_at_ms) li.title = "recorded " + fmtTime(ev.created_at_ms) + " UTC (wall clock)";
       t.appendChild(li);
     });
     const pm = clear($("d-postmortem"));
@@ -174,25 +288,96 @@
       tiles.appendChild(tile);
     });
   }
+  function activityChart(stats) {
+    const act = stats.incident_activity;
+    if (!act) {  // an sre-api from before incident_activity
+      $("chart-count-title").textContent = "Incidents per day";
+      return stats.per_day.slice(-10).map((d) => ({ label: new Date(d.day_ms).toISOString().slice(5, 10), value: d.count }));
+    }
+    const hourly = act.bucket === "hour";
+    const n = act.buckets.length;
+    $("chart-count-title").textContent = hourly ? "Incidents per hour — last " + n + " h" : "Incidents per day — last " + n + " days";
+    $("chart-count-note").textContent = "by detection time (event time), UTC" +
+      (act.earlier ? "; " + act.earlier + " earlier incident" + (act.earlier === 1 ? "" : "s") + " not shown" : "");
+    return act.buckets.map((b) => {
+      const iso = new Date(b.start_ms).toISOString();
+      return { label: hourly ? iso.slice(11, 13) : iso.slice(5, 10),
+               title: (hourly ? iso.slice(0, 16).replace("T", " ") : iso.slice(0, 10)) + " UTC", value: b.count };
+    });
+  }
   async function loadStats() {
     const [stats, recent] = await Promise.all([api("/api/stats"), api("/api/incidents?limit=20")]);
     $("open-count").textContent = stats.open + " open / " + stats.total + " total";
-    const days = stats.per_day.slice(-10).map((d) => ({ label: new Date(d.day_ms).toISOString().slice(5, 10), value: d.count }));
-    clear($("chart-count")).appendChild(window.Charts.bars(days));
+    clear($("chart-count")).appendChild(window.Charts.bars(activityChart(stats)));
     const mttr = recent.incidents.filter((i) => typeof i.mttr_seconds === "number").reverse()
-      .map((i) => ({ label: i.incident_number.slice(4, 8), value: i.mttr_seconds }));
+      .map((i) => ({ label: i.incident_number.slice(4, 8), title: i.incident_number, value: i.mttr_seconds }));
     clear($("chart-mttr")).appendChild(window.Charts.bars(mttr, "mttr"));
-    $("stats-summary").textContent = "MTTR mean " + fmtNum(stats.mttr_seconds.mean, 0) + " s, p90 " +
-      fmtNum(stats.mttr_seconds.p90, 0) + " s over " + stats.mttr_seconds.count + " resolved";
+    const summary = clear($("stats-summary"));
+    summary.appendChild(node("div", "MTTR mean " + fmtNum(stats.mttr_seconds.mean, 0) + " s, p90 " +
+      fmtNum(stats.mttr_seconds.p90, 0) + " s over " + stats.mttr_seconds.count + " resolved (event time)"));
+    const d = stats.pipeline_delay_seconds;
+    if (d) {
+      const skipped = d.skipped_event_time_ahead || 0;
+      const line = node("div", d.count
+        ? "Pipeline delay mean " + fmtNum(d.mean, 1) + " s, p90 " + fmtNum(d.p90, 1) + " s over " + d.count + " incidents"
+        : "Pipeline delay: no incident to measure", "delay");
+      if (skipped) line.appendChild(document.createTextNode("; " + skipped + " skipped (event time ahead of the wall clock)"));
+      line.id = "pipeline-delay";
+      line.title = "Wall-clock time from the triggering sample's timestamp (event time) to the incident being recorded " +
+        "(wall clock). Meaningful only when the telemetry's timestamps are wall-clock times; incidents whose event " +
+        "time is ahead of the wall clock (accelerated simulator, replays, clock skew) are left out.";
+      summary.appendChild(line);
+    }
   }
 
-  // ---- live stream ----
+  // ---- live events: the recent agent events on load, then the stream ----
+  // One list, newest first, without duplicates: a stream message and the agent event recorded
+  // with it share the key "<incident id>|<topic>"; other agent events are keyed by their row id.
+  const live = { items: [], keys: new Set() };
+  const kMaxLive = 50;
+  function renderEvents() {
+    const log = clear($("event-log"));
+    live.items.forEach((it) => {
+      const li = node("li");
+      li.dataset.key = it.key;
+      li.dataset.eventType = it.event_type || "";
+      li.dataset.source = it.source;
+      li.appendChild(timeNode(it.ms, "event"));
+      li.appendChild(incidentLink(it.incident_id, it.incident_number));
+      li.appendChild(node("span", " " + (it.event_type || it.topic), "etype"));
+      if (it.text) li.appendChild(node("span", " — " + it.text, "summary"));
+      if (it.recorded_ms) li.title = "recorded " + fmtTime(it.recorded_ms) + " UTC (wall clock)";
+      log.appendChild(li);
+    });
+    if (!live.items.length) log.appendChild(node("li", "no events recorded yet", "muted empty"));
+  }
+  function addEvents(items, atTop) {
+    const fresh = items.filter((it) => !live.keys.has(it.key));
+    if (!fresh.length) return;
+    fresh.forEach((it) => live.keys.add(it.key));
+    live.items = atTop ? fresh.concat(live.items) : live.items.concat(fresh);
+    live.items = live.items.slice(0, kMaxLive);
+    if (live.keys.size > 20 * kMaxLive) live.keys = new Set(live.items.map((it) => it.key));
+    renderEvents();
+  }
+  async function loadRecentEvents() {
+    const data = await api("/api/events?limit=20");
+    addEvents(data.events.map((e) => ({
+      key: e.topic ? e.incident_id + "|" + e.topic : "#" + e.id, source: "recorded", incident_id: e.incident_id,
+      incident_number: e.incident_number, event_type: e.event_type, topic: e.topic, text: e.summary,
+      ms: e.event_time_ms, recorded_ms: e.created_at_ms })), false);
+    if (!live.items.length) renderEvents();
+  }
   const TOPICS = ["anomalies.detected", "incidents.opened", "rca.completed", "remediation.plans",
                   "incidents.resolved", "postmortems.generated"];
   function connect() {
     const url = "/api/stream" + (state.token ? "?access_token=" + encodeURIComponent(state.token) : "");
     const es = new EventSource(url);
-    es.onopen = () => { $("conn-status").textContent = "live"; $("conn-status").className = "conn conn-up"; };
+    es.onopen = () => {
+      $("conn-status").textContent = "live"; $("conn-status").className = "conn conn-up";
+      // What was recorded before (or while) the stream was down; duplicates are dropped.
+      loadRecentEvents().catch(console.warn);
+    };
     es.onerror = () => {
       $("conn-status").textContent = "reconnecting…";
       $("conn-status").className = "conn conn-down";
@@ -203,14 +388,17 @@
     TOPICS.forEach((topic) => es.addEventListener(topic, (msg) => {
       let d = {};
       try { d = JSON.parse(msg.data); } catch (e) { return; }
-      const log = $("event-log");
-      const li = node("li", fmtTime(d.timestamp) + " " + d.incident_number + " " + topic);
-      log.insertBefore(li, log.firstChild);
-      while (log.childNodes.length > 50) log.removeChild(log.lastChild);
+      addEvents([{ key: d.incident_id + "|" + topic, source: "stream", incident_id: d.incident_id,
+                   incident_number: d.incident_number, event_type: d.event_type, topic, text: d.text, ms: d.timestamp }], true);
       scheduleRefresh();
       if (topic === "incidents.resolved" || topic === "incidents.opened") loadStats().catch(console.warn);
     }));
-    es.addEventListener("resync", () => { scheduleRefresh(); loadStats().catch(console.warn); });
+    es.addEventListener("resync", () => { scheduleRefresh(); loadStats().catch(console.warn); loadRecentEvents().catch(console.warn); });
+  }
+
+  function openFromHash() {
+    const id = incidentFromHash(location.hash);
+    if (id && id !== state.selected) select(id);
   }
 
   function start() {
@@ -223,14 +411,16 @@
     $("filter-status").addEventListener("change", () => loadIncidents(false).catch(console.warn));
     $("filter-severity").addEventListener("change", () => loadIncidents(false).catch(console.warn));
     $("more").addEventListener("click", () => loadIncidents(true).catch(console.warn));
+    window.addEventListener("hashchange", openFromHash);
     connect();
+    loadRecentEvents().catch(console.warn);
     loadIncidents(false).catch(console.warn);
     loadServices().catch(console.warn);
     loadStats().catch(console.warn);
     setInterval(() => loadServices().catch(console.warn), 5000);
     setInterval(() => loadStats().catch(console.warn), 15000);
-    const m = /incident=([0-9a-f-]{36})/.exec(location.hash);
-    if (m) select(m[1]);
+    openFromHash();
   }
+  window.SreDashboard = { incidentFromHash };
   document.addEventListener("DOMContentLoaded", start);
 })();

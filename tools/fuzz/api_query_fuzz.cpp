@@ -94,6 +94,7 @@ void CheckPath(const std::string& path) {
                                                 "/api/stats",
                                                 "/api/services",
                                                 "/api/stream",
+                                                "/api/events",
                                                 "/api/unknown",
                                                 "/healthz",
                                                 "/metrics",
