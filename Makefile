@@ -27,9 +27,9 @@ all: build
 deps:
 	infra/local/install-deps
 
+# The executables only (no tests: `make test` builds those in $(TEST_BUILD_DIR)).
 build: deps
-	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-	cmake --build $(BUILD_DIR) -j$(JOBS)
+	infra/build-executables $(BUILD_DIR) $(JOBS)
 
 # Installs what is missing, configures, builds and runs every test (unit, integration, e2e).
 test: deps
@@ -148,7 +148,8 @@ else
 endif
 
 # Benchmarks print figures; they are not tests.
-bench: build
+bench: deps
+	infra/build-executables $(BUILD_DIR) $(JOBS) --with-bench
 	infra/local/bench.sh $(BUILD_DIR)/bin
 
 # The evaluation scorecard (README "Evaluation scorecard"): always native, on a fresh stack of its

@@ -2,38 +2,51 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <random>
+#include <sstream>
 
+#include "shared/json_codec.h"
 #include "simulator/test_util.h"
 
 namespace sre::sim {
 namespace {
 
-// The example of docs/simulator.md.
-constexpr const char* kExample = R"json({
-  "name": "INVENTORY_DB_FAILOVER",
-  "description": "inventory-db fails over; connections reset and reservations time out",
-  "service": "inventory-service",
-  "duration_s": 240,
-  "metrics": [
-    {"metric": "latency_p99_ms", "peak": 900, "shape": "exponential", "ramp_s": 90},
-    {"metric": "error_rate", "peak": 12, "shape": "sigmoid", "ramp_s": 100},
-    {"metric": "db_connections", "peak": 48, "shape": "linear", "ramp_s": 60}
-  ],
-  "logs": [
-    {"level": "WARN", "message": "pq: the database system is in recovery mode; retrying"},
-    {"level": "ERROR", "message": "reserve stock: read tcp 10.42.7.19:51234->10.42.9.4:5432: read: connection reset by peer"}
-  ],
-  "deployment": {"change_type": "INFRA", "version": "inventory-db-r18",
-                 "description": "Patch PostgreSQL minor version on inventory-db (failover)",
-                 "lead_s": 60},
-  "cascade": true,
-  "ground_truth": {"root_cause_service": "inventory-service",
-                   "root_cause_category": "INFRASTRUCTURE_FAILURE"}
-})json";
+std::string ReadFile(const std::string& path) {
+  std::ifstream f(path);
+  EXPECT_TRUE(f) << path;
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+// The example the README posts and docs/simulator.md shows (issue 15: the README posted a file
+// that did not exist).
+const std::string kExamples = std::string(SRE_TEST_SOURCE_DIR) + "/simulator/examples";
+const std::string kExample = ReadFile(kExamples + "/inventory-db-failover.json");
 
 CustomScenarioResult Parse(const std::string& body) {
   return ParseCustomScenario(body, testing::Catalog(), {"LATENCY_SPIKE", "PAYMENT_OUTAGE"});
+}
+
+TEST(CustomScenarioTest, EveryShippedExampleIsValidAndTheDocumentedOneIsTheFile) {
+  int n = 0;
+  for (const auto& e : std::filesystem::directory_iterator(kExamples)) {
+    if (e.path().extension() != ".json") continue;
+    ++n;
+    auto r = Parse(ReadFile(e.path().string()));
+    EXPECT_TRUE(r.ok()) << e.path() << ": " << r.error;
+  }
+  EXPECT_GE(n, 2);
+  std::string doc = ReadFile(std::string(SRE_TEST_SOURCE_DIR) + "/docs/simulator.md");
+  auto at = doc.find("```json\n{\n  \"name\": \"INVENTORY_DB_FAILOVER\"");
+  ASSERT_NE(at, std::string::npos);
+  at += 8;
+  std::string block = doc.substr(at, doc.find("```", at) - at);
+  EXPECT_EQ(Json::parse(block), Json::parse(kExample)) << "docs/simulator.md and simulator/examples differ";
+  std::string readme = ReadFile(std::string(SRE_TEST_SOURCE_DIR) + "/README.md");
+  EXPECT_NE(readme.find("-d @simulator/examples/inventory-db-failover.json"), std::string::npos);
 }
 
 TEST(CustomScenarioTest, DocumentedExampleBecomesAScenario) {
