@@ -28,6 +28,12 @@ function(sre_executable name)
   target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR})
   target_link_libraries(${name} PRIVATE ${ARG_DEPS})
   set_target_properties(${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/bin)
+  # The `executables` target (what `make build` and the image build) and `benchmarks`.
+  if(name MATCHES "^sre-bench")
+    set_property(GLOBAL APPEND PROPERTY SRE_BENCHMARKS ${name})
+  else()
+    set_property(GLOBAL APPEND PROPERTY SRE_EXECUTABLES ${name})
+  endif()
 endfunction()
 
 # LABELS: unit | integration | e2e, plus optional extra labels (e.g. reliability: `make test` runs
