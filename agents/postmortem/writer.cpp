@@ -236,7 +236,8 @@ std::string RenderMarkdown(const IncidentRecord& r, const std::vector<TimelineEn
                    r.service + "\n\n";
   md += "*Blameless postmortem. Severity " + std::string(ToString(r.severity)) + ", detected " +
         FormatTime(r.detection_time) + (r.resolution_time ? ", resolved " + FormatTime(*r.resolution_time) : "") +
-        ", MTTR " + FormatDuration(r.mttr_seconds) + ".*\n\n";
+        ", MTTR " + FormatDuration(r.mttr_seconds) +
+        ". Times are event time (the telemetry's timestamps), UTC.*\n\n";
   md += "## Summary\n\n" + n.summary + "\n\n";
   md += "## Impact\n\n" + n.impact + "\n\n";
   if (r.cascade.size() > 1) {
