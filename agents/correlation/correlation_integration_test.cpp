@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <functional>
+#include <map>
 #include <sstream>
 
 #include "agents/correlation/service.h"
@@ -35,45 +37,50 @@ ServiceCatalog RenamedCatalog(const std::string& suffix) {
   return *catalog;
 }
 
-TEST(CorrelationServiceTest, TheOriginAdoptsItsCallersIncidentsOnce) {
-  SRE_REQUIRE_STACK();
+// payment-service's incident opens at t0 with order-service's and api-gateway's already open
+// (detected `caller_lead_ms` earlier); `setup` may change the callers' rows first. Returns each
+// incident's related_incident_id ("" for none) and LINKED_TO_ORIGIN count, by service.
+struct Adoption {
+  std::string payment, order, gateway;
+  std::map<std::string, std::string> incident, related;
+  std::map<std::string, int> linked_events;
+};
+Adoption RunOrigin(int64_t caller_lead_ms, const std::function<void(pqxx::work&, Adoption&)>& setup) {
+  Adoption out;
   RedisClient redis(*ParseRedisUrl(testing::Stack().redis_url));
   Database db(testing::Stack().database_url);
-  ASSERT_TRUE(db.Migrate().ok());
+  EXPECT_TRUE(db.Migrate().ok());
   auto producer = Producer::Create({testing::Stack().kafka_bootstrap, {}});
-  ASSERT_TRUE(producer.ok());
+  EXPECT_TRUE(producer.ok());
   std::string suffix = testing::Unique("c");
   ServiceCatalog catalog = RenamedCatalog(suffix);
-  const std::string payment = "payment-service-" + suffix, order = "order-service-" + suffix,
-                    gateway = "api-gateway-" + suffix;
+  out.payment = "payment-service-" + suffix, out.order = "order-service-" + suffix,
+  out.gateway = "api-gateway-" + suffix;
   const int64_t t0 = 1763892000000;
-  std::map<std::string, std::string> incident = {
-      {payment, NewUuid()}, {order, NewUuid()}, {gateway, NewUuid()}};
-  ASSERT_TRUE(db.Transact([&](pqxx::work& tx) {
-                  for (const auto& [svc, id] : incident)
+  out.incident = {{out.payment, NewUuid()}, {out.order, NewUuid()}, {out.gateway, NewUuid()}};
+  EXPECT_TRUE(db.Transact([&](pqxx::work& tx) {
+                  for (const auto& [svc, id] : out.incident)
                     tx.exec_params(
                         "INSERT INTO incidents (id, status, anomaly_type, severity, service, "
                         "trigger_metric, "
                         "detection_time) VALUES ($1::uuid, $2, 'ERROR_RATE_SPIKE', 'CRITICAL', $3, "
                         "'error_rate', to_timestamp($4::double precision / 1000.0))",
-                        id, svc == payment ? "DETECTING" : "INVESTIGATING", svc, t0 - 20000);
-                  // api-gateway alerted after order and linked to it, before payment's incident existed.
-                  tx.exec_params("UPDATE incidents SET related_incident_id = $1::uuid WHERE id = $2::uuid",
-                                 incident[order], incident[gateway]);
+                        id, svc == out.payment ? "DETECTING" : "INVESTIGATING", svc,
+                        svc == out.payment ? t0 : t0 - caller_lead_ms);
+                  setup(tx, out);
                   return Status::Ok();
                 }).ok());
-  for (const auto& svc : {order, gateway})
-    ASSERT_TRUE(redis.Command({"SET", keys::OpenIncidentLock(svc), incident[svc]}).ok());
-  ASSERT_TRUE(redis.Command({"SET", keys::OpenIncidentLock(payment), incident[payment]}).ok());
+  for (const auto& [svc, id] : out.incident)
+    EXPECT_TRUE(redis.Command({"SET", keys::OpenIncidentLock(svc), id}).ok());
 
   CorrelationService service(redis, db, **producer, catalog);
   AnomalyDetected a;
   a.event_id = NewUuid();
   a.timestamp = a.detection_time = t0;
-  a.incident_id = incident[payment];
+  a.incident_id = out.incident[out.payment];
   a.anomaly_type = AnomalyType::ERROR_RATE_SPIKE;
   a.severity = Severity::CRITICAL;
-  a.service = payment;
+  a.service = out.payment;
   a.trigger_metric = "error_rate";
   a.observed_value = 40;
   a.baseline_mean = 0.5;
@@ -82,28 +89,58 @@ TEST(CorrelationServiceTest, TheOriginAdoptsItsCallersIncidentsOnce) {
   a.anomaly_score = 0.99;
   a.description = "payment errors";
   InboundMessage m{topics::kAnomaliesDetected, 0, 0, a.incident_id, Encode(a)};
-  ASSERT_TRUE(service.Handle(m).ok());
-  ASSERT_TRUE(service.Handle(m).ok());  // a redelivery
+  EXPECT_TRUE(service.Handle(m).ok());
+  EXPECT_TRUE(service.Handle(m).ok());  // a redelivery
 
-  ASSERT_TRUE(
+  EXPECT_TRUE(
       db.Transact([&](pqxx::work& tx) {
-          for (const auto& [svc, id] : incident) {
-            auto r = tx.exec_params1(
+          for (const auto& [svc, id] : out.incident) {
+            out.related[svc] = tx.exec_params1(
                 "SELECT COALESCE(related_incident_id::text, '') FROM incidents WHERE id = $1::uuid",
-                id);
-            EXPECT_EQ(r[0].as<std::string>(), svc == payment ? "" : incident[payment]) << svc;
-            auto n = tx.exec_params1(
+                id)[0].as<std::string>();
+            out.linked_events[svc] = tx.exec_params1(
                 "SELECT count(*) FROM agent_events WHERE incident_id = $1::uuid AND event_type = "
                 "'LINKED_TO_ORIGIN'",
-                id);
-            EXPECT_EQ(n[0].as<int>(), svc == payment ? 0 : 1) << svc;
+                id)[0].as<int>();
           }
           auto status = tx.exec_params1("SELECT status FROM incidents WHERE id = $1::uuid",
-                                        incident[payment]);
+                                        out.incident[out.payment]);
           EXPECT_EQ(status[0].as<std::string>(), "INVESTIGATING");
           return Status::Ok();
         }).ok());
-  for (const auto& [svc, id] : incident) (void)redis.Command({"DEL", keys::OpenIncidentLock(svc)});
+  for (const auto& [svc, id] : out.incident) (void)redis.Command({"DEL", keys::OpenIncidentLock(svc)});
+  return out;
+}
+
+TEST(CorrelationServiceTest, TheOriginAdoptsItsCallersIncidentsOnce) {
+  SRE_REQUIRE_STACK();
+  // api-gateway alerted after order and linked to it, before payment's incident existed.
+  Adoption r = RunOrigin(20000, [](pqxx::work& tx, Adoption& a) {
+    tx.exec_params("UPDATE incidents SET related_incident_id = $1::uuid WHERE id = $2::uuid", a.incident[a.order],
+                   a.incident[a.gateway]);
+  });
+  for (const auto& [svc, id] : r.incident) {
+    EXPECT_EQ(r.related[svc], svc == r.payment ? "" : r.incident[r.payment]) << svc;
+    EXPECT_EQ(r.linked_events[svc], svc == r.payment ? 0 : 1) << svc;
+  }
+}
+
+// Seen in a demo: notification-service's own consumer stall (its RCA blamed itself) was adopted
+// two minutes later by user-service's unrelated deployment failure, because it calls user-service.
+TEST(CorrelationServiceTest, ACallersIncidentWithItsOwnCauseOrFromLongBeforeIsNotAdopted) {
+  SRE_REQUIRE_STACK();
+  Adoption own = RunOrigin(20000, [](pqxx::work& tx, Adoption& a) {
+    tx.exec_params("UPDATE incidents SET root_cause_service = service, root_cause_category = 'CONSUMER_STALL' "
+                   "WHERE id = $1::uuid",
+                   a.incident[a.order]);
+  });
+  EXPECT_EQ(own.related[own.order], "");
+  EXPECT_EQ(own.linked_events[own.order], 0);
+  EXPECT_EQ(own.related[own.gateway], own.incident[own.payment]);  // its RCA is not in: adopted
+
+  Adoption old = RunOrigin(10 * 60000, [](pqxx::work&, Adoption&) {});
+  EXPECT_EQ(old.related[old.order], "");
+  EXPECT_EQ(old.related[old.gateway], "");
 }
 
 }  // namespace

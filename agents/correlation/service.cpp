@@ -11,6 +11,9 @@
 namespace sre::correlation {
 namespace {
 
+// A caller's incident detected more than this before the origin's is not part of its cascade.
+constexpr int64_t kAdoptWindowMs = 5 * 60000;
+
 constexpr const char* kAgent = "correlation";
 constexpr int64_t kDeployWindowMs = 60 * 60 * 1000;
 constexpr int kRecentSamples = 30;
@@ -141,11 +144,15 @@ Status CorrelationService::OnAnomaly(const AnomalyDetected& a) {
     for (const auto& caller : r.adopted_incident_ids) adopted += (adopted.size() > 1 ? "," : "") + caller;
     adopted += "}";
     for (const auto& caller : r.adopted_incident_ids) {
+      // Not a caller's incident whose own RCA already placed the cause in that caller, nor one
+      // detected long before this origin (kAdoptWindowMs): those are incidents of their own.
       auto linked = tx.exec_params(
           "UPDATE incidents SET related_incident_id = $1::uuid, updated_at = now() "
           "WHERE id = $2::uuid AND id <> $1::uuid "
-          "AND (related_incident_id IS NULL OR related_incident_id = ANY($3::uuid[]))",
-          a.incident_id, caller, adopted);
+          "AND (related_incident_id IS NULL OR related_incident_id = ANY($3::uuid[])) "
+          "AND (root_cause_service IS NULL OR root_cause_service <> service) "
+          "AND detection_time >= to_timestamp($4::double precision / 1000.0)",
+          a.incident_id, caller, adopted, a.detection_time - kAdoptWindowMs);
       if (linked.affected_rows() == 0) continue;
       RecordAgentEvent(tx, caller, kAgent, "LINKED_TO_ORIGIN",
                        Json{{"related_incident_id", a.incident_id}, {"origin_service", a.service}}, a.detection_time);
