@@ -426,7 +426,11 @@ RemediationPlan BuildPlan(const PlanInput& in, const std::string& event_id) {
   plan.method = Method::FALLBACK;
   plan.estimated_resolution_time = Estimate(rca.root_cause_category);
   const std::string owner = Owner(in.service);
-  const std::string metric = in.trigger_metric.empty() ? "error_rate" : Literal(in.trigger_metric);
+  // A log pattern reads as its error lines, not as the "log:<pattern>" trigger name.
+  const std::string metric = in.trigger_metric.empty() ? "error_rate"
+                             : in.trigger_metric.rfind("log:", 0) == 0
+                                 ? "the " + Literal(in.trigger_metric.substr(4)) + " error lines"
+                                 : Literal(in.trigger_metric);
 
   Lead lead = LeadStep(rca.root_cause_category, svc, in.deployment, metric, values);
   // False when the step is not added: a duplicate, a full plan, or a placeholder left in a field.
@@ -478,8 +482,7 @@ RemediationPlan BuildPlan(const PlanInput& in, const std::string& event_id) {
     if (plan.action_steps.size() >= 6) break;
   }
   // Always close with verification, so the plan has at least three steps.
-  add(Priority::WITHIN_15MIN, "Watch " + (in.trigger_metric.empty() ? std::string("the breached metrics") : metric) +
-                                  " and the error rate of " + svc + " and its callers for 15 minutes",
+  add(Priority::WITHIN_15MIN, "Watch " + (in.trigger_metric.empty() ? std::string("the breached metrics") : metric) + " and the error rate of " + svc + " and its callers for 15 minutes",
       "Confirms the mitigation worked and nothing else regressed", "None needed (read-only).",
       "Metrics at baseline; the resolution monitor closes the incident");
   add(Priority::WITHIN_1HOUR, "Record the timeline and open follow-up tickets for the root cause on " + svc,
