@@ -13,6 +13,7 @@
 #include "shared/messages.h"
 #include "shared/metrics.h"
 #include "shared/text.h"
+#include "shared/time_format.h"
 #include "shared/units.h"
 
 namespace sre::api {
@@ -75,15 +76,6 @@ std::string Fixed(double v, int digits) {
   char buf[64];
   std::snprintf(buf, sizeof(buf), "%.*f", digits, v);
   return buf;
-}
-
-// "45 s", "4 min 5 s", "2 h 3 min".
-std::string Duration(double seconds) {
-  if (!(seconds >= 0)) return "?";
-  auto s = static_cast<int64_t>(std::llround(std::min(seconds, 1e12)));
-  if (s < 60) return std::to_string(s) + " s";
-  if (s < 3600) return std::to_string(s / 60) + " min " + std::to_string(s % 60) + " s";
-  return std::to_string(s / 3600) + " h " + std::to_string((s % 3600) / 60) + " min";
 }
 
 std::string Plural(size_t n, const char* one, const char* many) {
@@ -167,7 +159,7 @@ std::string DescribeStreamSummary(const std::string& topic, const Json& summary)
     out = (steps ? std::to_string(*steps) + "-step " : std::string()) + "remediation plan";
   } else if (topic == "incidents.resolved") {
     out = "resolved";
-    if (auto s = NumOf(summary, "mttr_seconds")) out += " after " + Duration(*s) + " (event time)";
+    if (auto s = NumOf(summary, "mttr_seconds")) out += " after " + FormatDuration(*s) + " (event time)";
     if (auto m = StrOf(summary, "resolution_method"); !m.empty()) out += ", " + m;
   } else if (topic == "postmortems.generated") {
     out = "postmortem written";
@@ -590,7 +582,7 @@ std::string DescribeUnchecked(const std::string& type, const Json& p) {
   }
   if (type == "INCIDENT_RESOLVED") {
     std::string out = "resolved";
-    if (auto s = NumOf(p, "mttr_seconds")) out += " after " + Duration(*s) + " (event time)";
+    if (auto s = NumOf(p, "mttr_seconds")) out += " after " + FormatDuration(*s) + " (event time)";
     if (auto m = StrOf(p, "method"); !m.empty()) out += ", " + m;
     if (auto reason = StrOf(p, "reason"); !reason.empty()) out += ": " + reason;
     return out;

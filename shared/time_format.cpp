@@ -19,7 +19,7 @@ std::string FormatTime(int64_t ms) {
 std::string FormatDate(int64_t ms) { return FormatTime(ms).substr(0, 10); }
 
 std::string FormatDuration(double seconds) {
-  long total = std::lround(std::max(0.0, seconds));
+  long total = std::lround(seconds > 0 ? std::min(seconds, 1e12) : 0.0);  // NaN and negatives: 0
   long h = total / 3600, m = (total % 3600) / 60, s = total % 60;
   char buf[48];
   if (h) std::snprintf(buf, sizeof(buf), "%ld h %ld min", h, m);

@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <limits>
+
+#include "shared/time_format.h"
+
 namespace sre {
 namespace {
 
@@ -37,6 +42,16 @@ TEST(UnitsTest, ValuesReadLikeAPersonWouldWriteThem) {
   EXPECT_EQ(WithUnit(7.25, ""), "7.25");
   EXPECT_EQ(WithUnit(45.06, "%"), "45.1%");
   EXPECT_EQ(WithUnit(-0.25, ""), "-0.25");
+}
+
+// The API's event summaries use it on payloads from the database: any number gives a sane text.
+TEST(DurationTest, ReadsLikeAPersonWouldWriteItForAnyNumber) {
+  EXPECT_EQ(FormatDuration(45), "45 s");
+  EXPECT_EQ(FormatDuration(245), "4 min 5 s");
+  EXPECT_EQ(FormatDuration(7380), "2 h 3 min");
+  EXPECT_EQ(FormatDuration(-5), "0 s");
+  EXPECT_EQ(FormatDuration(std::nan("")), "0 s");
+  EXPECT_EQ(FormatDuration(std::numeric_limits<double>::infinity()), "277777777 h 46 min");
 }
 
 }  // namespace
