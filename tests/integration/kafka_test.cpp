@@ -140,8 +140,9 @@ TEST(KafkaIntegrationTest, TwoConsumersInOneGroupSharePartitions) {
     batch.push_back({topic, "key-" + std::to_string(i), std::to_string(i)});
   ASSERT_TRUE(producer->PublishBatch(batch).ok());
   // The 40 messages published after the assignment settled arrive exactly once between the two.
-  // The warm-up message may arrive twice: at-least-once allows it when the first member consumed
-  // it alone and the rebalance that brought the second revoked the partition before the commit.
+  // The warm-up message may arrive more than once: at-least-once allows it each time a rebalance
+  // revokes its partition before the commit (CI saw three deliveries across two rebalances while
+  // the second member joined), so only "at least once" is asserted for it.
   auto deliveries = [&] {
     std::map<std::string, int> n;
     for (CountingHandler* h : {&a, &b}) {
@@ -156,7 +157,6 @@ TEST(KafkaIntegrationTest, TwoConsumersInOneGroupSharePartitions) {
   auto n = deliveries();
   for (int i = 0; i < 40; ++i) EXPECT_EQ(n[std::to_string(i)], 1) << "message " << i;
   EXPECT_GE(n["warmup"], 1);
-  EXPECT_LE(n["warmup"], 2);
   EXPECT_GT(a.Count(), 0u);
   EXPECT_GT(b.Count(), 0u);
   EXPECT_TRUE(ra.Stop().ok());
