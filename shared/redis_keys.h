@@ -2,6 +2,7 @@
 // Redis key layout shared by the agents and the API. Series keys expire (they are caches and
 // can be rebuilt); open-incident locks never expire, so a volatile-* eviction policy cannot
 // evict them (see infra/ and README).
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstdint>
@@ -18,11 +19,12 @@ namespace sre::keys {
 inline std::string SeriesHistory(const std::string& service, const std::string& metric) {
   return "sre:series:{" + service + "}:" + metric + ":hist";
 }
-// STRING, binary: the rolling baseline of a series, rewritten by the detection script on every
-// sample. Little-endian IEEE doubles: a header of six (sum, sum of squares and count of the
-// accepted window, length of the current breaching run, newest event time in ms, samples seen),
-// then the window (oldest first), then the breaching run. Binary so that neither the script nor
-// a reader formats or parses numbers; read it with ParseSeriesWindow().
+// STRING, binary: the state of a series' scoring core (agents/detection/detector.h SeriesState),
+// written by the detection agent on every sample with a compare-and-set on its first 16 bytes.
+// Sixteen little-endian doubles (version, newest event time, first event time, level, spread,
+// tail, samples accepted, run, episode, calm, elevated, episode level, season day, bin, bin
+// samples, days stored), then little-endian floats: a ring of 16 evidence values and 288 seasonal
+// bins (5 minutes) per day stored (at most 4). Read the baseline with ParseSeriesWindow().
 inline std::string SeriesWindow(const std::string& service, const std::string& metric) {
   return "sre:series:{" + service + "}:" + metric + ":window";
 }
@@ -69,23 +71,26 @@ inline void AppendPackedDouble(std::string& out, double v) {
   for (size_t b = 0; b < 8; ++b) out.push_back(static_cast<char>((bits >> (8 * b)) & 0xff));
 }
 
-// The baseline held in a SeriesWindow value: mean and (population) standard deviation of the
-// accepted window. nullopt for a value that is not one (or an empty window).
+// The baseline held in a SeriesWindow value: the series' level (without its seasonal term) and
+// spread (a standard deviation for normal noise). nullopt for a value that is not one, or a
+// series still without an accepted sample.
 struct SeriesWindowSummary {
   double mean = 0, std = 0;
   int samples = 0;
 };
 inline std::optional<SeriesWindowSummary> ParseSeriesWindow(std::string_view blob) {
-  constexpr size_t kHeader = 6 * sizeof(double);
-  if (blob.size() < kHeader) return std::nullopt;
+  constexpr size_t kScalars = 16, kRing = 16, kBins = 288;
+  if (blob.size() < kScalars * sizeof(double)) return std::nullopt;
   auto at = [&](size_t i) { return PackedDouble(blob, i); };
-  double sum = at(0), sumsq = at(1), n = at(2), run = at(3);
-  if (!(n >= 1) || run < 0 || blob.size() != kHeader + 8 * static_cast<size_t>(n + run)) return std::nullopt;
+  double days = at(15), accepted = at(6);
+  if (!(days >= 0 && days <= 16) || !(accepted >= 1) ||
+      blob.size() != kScalars * 8 + (kRing + static_cast<size_t>(days) * kBins) * 4)
+    return std::nullopt;
   SeriesWindowSummary s;
-  s.samples = static_cast<int>(n);
-  s.mean = sum / n;
-  double var = sumsq / n - s.mean * s.mean;
-  s.std = var > 0 ? std::sqrt(var) : 0;
+  s.samples = static_cast<int>(std::min(accepted, 1e9));
+  s.mean = at(3);
+  s.std = at(4);
+  if (!std::isfinite(s.mean) || !std::isfinite(s.std)) return std::nullopt;
   return s;
 }
 

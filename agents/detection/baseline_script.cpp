@@ -1,6 +1,8 @@
 #include "agents/detection/baseline_script.h"
 
+#include <algorithm>
 #include <charconv>
+#include <cstdio>
 #include <string_view>
 
 #include "shared/redis_keys.h"
@@ -8,149 +10,52 @@
 namespace sre::detection {
 namespace {
 
-constexpr int kHistoryLength = 360;        // samples kept per series (an hour at 10 s)
-constexpr int kSeriesTtlSeconds = 86400;   // series keys of a silent service expire after a day
-constexpr int kRecentOnRaise = 12;         // history returned on a raise, for time to failure
+constexpr int kHistoryLength = 360;       // samples kept per series (an hour at 10 s)
+constexpr int kSeriesTtlSeconds = 4 * 86400;  // a silent series is forgotten after the seasonal memory
+constexpr int kRecentOnRaise = 12;        // history returned on a raise, for time to failure
+constexpr size_t kTokenBytes = 16;        // version and newest ts: what the compare-and-set compares
+constexpr size_t kMaxCached = 200000;     // series states kept in the process
+constexpr int kAttempts = 4;              // a sample is scored again at most this often on contention
 
-// KEYS: 1 history zset, 2 series window (binary string, see keys::SeriesWindow), 3 open-incident lock
-// ARGV: 1 ts, 2 value, 3 candidate incident id, 4 ttl seconds, 5 the metric's settings packed as
-//       10 little-endian doubles (direction 1 up / -1 down / 0 both, threshold, min_consecutive,
-//       warmup, window, floor_abs, floor_rel, level_shift, history length, recent samples to
-//       return on a raise)
-// Returns {0, member, numbers, recent...} for a new sample: its history member (see
-// keys::SeriesHistory), z, mean, std, n and breaching-run length packed as 5 doubles, and on a
-// raise the newest history members; {1, stored member} for a sample already in the history.
-//
-// Cost matters: Redis runs this single-threaded for every sample. The whole rolling state of a
-// series is one binary string (packed doubles: running sums of the window, the breaching-run
-// length, the newest event time, a sample count; then the window; then the run), so a normal
-// sample costs one GET, one SET (which also refreshes the TTL) and one ZADD of a short member,
-// and no number is formatted or parsed on that path (settings and scores travel packed). The
-// sums are recomputed exactly from the window every 64 samples so floating-point error cannot
-// accumulate. Values enter the window clamped to ±1e150 (their squares stay finite) and z is
-// clamped to ±1e12, so no value, however absurd, makes a score non-finite (issue 14). The history
-// is only searched for a duplicate when a sample is not newer than the
-// series, and trimmed every 16 samples.
+// KEYS: 1 history zset, 2 series state (binary, PackState), 3 open-incident lock
+// ARGV: 1 ts, 2 expected token (the first 16 bytes of the stored state, "" for none), 3 the new
+//       state, 4 the history member, 5 "1" on a raise, 6 candidate incident id, 7 ttl seconds,
+//       8 "1" when the sample may be a redelivery (not newer than the cached state), 9 "1" to
+//       trim the history to ARGV[10] members, 11 recent samples returned on a raise, 12 "1" to
+//       refresh the history's TTL
+// Returns {0, member, recent...} when recorded; {1, stored member} for a sample already in the
+// history; {2, current state} when the stored state is not the expected one (nothing written).
+// The script formats and parses no number: everything arrives ready (the state is packed).
 constexpr const char* kScript = R"lua(
-local ts = ARGV[1]
-local tsn = tonumber(ts)
+if ARGV[8] == '1' then
+  local existing = redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], ARGV[1])
+  if #existing > 0 then return {1, existing[1]} end
+end
 local blob = redis.call('GET', KEYS[2])
-local sum, sumsq, n, run_len, last_ts, seen = 0, 0, 0, 0, nil, 0
-local win, run = '', ''
-if blob and #blob >= 48 then
-  sum, sumsq, n, run_len, last_ts, seen = struct.unpack('<dddddd', blob)
-  if #blob ~= 48 + 8 * (n + run_len) then
-    sum, sumsq, n, run_len, last_ts, seen = 0, 0, 0, 0, nil, 0
+local token = ''
+if blob then token = string.sub(blob, 1, 16) end
+if token ~= ARGV[2] then return {2, blob or ''} end
+local member = ARGV[4]
+if ARGV[5] == '1' then
+  if redis.call('SET', KEYS[3], ARGV[6], 'NX') then
+    member = member .. '|new|' .. ARGV[6]
   else
-    win = string.sub(blob, 49, 48 + 8 * n)
-    run = string.sub(blob, 49 + 8 * n)
+    member = member .. '|attach|' .. redis.call('GET', KEYS[3])
   end
 end
-if last_ts and tsn <= last_ts then
-  local existing = redis.call('ZRANGEBYSCORE', KEYS[1], ts, ts)
-  if #existing > 0 then
-    return {1, existing[1]}
-  end
-end
-local value = tonumber(ARGV[2])
-local dir, thr, min_consecutive, warmup, window, floor_abs, floor_rel, level_shift, history_len, recent_n =
-  struct.unpack('<dddddddddd', ARGV[5])
-seen = seen + 1
-
-local function recompute()
-  sum, sumsq = 0, 0
-  for i = 0, n - 1 do
-    local v = struct.unpack('<d', win, 1 + 8 * i)
-    sum = sum + v
-    sumsq = sumsq + v * v
-  end
-end
-if seen % 64 == 0 then recompute() end
-
-local mean, std = 0, 0
-if n > 0 then
-  mean = sum / n
-  local var = sumsq / n - mean * mean
-  if var > 0 then std = math.sqrt(var) end
-end
-local eff = math.max(std, floor_abs, floor_rel * math.abs(mean))
-if eff <= 0 then eff = 1e-9 end
-local n_before = n
-
-local function accept(v)
-  if v > 1e150 then v = 1e150 elseif v < -1e150 then v = -1e150 end
-  win = win .. struct.pack('<d', v)
-  n, sum, sumsq = n + 1, sum + v, sumsq + v * v
-  if n > window + 1 then
-    win = string.sub(win, 1 + 8 * (n - window))
-    n = window
-    recompute()
-  elseif n > window then
-    local old = struct.unpack('<d', win)
-    win = string.sub(win, 9)
-    n, sum, sumsq = n - 1, sum - old, sumsq - old * old
-  end
-end
-
-local kind, z, consecutive = 'warmup', 0, 0
-local decision, incident = '', ''
-if n < warmup then
-  run = ''
-  accept(value)
-else
-  z = (value - mean) / eff
-  if z ~= z then z = 0 elseif z > 1e12 then z = 1e12 elseif z < -1e12 then z = -1e12 end
-  local breach = (dir > 0 and z > thr) or (dir < 0 and z < -thr) or (dir == 0 and math.abs(z) > thr)
-  if not breach then
-    run = ''
-    accept(value)
-    kind = 'normal'
-  else
-    consecutive = #run / 8 + 1
-    run = run .. struct.pack('<d', value)
-    if consecutive >= level_shift then
-      local shifted = run
-      win, run, n, sum, sumsq = '', '', 0, 0, 0
-      for i = 0, #shifted / 8 - 1 do accept((struct.unpack('<d', shifted, 1 + 8 * i))) end
-      kind = 'level_shift'
-    elseif consecutive == min_consecutive then
-      kind = 'raise'
-      if redis.call('SET', KEYS[3], ARGV[3], 'NX') then
-        decision, incident = 'new', ARGV[3]
-      else
-        decision, incident = 'attach', redis.call('GET', KEYS[3])
-      end
-    else
-      kind = 'breach'
-    end
-  end
-end
-
-local newest = tsn
-if last_ts and last_ts > newest then newest = last_ts end
-redis.call('SET', KEYS[2], struct.pack('<dddddd', sum, sumsq, n, #run / 8, newest, seen) .. win .. run, 'EX', ARGV[4])
-
-local member
-if kind == 'normal' or kind == 'warmup' then
-  member = ts .. '|' .. ARGV[2] .. '|' .. kind
-else
-  member = ts .. '|' .. ARGV[2] .. '|' .. kind .. '|' .. string.format('%.17g', z) .. '|' ..
-    string.format('%.17g', mean) .. '|' .. string.format('%.17g', eff) .. '|' .. n_before .. '|' .. consecutive ..
-    '|' .. decision .. '|' .. incident
-end
-redis.call('ZADD', KEYS[1], ts, member)
-if seen % 16 == 0 then redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -(history_len + 1)) end
-if seen % 64 == 1 then redis.call('EXPIRE', KEYS[1], ARGV[4]) end
-
-local reply = {0, member, struct.pack('<ddddd', z, mean, eff, n_before, consecutive)}
-if kind == 'raise' then
-  local recent = redis.call('ZREVRANGE', KEYS[1], 0, recent_n - 1)
+redis.call('SET', KEYS[2], ARGV[3], 'EX', ARGV[7])
+redis.call('ZADD', KEYS[1], ARGV[1], member)
+if ARGV[9] == '1' then redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -(tonumber(ARGV[10]) + 1)) end
+if ARGV[12] == '1' then redis.call('EXPIRE', KEYS[1], ARGV[7]) end
+local reply = {0, member}
+if ARGV[5] == '1' then
+  local recent = redis.call('ZREVRANGE', KEYS[1], 0, tonumber(ARGV[11]) - 1)
   for i = #recent, 1, -1 do reply[#reply + 1] = recent[i] end
 end
 return reply
 )lua";
 
-// Shortest text that parses back to exactly `v` (Lua's tonumber reads it).
+// Shortest text that parses back to exactly `v`.
 std::string Num(double v) {
   char buf[32];
   auto r = std::to_chars(buf, buf + sizeof(buf), v);
@@ -174,6 +79,8 @@ bool ParseNumber(std::string_view s, T& out) {
   return r.ec == std::errc() && r.ptr == s.data() + s.size();
 }
 
+std::string SeriesId(const SampleCall& c) { return c.service + '\x1f' + c.metric; }
+
 }  // namespace
 
 const RedisScript& BaselineScript() {
@@ -181,57 +88,153 @@ const RedisScript& BaselineScript() {
   return script;
 }
 
-std::pair<std::vector<std::string>, std::vector<std::string>> BaselineScriptArgs(const SampleCall& c,
-                                                                                 const MetricSettings& m) {
-  std::vector<std::string> keys = {keys::SeriesHistory(c.service, c.metric), keys::SeriesWindow(c.service, c.metric),
-                                   keys::OpenIncidentLock(c.service)};
-  std::string settings;
-  settings.reserve(10 * sizeof(double));
-  for (double v : {m.direction == Direction::kUp ? 1.0 : m.direction == Direction::kDown ? -1.0 : 0.0,
-                   m.threshold_sigma, static_cast<double>(m.min_consecutive), static_cast<double>(m.warmup_samples),
-                   static_cast<double>(m.window), m.std_floor_abs, m.std_floor_rel,
-                   static_cast<double>(m.level_shift_samples), static_cast<double>(kHistoryLength),
-                   static_cast<double>(kRecentOnRaise)})
-    keys::AppendPackedDouble(settings, v);
-  std::vector<std::string> args = {std::to_string(c.ts), Num(c.value), c.candidate_incident_id,
-                                   std::to_string(kSeriesTtlSeconds), std::move(settings)};
-  return {std::move(keys), std::move(args)};
+std::string HistoryMember(int64_t ts, double value, const Verdict& v) {
+  std::string m = std::to_string(ts) + '|' + Num(value) + '|' + std::string(ToString(v.kind));
+  if (v.kind == VerdictKind::kNormal || v.kind == VerdictKind::kWarmup) return m;
+  for (double d : {v.z, v.mean, v.std}) m += '|' + Num(d);
+  m += '|' + std::to_string(v.baseline_size) + '|' + std::to_string(v.consecutive);
+  for (double d : {v.threshold, v.score}) m += '|' + Num(d);
+  return m;
 }
 
-Expected<OnlineVerdict> ParseBaselineReply(const RedisReply& reply) {
-  if (reply.is_error()) return Status::Transient("redis baseline script: " + reply.str);
-  if (reply.type != RedisReply::Type::kArray || reply.elements.size() < 2)
-    return Status::Internal("redis baseline script: unexpected reply");
-  OnlineVerdict out;
-  out.duplicate = reply.elements[0].integer == 1;
-  const std::string& member = reply.elements[1].str;
+Expected<OnlineVerdict> ParseHistoryMember(const std::string& member) {
   auto parts = Split(member, '|');
-  if (parts.size() != 3 && parts.size() != 10)
-    return Status::Internal("redis baseline script: malformed verdict " + member.substr(0, 200));
+  // 3: normal or warm-up; 12: HistoryMember plus decision and incident; 10: the former layout
+  // (no threshold and score), still in histories written before the upgrade.
+  if (parts.size() != 3 && parts.size() != 10 && parts.size() != 12)
+    return Status::Internal("series history: malformed verdict " + member.substr(0, 200));
+  OnlineVerdict out;
   auto kind = ParseVerdictKind(parts[2]);
-  if (!kind) return Status::Internal("redis baseline script: unknown verdict " + std::string(parts[2].substr(0, 40)));
+  if (!kind) return Status::Internal("series history: unknown verdict " + std::string(parts[2].substr(0, 40)));
   out.verdict.kind = *kind;
-  if (parts.size() == 10) {
-    // Lua writes integers as "50" and may write nan/inf in a %.17g field: both parse here.
-    if (!ParseNumber(parts[3], out.verdict.z) || !ParseNumber(parts[4], out.verdict.mean) ||
-        !ParseNumber(parts[5], out.verdict.std) || !ParseNumber(parts[6], out.verdict.baseline_size) ||
-        !ParseNumber(parts[7], out.verdict.consecutive))
-      return Status::Internal("redis baseline script: malformed verdict " + member.substr(0, 200));
-    out.incident_decision = std::string(parts[8]);
-    out.incident_id = std::string(parts[9]);
+  if (parts.size() >= 10) {
+    bool ok = ParseNumber(parts[3], out.verdict.z) && ParseNumber(parts[4], out.verdict.mean) &&
+              ParseNumber(parts[5], out.verdict.std) && ParseNumber(parts[6], out.verdict.baseline_size) &&
+              ParseNumber(parts[7], out.verdict.consecutive);
+    if (parts.size() == 12)
+      ok = ok && ParseNumber(parts[8], out.verdict.threshold) && ParseNumber(parts[9], out.verdict.score);
+    if (!ok) return Status::Internal("series history: malformed verdict " + member.substr(0, 200));
+    out.incident_decision = std::string(parts[parts.size() - 2]);
+    out.incident_id = std::string(parts[parts.size() - 1]);
   }
-  if (out.duplicate) return out;  // a stored normal member carries no scores: nothing is done with it
-  constexpr size_t kNumbers = 5 * sizeof(double);
-  if (reply.elements.size() < 3 || reply.elements[2].str.size() != kNumbers)
-    return Status::Internal("redis baseline script: reply without scores");
-  std::string_view numbers = reply.elements[2].str;
-  out.verdict.z = FiniteScore(keys::PackedDouble(numbers, 0), kMaxSigma);
-  out.verdict.mean = FiniteScore(keys::PackedDouble(numbers, 1), 1e300);
-  out.verdict.std = FiniteScore(keys::PackedDouble(numbers, 2), 1e300);
-  out.verdict.baseline_size = static_cast<int>(keys::PackedDouble(numbers, 3));
-  out.verdict.consecutive = static_cast<int>(keys::PackedDouble(numbers, 4));
-  for (size_t i = 3; i < reply.elements.size(); ++i)
-    if (auto p = keys::ParseSeriesMember(reply.elements[i].str)) out.recent.push_back(*p);
+  return out;
+}
+
+void SeriesStore::Forget() {
+  std::lock_guard<std::mutex> lock(mu_);
+  cache_.clear();
+}
+
+std::vector<Expected<OnlineVerdict>> SeriesStore::Score(const std::vector<SampleCall>& calls,
+                                                         const std::vector<const MetricSettings*>& settings) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<Expected<OnlineVerdict>> out(calls.size(), Status::Transient("series state kept changing"));
+  if (cache_.size() > kMaxCached) cache_.clear();
+  std::vector<size_t> todo(calls.size());
+  for (size_t i = 0; i < calls.size(); ++i) todo[i] = i;
+  auto load = [](std::string_view blob) {
+    Cached c;
+    c.token = std::string(blob.substr(0, kTokenBytes));
+    if (auto s = UnpackState(blob)) c.state = std::move(*s);  // else a former layout: start over
+    return c;
+  };
+  for (int attempt = 0; attempt < kAttempts && !todo.empty(); ++attempt) {
+    // The states this process has not cached yet: one round trip for all of them.
+    std::vector<std::string> missing;
+    std::vector<std::vector<std::string>> gets;
+    for (size_t i : todo) {
+      std::string id = SeriesId(calls[i]);
+      if (cache_.count(id) || std::find(missing.begin(), missing.end(), id) != missing.end()) continue;
+      missing.push_back(id);
+      gets.push_back({"GET", keys::SeriesWindow(calls[i].service, calls[i].metric)});
+    }
+    if (!gets.empty()) {
+      auto r = redis_.Pipeline(gets);
+      if (!r.ok()) {
+        for (size_t i : todo) out[i] = r.status();
+        return out;
+      }
+      for (size_t k = 0; k < missing.size(); ++k) {
+        const RedisReply& reply = (*r)[k];
+        if (reply.is_error()) {
+          for (size_t i : todo) out[i] = Status::Transient("redis: " + reply.str);
+          return out;
+        }
+        cache_[missing[k]] = reply.type == RedisReply::Type::kString ? load(reply.str) : Cached{};
+      }
+    }
+    std::vector<Verdict> computed(calls.size());
+    EvalStream stream(redis_, BaselineScript());
+    for (size_t i : todo) {
+      const SampleCall& c = calls[i];
+      Cached& cached = cache_[SeriesId(c)];
+      bool maybe_duplicate = cached.state.version > 0 && static_cast<double>(c.ts) <= cached.state.last_ts;
+      Verdict v = Observe(cached.state, c.ts, c.value, *settings[i]);
+      std::string blob = PackState(cached.state);
+      uint64_t version = static_cast<uint64_t>(cached.state.version);
+      std::string expected = std::move(cached.token);
+      cached.token = blob.substr(0, kTokenBytes);
+      std::string member = HistoryMember(c.ts, c.value, v);
+      if (v.kind == VerdictKind::kBreach || v.kind == VerdictKind::kLevelShift) member += "||";
+      stream.Add({{keys::SeriesHistory(c.service, c.metric), keys::SeriesWindow(c.service, c.metric),
+                   keys::OpenIncidentLock(c.service)},
+                  {std::to_string(c.ts), std::move(expected), std::move(blob), std::move(member),
+                   v.kind == VerdictKind::kRaise ? "1" : "0", c.candidate_incident_id, std::to_string(kSeriesTtlSeconds),
+                   maybe_duplicate ? "1" : "0", version % 16 == 0 ? "1" : "0", std::to_string(kHistoryLength),
+                   std::to_string(kRecentOnRaise), version % 64 == 1 ? "1" : "0"}});
+      computed[i] = v;
+    }
+    auto replies = stream.Finish();
+    if (!replies.ok()) {
+      // What Redis recorded is unknown: forget the states this batch touched.
+      for (size_t i : todo) {
+        cache_.erase(SeriesId(calls[i]));
+        out[i] = replies.status();
+      }
+      return out;
+    }
+    std::vector<size_t> again;
+    for (size_t k = 0; k < todo.size(); ++k) {
+      size_t i = todo[k];
+      const RedisReply& reply = (*replies)[k];
+      if (reply.is_error()) {
+        cache_.erase(SeriesId(calls[i]));
+        out[i] = Status::Transient("redis baseline script: " + reply.str);
+        continue;
+      }
+      if (reply.type != RedisReply::Type::kArray || reply.elements.size() < 2) {
+        cache_.erase(SeriesId(calls[i]));
+        out[i] = Status::Internal("redis baseline script: unexpected reply");
+        continue;
+      }
+      int64_t status = reply.elements[0].integer;
+      if (status == 2) {  // someone else wrote the state: score again on theirs
+        cache_[SeriesId(calls[i])] = load(reply.elements[1].str);
+        again.push_back(i);
+        continue;
+      }
+      if (status == 1) {  // a redelivery: its stored verdict; the cached state counted it again
+        cache_.erase(SeriesId(calls[i]));
+        auto stored = ParseHistoryMember(reply.elements[1].str);
+        if (stored.ok()) stored->duplicate = true;
+        out[i] = std::move(stored);
+        continue;
+      }
+      OnlineVerdict v;
+      v.verdict = computed[i];
+      if (v.verdict.kind == VerdictKind::kRaise) {
+        auto recorded = ParseHistoryMember(reply.elements[1].str);
+        if (recorded.ok()) {
+          v.incident_decision = recorded->incident_decision;
+          v.incident_id = recorded->incident_id;
+        }
+        for (size_t e = 2; e < reply.elements.size(); ++e)
+          if (auto p = keys::ParseSeriesMember(reply.elements[e].str)) v.recent.push_back(*p);
+      }
+      out[i] = std::move(v);
+    }
+    todo = std::move(again);
+  }
   return out;
 }
 

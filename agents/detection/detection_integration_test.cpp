@@ -1,9 +1,11 @@
-// Detection against real Redis, PostgreSQL and sre-devbroker: the Lua script agrees with the C++
-// core sample by sample, a redelivered sample changes nothing, one incident per failure.
+// Detection against real Redis, PostgreSQL and sre-devbroker: the states kept in Redis give the
+// offline core's verdicts sample by sample, also when two consumers take turns on a series (a
+// rebalance), a redelivered sample changes nothing, one incident per failure.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <random>
+#include <tuple>
 #include <set>
 
 #include "agents/detection/baseline_script.h"
@@ -36,72 +38,100 @@ std::vector<double> Series(uint64_t seed) {
   return v;
 }
 
-TEST(BaselineScriptTest, RedisVerdictsMatchTheCppCoreSampleBySample) {
+std::vector<SampleCall> Calls(const std::string& service, const std::string& metric, const std::vector<double>& values,
+                              size_t from, size_t to) {
+  std::vector<SampleCall> calls;
+  for (size_t i = from; i < to; ++i)
+    calls.push_back({service, metric, 1767225600000 + static_cast<int64_t>(i) * 10000, values[i], NewUuid()});
+  return calls;
+}
+
+TEST(SeriesStoreTest, VerdictsMatchTheOfflineCoreAlsoWhenTwoConsumersTakeTurns) {
   SRE_REQUIRE_STACK();
-  RedisClient redis = Redis();
+  RedisClient redis_a = Redis(), redis_b = Redis();
   for (auto metric : {"latency_p99_ms", "request_rate"}) {
     MetricSettings m = Shipped().For(metric);
     m.level_shift_samples = 25;
     std::string service = testing::Unique("conformance");
-    SeriesState state;
     auto values = Series(42);
-    std::vector<std::pair<std::vector<std::string>, std::vector<std::string>>> calls;
-    for (size_t i = 0; i < values.size(); ++i)
-      calls.push_back(BaselineScriptArgs({service, metric, static_cast<int64_t>(i) * 10000, values[i], NewUuid()}, m));
-    auto replies = redis.EvalPipeline(BaselineScript(), calls);
-    ASSERT_TRUE(replies.ok()) << replies.status().message();
+    // Consumer A scores the first half, B (which has never seen the series) the next quarter,
+    // then A again with its cached state now stale: its first write is refused and redone.
+    SeriesStore a(redis_a), b(redis_b);
+    std::vector<Expected<OnlineVerdict>> online;
+    size_t half = values.size() / 2, three_quarters = values.size() * 3 / 4;
+    for (auto [store, from, to] : {std::tuple{&a, size_t{0}, half}, std::tuple{&b, half, three_quarters},
+                                   std::tuple{&a, three_quarters, values.size()}}) {
+      auto calls = Calls(service, metric, values, from, to);
+      std::vector<const MetricSettings*> settings(calls.size(), &m);
+      for (auto& v : store->Score(calls, settings)) online.push_back(std::move(v));
+    }
+    SeriesState offline_state;
     std::set<VerdictKind> seen;
+    int raises = 0;
     for (size_t i = 0; i < values.size(); ++i) {
-      auto online = ParseBaselineReply((*replies)[i]);
-      ASSERT_TRUE(online.ok()) << online.status().message();
-      Verdict offline = Observe(state, values[i], m);
-      ASSERT_EQ(online->verdict.kind, offline.kind) << metric << " sample " << i;
-      EXPECT_NEAR(online->verdict.z, offline.z, 1e-6) << i;
-      EXPECT_NEAR(online->verdict.mean, offline.mean, 1e-6) << i;
-      EXPECT_NEAR(online->verdict.std, offline.std, 1e-6) << i;
-      EXPECT_EQ(online->verdict.baseline_size, offline.baseline_size) << i;
+      ASSERT_TRUE(online[i].ok()) << online[i].status().message();
+      Verdict offline = Observe(offline_state, 1767225600000 + static_cast<int64_t>(i) * 10000, values[i], m);
+      ASSERT_EQ(online[i]->verdict.kind, offline.kind) << metric << " sample " << i;
+      EXPECT_FALSE(online[i]->duplicate);
+      EXPECT_EQ(online[i]->verdict.z, offline.z) << i;
+      EXPECT_EQ(online[i]->verdict.mean, offline.mean) << i;
+      EXPECT_EQ(online[i]->verdict.score, offline.score) << i;
+      if (offline.kind == VerdictKind::kRaise) {
+        ++raises;
+        EXPECT_FALSE(online[i]->incident_id.empty());
+        EXPECT_GE(online[i]->recent.size(), 3u);
+      }
       seen.insert(offline.kind);
     }
-    // The series exercised every path.
-    EXPECT_EQ(seen.size(), 5u) << metric;
-    // What correlation reads back from the window is the core's baseline.
-    auto blob = redis.Command({"GET", keys::SeriesWindow(service, metric)});
+    EXPECT_EQ(seen.size(), 5u) << metric << ": the series exercised every path";
+    EXPECT_GE(raises, 1);
+    // The stored state is the offline one, byte for byte, and correlation reads its baseline.
+    auto blob = redis_a.Command({"GET", keys::SeriesWindow(service, metric)});
     ASSERT_TRUE(blob.ok());
+    EXPECT_EQ(blob->str, PackState(offline_state));
     auto summary = keys::ParseSeriesWindow(blob->str);
     ASSERT_TRUE(summary.has_value()) << metric;
-    double sum = 0, sq = 0;
-    for (double x : state.baseline) sum += x;
-    double mean = sum / static_cast<double>(state.baseline.size());
-    for (double x : state.baseline) sq += (x - mean) * (x - mean);
-    EXPECT_EQ(summary->samples, static_cast<int>(state.baseline.size()));
-    EXPECT_NEAR(summary->mean, mean, 1e-6);
-    EXPECT_NEAR(summary->std, std::sqrt(sq / static_cast<double>(state.baseline.size())), 1e-6);
+    EXPECT_EQ(summary->mean, offline_state.level);
+    EXPECT_EQ(summary->std, offline_state.spread);
   }
 }
 
-TEST(BaselineScriptTest, RedeliveredSampleReturnsItsVerdictAndChangesNothing) {
+TEST(SeriesStoreTest, RedeliveredSamplesReturnTheirVerdictAndChangeNothing) {
   SRE_REQUIRE_STACK();
   RedisClient redis = Redis();
   MetricSettings m = Shipped().For("cpu_percent");
   std::string service = testing::Unique("redeliver");
-  for (int i = 0; i < 30; ++i)
-    ASSERT_TRUE(redis.Eval(BaselineScript(), BaselineScriptArgs({service, "cpu_percent", i * 10000LL, 30.0 + i % 3, NewUuid()}, m).first,
-                           BaselineScriptArgs({service, "cpu_percent", i * 10000LL, 30.0 + i % 3, NewUuid()}, m).second)
-                    .ok());
-  auto [keys, args] = BaselineScriptArgs({service, "cpu_percent", 290000, 99.0, NewUuid()}, m);
-  auto before = redis.Command({"GET", keys[1]});
-  auto history_before = redis.Command({"ZCARD", keys[0]});
-  auto again = redis.Eval(BaselineScript(), keys, args);  // ts 290000 was sample 29 (value 32)
-  ASSERT_TRUE(again.ok());
-  auto v = ParseBaselineReply(*again);
-  ASSERT_TRUE(v.ok());
-  EXPECT_TRUE(v->duplicate);
-  EXPECT_EQ(v->verdict.kind, VerdictKind::kNormal);
-  auto after = redis.Command({"GET", keys[1]});
-  ASSERT_TRUE(before.ok() && after.ok());
-  ASSERT_EQ(before->type, RedisReply::Type::kString);
-  EXPECT_EQ(before->str, after->str);  // the window, sums and counters are byte for byte the same
-  EXPECT_EQ(history_before->integer, redis.Command({"ZCARD", keys[0]})->integer);
+  std::vector<double> values;
+  for (int i = 0; i < 30; ++i) values.push_back(30.0 + i % 3);
+  for (int i = 0; i < 3; ++i) values.push_back(90);
+  SeriesStore store(redis);
+  auto calls = Calls(service, "cpu_percent", values, 0, values.size());
+  std::vector<const MetricSettings*> settings(calls.size(), &m);
+  auto first = store.Score(calls, settings);
+  ASSERT_TRUE(first.back().ok());
+  ASSERT_EQ(first.back()->verdict.kind, VerdictKind::kRaise);
+  std::string incident = first.back()->incident_id;
+  auto state_before = redis.Command({"GET", keys::SeriesWindow(service, "cpu_percent")});
+  auto history_before = redis.Command({"ZCARD", keys::SeriesHistory(service, "cpu_percent")});
+  // The last five samples again, by this consumer (its cache thinks they are new) and by a fresh one.
+  SeriesStore fresh(redis);
+  for (SeriesStore* s : {&store, &fresh}) {
+    std::vector<SampleCall> tail(calls.end() - 5, calls.end());
+    auto again = s->Score(tail, std::vector<const MetricSettings*>(5, &m));
+    for (size_t i = 0; i < again.size(); ++i) {
+      ASSERT_TRUE(again[i].ok()) << again[i].status().message();
+      EXPECT_TRUE(again[i]->duplicate) << i;
+      EXPECT_EQ(again[i]->verdict.kind, first[first.size() - 5 + i]->verdict.kind) << i;
+    }
+    EXPECT_EQ(again.back()->incident_id, incident);  // the raise is reported again, same incident
+    EXPECT_EQ(again.back()->incident_decision, "new");
+  }
+  EXPECT_EQ(redis.Command({"GET", keys::SeriesWindow(service, "cpu_percent")})->str, state_before->str);
+  EXPECT_EQ(redis.Command({"ZCARD", keys::SeriesHistory(service, "cpu_percent")})->integer, history_before->integer);
+  // And the next new sample continues from the stored state.
+  auto next = store.Score({{service, "cpu_percent", 1767225600000 + 33 * 10000, 31, NewUuid()}}, {&m});
+  ASSERT_TRUE(next.front().ok());
+  EXPECT_FALSE(next.front()->duplicate);
 }
 
 InboundMessage MetricMessage(const std::string& service, const std::string& metric, int64_t ts, double value) {
@@ -183,7 +213,8 @@ TEST(DetectionServiceTest, OneIncidentPerFailureAttachesSecondMetricAndIgnoresRe
       event_ids.insert(a->event_id);
       EXPECT_EQ(a->incident_id, incident);
       EXPECT_EQ(a->anomaly_type, AnomalyType::LATENCY_SPIKE);
-      EXPECT_GT(a->deviation_sigma, 2.5);
+      EXPECT_GT(a->deviation_sigma, 3.0);
+      EXPECT_GE(a->anomaly_score, 0.5);
     }
   }
   EXPECT_EQ(event_ids.size(), 1u);

@@ -2,21 +2,20 @@
 
 #include <algorithm>
 #include <cmath>
+#include <bit>
 #include <cstdio>
+#include <functional>
+#include <limits>
 
 #include "shared/text.h"
 #include "shared/time_format.h"
+#include "shared/redis_keys.h"
 #include "shared/units.h"
 
 namespace sre::detection {
 namespace {
 
 constexpr std::string_view kKindNames[] = {"warmup", "normal", "breach", "raise", "level_shift"};
-
-void Accept(SeriesState& s, double value, int window) {
-  s.baseline.push_back(std::clamp(value, -kMaxBaselineValue, kMaxBaselineValue));
-  while (static_cast<int>(s.baseline.size()) > window) s.baseline.pop_front();
-}
 
 std::string Fmt(double v) {
   char buf[32];
@@ -34,52 +33,202 @@ std::optional<VerdictKind> ParseVerdictKind(std::string_view s) {
   return std::nullopt;
 }
 
-Verdict Observe(SeriesState& state, double value, const MetricSettings& m) {
+namespace {
+
+constexpr int64_t kDayMs = 86400000;
+constexpr int64_t kBinMs = kDayMs / kSeasonBins;
+constexpr double kTailStep = 0.2;  // z units per sample of the stochastic quantile
+// E[min(|r|, 2σ)] = 0.7809σ for normal noise: the clipped mean absolute residual × 1.2806 is σ.
+constexpr double kSpreadFactor = 1.2806;
+constexpr double kShiftWeight = 0.2;       // the episode's level: an average of its last ~5 samples
+constexpr double kOffsetClipSpreads = 20;  // one sample moves a bin's mean by at most this
+
+int64_t DayOf(int64_t ts) { return ts >= 0 ? ts / kDayMs : -((-ts + kDayMs - 1) / kDayMs); }
+
+std::array<float, kSeasonBins> EmptyDay() {
+  std::array<float, kSeasonBins> d;
+  d.fill(std::numeric_limits<float>::quiet_NaN());
+  return d;
+}
+
+// Today becomes `day`: the days before move one slot back per day elapsed.
+void RollDays(SeriesState& s, int64_t day) {
+  if (s.season_day < 0 || s.days.empty()) {
+    s.days.assign(1, EmptyDay());
+  } else {
+    int64_t gap = std::min<int64_t>(day - static_cast<int64_t>(s.season_day), kSeasonDays);
+    for (int64_t i = 0; i < gap; ++i) s.days.insert(s.days.begin(), EmptyDay());
+    if (s.days.size() > static_cast<size_t>(kSeasonDays)) s.days.resize(kSeasonDays);
+  }
+  s.season_day = static_cast<double>(day);
+  s.bin = -1;
+  s.bin_count = 0;
+}
+
+// The seasonal term at `ts` from the days before ts's day (`back` = how many days ts lies
+// before today): per bin, the offset the earlier days agree on (two days: the smaller, three:
+// the median); of the sample's bin and its two neighbours, the one closest to the sample's own
+// offset `observed`, so a recurring job that starts a few minutes earlier or later than its bin
+// boundary is still expected. nullopt until two earlier days have the sample's own bin.
+struct Season {
+  double own = 0;      // the sample's own bin: what the level and spread learn against
+  double closest = 0;  // of the bin and its neighbours, the closest to the sample: what it is scored against
+};
+std::optional<Season> SeasonTerm(const SeriesState& s, int64_t ts, size_t back, double observed) {
+  const int bin = static_cast<int>((ts - DayOf(ts) * kDayMs) / kBinMs);
+  auto agreed = [&](int b) -> std::optional<double> {
+    size_t at = static_cast<size_t>((b + kSeasonBins) % kSeasonBins);
+    double found[3];
+    int n = 0;
+    for (size_t d = back + 1; d < s.days.size() && n < 3; ++d)
+      if (!std::isnan(s.days[d][at])) found[n++] = s.days[d][at];
+    if (n < 2) return std::nullopt;
+    if (n == 2) return std::fabs(found[0]) <= std::fabs(found[1]) ? found[0] : found[1];
+    std::sort(found, found + 3);
+    return found[1];
+  };
+  std::optional<double> own = agreed(bin);
+  if (!own) return std::nullopt;
+  double best = *own;
+  for (int b : {bin - 1, bin + 1})
+    if (auto o = agreed(b); o && std::fabs(observed - *o) < std::fabs(observed - best)) best = *o;
+  return Season{*own, best};
+}
+
+double Directional(double z, Direction d) {
+  return d == Direction::kUp ? z : d == Direction::kDown ? -z : std::fabs(z);
+}
+
+}  // namespace
+
+Verdict Observe(SeriesState& s, int64_t ts, double value, const MetricSettings& m) {
   Verdict v;
-  const int n = static_cast<int>(state.baseline.size());
-  v.baseline_size = n;
-  // Same arithmetic, in the same order, as the Lua script.
-  double sum = 0;
-  for (double x : state.baseline) sum += x;
-  double mean = n > 0 ? sum / n : 0;
-  double sq = 0;
-  for (double x : state.baseline) sq += (x - mean) * (x - mean);
-  double stddev = n > 0 ? std::sqrt(sq / n) : 0;
-  double eff = std::max({stddev, m.std_floor_abs, m.std_floor_rel * std::fabs(mean)});
-  if (eff <= 0) eff = 1e-9;
-  v.mean = mean;
-  v.std = eff;
-  if (n < m.warmup_samples) {
-    state.consecutive = 0;
-    state.shift.clear();
-    Accept(state, value, m.window);
+  double x = FiniteScore(value, kMaxBaselineValue);
+  int64_t day = DayOf(ts);
+  if (s.season_day < 0 || day > static_cast<int64_t>(s.season_day)) RollDays(s, day);
+  size_t back = static_cast<size_t>(static_cast<int64_t>(s.season_day) - day);  // > 0: a late sample
+  std::optional<Season> season = m.seasonal ? SeasonTerm(s, ts, back, x - s.level) : std::nullopt;
+  double expectation = s.level + (season ? season->closest : 0);
+  // The level and spread learn against the sample's own bin: the choice of the closest bin would
+  // otherwise shrink the residuals they see.
+  const double learn_expectation = s.level + (season ? season->own : 0);
+  double spread = std::max({s.spread, m.std_floor_abs, m.std_floor_rel * std::fabs(expectation)});
+  if (!(spread > 0)) spread = 1e-9;
+  v.mean = expectation;
+  v.std = spread;
+  v.seasonal = season.has_value();
+  v.baseline_size = static_cast<int>(s.accepted);
+  s.version += 1;
+  if (s.accepted == 0) s.first_ts = static_cast<double>(ts);
+  s.last_ts = std::max(s.last_ts, static_cast<double>(ts));
+
+  // Today's bin: the mean offset of its samples from the level (all samples, episodes included:
+  // the median across days keeps one day's failure out).
+  const double level_before = s.level;
+  auto record_offset = [&] {
+    if (back != 0 || s.accepted == 0) return;
+    double b = static_cast<double>((ts - day * kDayMs) / kBinMs);
+    if (b != s.bin) {
+      s.bin = b;
+      s.bin_count = 0;
+    }
+    float& slot = s.days[0][static_cast<size_t>(b)];
+    double offset = std::clamp(x - level_before, -kOffsetClipSpreads * spread, kOffsetClipSpreads * spread);
+    slot = static_cast<float>(std::isnan(slot) ? offset : (slot * s.bin_count + offset) / (s.bin_count + 1));
+    s.bin_count += 1;
+  };
+
+  if (s.accepted < m.warmup_samples) {
+    // A plain running mean and mean absolute deviation until the series has warmed up.
+    double n = s.accepted + 1;
+    double r = x - s.level;
+    s.level = s.accepted == 0 ? x : s.level + r / n;
+    s.spread = s.accepted == 0 ? 0 : s.spread + (std::fabs(r) * kSpreadFactor - s.spread) / s.accepted;
+    record_offset();
+    s.accepted = n;
+    s.run = s.episode = s.calm = s.elevated = 0;
     v.kind = VerdictKind::kWarmup;
     return v;
   }
-  v.z = FiniteScore((value - mean) / eff, kMaxSigma);
-  bool breach = (m.direction == Direction::kUp && v.z > m.threshold_sigma) ||
-                (m.direction == Direction::kDown && v.z < -m.threshold_sigma) ||
-                (m.direction == Direction::kBoth && std::fabs(v.z) > m.threshold_sigma);
-  if (!breach) {
-    state.consecutive = 0;
-    state.shift.clear();
-    Accept(state, value, m.window);
-    v.kind = VerdictKind::kNormal;
+
+  v.z = FiniteScore((x - expectation) / spread, kMaxSigma);
+  const double gaussian_tail = kGaussianTail;
+  if (s.tail == 0) s.tail = gaussian_tail;
+  double tail_scale = m.adaptive ? std::max(1.0, s.tail / gaussian_tail) : 1.0;
+  v.threshold = m.threshold_sigma * tail_scale;
+  double u = Directional(v.z, m.direction) / v.threshold;
+  std::copy_backward(s.evidence.begin(), s.evidence.end() - 1, s.evidence.end());
+  s.evidence[0] = static_cast<float>(std::clamp(u, -1e6, 1e6));
+  // The evidence: of the last min_consecutive + 1 samples, the min_consecutive-th strongest. A
+  // raise needs that many breaches among them (one noisy sample inside a failure does not reset
+  // it; an isolated spike of one or two samples is not enough).
+  const int k = m.min_consecutive, span = std::min(k + 1, kEvidenceRing);
+  std::array<float, kEvidenceRing> last{};
+  std::copy(s.evidence.begin(), s.evidence.begin() + span, last.begin());
+  std::nth_element(last.begin(), last.begin() + (k - 1), last.begin() + span, std::greater<float>());
+  v.score = AnomalyScore(last[static_cast<size_t>(k - 1)]);
+  const int breaches = static_cast<int>(std::count_if(s.evidence.begin(), s.evidence.begin() + span,
+                                                       [](float e) { return e > 1; }));
+  const bool breach = u > 1;
+  record_offset();
+
+  if (s.episode == 0) {
+    if (!breach) {
+      s.run = 0;
+      double c = kClip * spread;
+      double r = x - learn_expectation;
+      double n = s.accepted + 1;
+      s.level += std::clamp(r, -c, c) * std::max(1.0 / n, 1.0 / m.window);
+      s.spread += (std::min(std::fabs(r), c) * kSpreadFactor - s.spread) * std::max(1.0 / n, 1.0 / m.spread_window);
+      if (m.adaptive) {
+        // The tail learns from accepted samples only, so a failure cannot raise its own bar.
+        double dz = std::fabs(v.z);
+        s.tail += dz > s.tail ? kTailStep * kTailQuantile : -kTailStep * (1 - kTailQuantile);
+        s.tail = std::clamp(s.tail, 1.0, 1e6);
+      }
+      s.accepted = n;
+      v.kind = VerdictKind::kNormal;
+      return v;
+    }
+    s.shift_level = s.run == 0 ? x : (1 - kShiftWeight) * s.shift_level + kShiftWeight * x;
+    s.run += 1;
+    v.consecutive = breaches;
+    if (breaches < k) {
+      v.kind = VerdictKind::kBreach;
+      return v;
+    }
+    v.kind = VerdictKind::kRaise;
+    s.episode = 1;
+    s.elevated = s.run;
+    s.calm = 0;
+    s.run = 0;
+    v.episode = true;
     return v;
   }
-  ++state.consecutive;
-  state.shift.push_back(value);
-  v.consecutive = state.consecutive;
-  if (state.consecutive >= m.level_shift_samples) {
-    state.baseline.clear();
-    for (double x : state.shift) Accept(state, x, m.window);
-    state.consecutive = 0;
-    state.shift.clear();
-    v.kind = VerdictKind::kLevelShift;
-  } else if (state.consecutive == m.min_consecutive) {
-    v.kind = VerdictKind::kRaise;
-  } else {
-    v.kind = VerdictKind::kBreach;
+
+  // In an episode: no learning and no raise until the series is back to normal.
+  v.episode = true;
+  if (u > kExitFraction) {
+    s.calm = 0;
+    s.elevated += 1;
+    s.shift_level = (1 - kShiftWeight) * s.shift_level + kShiftWeight * x;
+    v.consecutive = static_cast<int>(s.elevated);
+    v.kind = breach ? VerdictKind::kBreach : VerdictKind::kNormal;
+    if (s.elevated >= m.level_shift_samples) {
+      s.level = s.shift_level - (season ? season->own : 0);
+      s.episode = s.elevated = 0;
+      s.evidence.fill(0);
+      v.kind = VerdictKind::kLevelShift;
+      v.episode = false;
+    }
+    return v;
+  }
+  s.elevated = 0;
+  s.calm += 1;
+  v.kind = VerdictKind::kNormal;
+  if (s.calm >= m.rearm_samples) {
+    s.episode = s.calm = 0;
+    v.episode = false;
   }
   return v;
 }
@@ -89,10 +238,59 @@ double FiniteScore(double v, double bound) {
   return std::clamp(v, -bound, bound);
 }
 
-double AnomalyScore(double z, double threshold_sigma) {
-  double a = std::fabs(FiniteScore(z, kMaxSigma));
-  if (threshold_sigma <= 0) threshold_sigma = 1;
-  return 1.0 - std::exp2(-a / threshold_sigma);
+double AnomalyScore(double u) {
+  if (!(u > 0)) return 0;
+  u = std::min(u, 1e6);
+  return 1.0 - std::exp2(-u * u);
+}
+
+namespace {
+constexpr size_t kScalars = 16;
+}  // namespace
+
+std::string PackState(const SeriesState& s) {
+  std::string out;
+  out.reserve(kScalars * 8 + (kEvidenceRing + s.days.size() * kSeasonBins) * 4);
+  for (double d : {s.version, s.last_ts, s.first_ts, s.level, s.spread, s.tail, s.accepted, s.run, s.episode, s.calm,
+                   s.elevated, s.shift_level, s.season_day, s.bin, s.bin_count, static_cast<double>(s.days.size())})
+    keys::AppendPackedDouble(out, d);
+  auto put_float = [&](float f) {
+    uint32_t bits = std::bit_cast<uint32_t>(f);
+    for (int b = 0; b < 4; ++b) out.push_back(static_cast<char>((bits >> (8 * b)) & 0xff));
+  };
+  for (float f : s.evidence) put_float(f);
+  for (const auto& day : s.days)
+    for (float f : day) put_float(f);
+  return out;
+}
+
+std::optional<SeriesState> UnpackState(std::string_view blob) {
+  if (blob.size() < kScalars * 8) return std::nullopt;
+  double d[kScalars];
+  for (size_t i = 0; i < kScalars; ++i) d[i] = keys::PackedDouble(blob, i);
+  double days = d[kScalars - 1];
+  if (!(days >= 0 && days <= kSeasonDays) ||
+      blob.size() != kScalars * 8 + (kEvidenceRing + static_cast<size_t>(days) * kSeasonBins) * 4)
+    return std::nullopt;
+  for (double x : d)
+    if (!std::isfinite(x)) return std::nullopt;
+  SeriesState s;
+  s.version = d[0], s.last_ts = d[1], s.first_ts = d[2], s.level = d[3], s.spread = d[4], s.tail = d[5];
+  s.accepted = d[6], s.run = d[7], s.episode = d[8], s.calm = d[9], s.elevated = d[10], s.shift_level = d[11];
+  s.season_day = d[12], s.bin = d[13], s.bin_count = d[14];
+  if (s.bin >= kSeasonBins || s.bin < -1) return std::nullopt;
+  size_t at = kScalars * 8;
+  auto get_float = [&] {
+    uint32_t bits = 0;
+    for (int b = 0; b < 4; ++b) bits |= static_cast<uint32_t>(static_cast<unsigned char>(blob[at + b])) << (8 * b);
+    at += 4;
+    return std::bit_cast<float>(bits);
+  };
+  for (float& f : s.evidence) f = get_float();
+  s.days.resize(static_cast<size_t>(days));
+  for (auto& day : s.days)
+    for (float& f : day) f = get_float();
+  return s;
 }
 
 std::optional<double> TimeToFailure(const std::vector<std::pair<int64_t, double>>& samples, double limit) {
@@ -185,8 +383,7 @@ std::vector<BacktestRow> Backtest(const std::vector<std::pair<int64_t, double>>&
     BacktestRow r;
     r.timestamp = ts;
     r.value = value;
-    r.verdict = Observe(state, value, m);
-    r.score = r.verdict.kind == VerdictKind::kWarmup ? 0 : AnomalyScore(r.verdict.z, m.threshold_sigma);
+    r.verdict = Observe(state, ts, value, m);
     r.anomaly = r.verdict.kind == VerdictKind::kRaise;
     rows.push_back(r);
   }

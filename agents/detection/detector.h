@@ -2,7 +2,9 @@
 // The detection core: pure functions, no IO, no clock. The same algorithm runs online in Redis
 // (baseline_script.cpp, one round trip per sample) and offline here (backtest, unit tests); a
 // conformance test feeds both the same series and compares every verdict.
+#include <array>
 #include <cstdint>
+#include <string_view>
 #include <deque>
 #include <optional>
 #include <string>
@@ -14,43 +16,102 @@
 
 namespace sre::detection {
 
-// Rolling state of one (service, metric) series.
+// The rolling state of one (service, metric) series: a fixed-size summary, whatever the
+// history (ARCHITECTURE §4 detection, "the scoring core").
+//
+//  * A robust local level and spread. Each accepted sample moves the level by its residual
+//    clipped to ±kClip spreads, weighted 1/window (1/n during the first `window` samples), so
+//    an outlier moves it at most a fixed small step; the spread is the same kind of average of
+//    the clipped absolute residual (× √(π/2), a σ for normal noise) over `spread_window`.
+//  * A seasonal term once enough history exists: the day is cut into kSeasonBins bins of 5
+//    minutes; for each bin the mean offset of the samples from the level is kept for today and
+//    the kSeasonDays - 1 days before. Per bin the earlier days' offsets are combined (two days:
+//    the smaller, three: the median), so a recurring bump (a nightly batch job) is learned in two
+//    days while a one-off failure on one day teaches nothing; the expectation adds, of the
+//    sample's bin and its two neighbours, the combined offset closest to the sample's (a job
+//    that starts a few minutes off its bin boundary is still expected).
+//  * A threshold adapted to the series: the 99th percentile of the accepted samples' z in the
+//    metric's direction (|z| for both) is tracked (stochastic quantile), and the effective
+//    threshold is threshold_sigma scaled by how much heavier than Gaussian that tail is, never
+//    lower than threshold_sigma.
+//  * Hysteresis: min_consecutive breaching samples among the last min_consecutive + 1 raise
+//    once, the series is then in an episode (no learning, no further raise) until
+//    rearm_samples samples in a row are below
+//    kExitFraction of the threshold; an episode whose samples stay elevated for
+//    level_shift_samples makes their level the new normal (adopted, never absorbed).
+inline constexpr int kSeasonBins = 288;  // 5-minute bins
+inline constexpr int kSeasonDays = 4;   // today and the three days before
+inline constexpr int kEvidenceRing = 16;
+inline constexpr double kClip = 2.0;           // residuals count at most ±2 spreads
+inline constexpr double kExitFraction = 0.6;   // an episode ends below 0.6 × threshold
+inline constexpr double kTailQuantile = 0.99;
+inline constexpr double kGaussianTail = 2.5758;  // the 99th percentile of |z| for normal noise
+inline constexpr double kGaussianTailOneSided = 2.3263;  // ... of z
+
 struct SeriesState {
-  std::deque<double> baseline;  // the last `window` accepted samples
-  int consecutive = 0;          // breaching samples in a row
-  std::vector<double> shift;    // the breaching run, for a level shift
+  double version = 0;  // bumped on every sample: the compare-and-set token of the stored copy
+  double last_ts = 0, first_ts = 0;
+  double level = 0, spread = 0;
+  double tail = 0;              // tracked 99th percentile of the directional z (0: not yet)
+  double accepted = 0;          // samples accepted into the level
+  double run = 0;               // breaching samples since the last accepted one (before a raise)
+  double episode = 0;           // 1 while in an anomalous episode
+  double calm = 0;              // samples in a row below the exit threshold, in an episode
+  double elevated = 0;          // samples in a row above the exit threshold, in an episode
+  double shift_level = 0;       // the episode's recent level (a candidate new normal)
+  double season_day = -1;       // day number (UTC) of days[0], -1 before the first sample
+  double bin = -1, bin_count = 0;  // today's bin being averaged, and its samples so far
+  std::array<float, kEvidenceRing> evidence{};  // directional z / threshold, newest at [0]
+  // days[0] is today; days[d] the d-th day before (NaN: no sample in that bin that day).
+  std::vector<std::array<float, kSeasonBins>> days;
 };
 
+// The packed form of a SeriesState, as stored in Redis (keys::SeriesWindow): little-endian
+// doubles for the scalars (keys::kSeriesStateScalars of them, the first being `version`), the
+// evidence ring and the days as little-endian floats.
+std::string PackState(const SeriesState& s);
+// nullopt for a value that is not a packed state (wrong size, a former layout).
+std::optional<SeriesState> UnpackState(std::string_view blob);
+
 enum class VerdictKind {
-  kWarmup,      // baseline not full enough to judge; the sample was accepted
-  kNormal,      // within threshold; accepted into the baseline
+  kWarmup,      // too few samples to judge; the sample was accepted
+  kNormal,      // within threshold; accepted (or, in an episode, below the threshold)
   kBreach,      // beyond threshold; kept out of the baseline
-  kRaise,       // the breach that reached min_consecutive: raise an anomaly
-  kLevelShift,  // a breach that lasted level_shift_samples: its level is the new normal
+  kRaise,       // the breach that reached min_consecutive while armed: raise an anomaly
+  kLevelShift,  // an episode that lasted level_shift_samples: its level is the new normal
 };
 std::string_view ToString(VerdictKind k);
 std::optional<VerdictKind> ParseVerdictKind(std::string_view s);
 
 struct Verdict {
   VerdictKind kind = VerdictKind::kWarmup;
-  double z = 0, mean = 0, std = 0;  // std: the effective (floored) standard deviation
-  int baseline_size = 0;            // accepted samples before this one
-  int consecutive = 0;
+  double z = 0;          // (value - expectation) / spread
+  double mean = 0;       // the expectation: level, plus the seasonal term when active
+  double std = 0;        // the effective (floored) spread
+  double threshold = 0;  // the effective threshold in sigmas (adapted to the series)
+  double score = 0;      // in [0, 1]: 0.5 exactly at the raise threshold, see AnomalyScore
+  int baseline_size = 0; // samples accepted before this one
+  int consecutive = 0;   // breaching samples among the last min_consecutive + 1 (before a raise)
+  bool seasonal = false; // the expectation includes the seasonal term
+  bool episode = false;  // the series is in an anomalous episode after this sample
 };
 
 // Scores are finite whatever the input (issue 14): z is clamped to ±kMaxSigma and values enter
-// the baseline clamped to ±kMaxBaselineValue (so sums of squares cannot overflow). The Lua script
-// applies the same bounds.
+// the state clamped to ±kMaxBaselineValue.
 inline constexpr double kMaxSigma = 1e12;
 inline constexpr double kMaxBaselineValue = 1e150;
 // `v` clamped to [-bound, bound]; NaN becomes 0.
 double FiniteScore(double v, double bound);
 
-// Scores `value` against `state` and updates it (ARCHITECTURE §4 detection).
-Verdict Observe(SeriesState& state, double value, const MetricSettings& settings);
+// Scores the sample (event time `ts_ms`, `value`) against `state` and updates it.
+Verdict Observe(SeriesState& state, int64_t ts_ms, double value, const MetricSettings& settings);
 
-// In [0, 1), growing with |z|: 0.5 at the threshold, → 1 far beyond it.
-double AnomalyScore(double z, double threshold_sigma);
+// The score of normalised evidence u = (directional z) / (effective threshold), where u is the
+// min_consecutive-th strongest of the last min_consecutive + 1 samples: 1 - 2^(-u²) for u > 0,
+// else 0. Continuous and
+// monotonic, 0.5 exactly where a raise happens (u = 1), ~0.94 at twice the threshold, 0.03 for
+// ordinary noise, so one threshold on the score can be chosen after the fact.
+double AnomalyScore(double u);
 
 // Seconds until a linear fit of `samples` (event time ms, value) reaches `limit`; nullopt when
 // the trend is flat or falling, or there are fewer than 3 samples.
@@ -97,7 +158,6 @@ struct BacktestRow {
   int64_t timestamp = 0;
   double value = 0;
   Verdict verdict;
-  double score = 0;
   bool anomaly = false;  // a raise
 };
 // Runs the core over a whole series (offline tuning).

@@ -35,7 +35,8 @@ TEST(ScenarioDetectionTest, ADayOfNormalTrafficOnAllFortyTwoSeriesRaisesNothing)
   for (int64_t t = kStart; t < kStart + 24LL * 3600 * 1000; t += sim::kTickMs) {
     auto batch = simulator.Tick(t);
     for (const auto& m : batch.metrics) {
-      Verdict v = Observe(state[m.source_service + "/" + m.metric_name], m.metric_value, Shipped().For(m.metric_name));
+      Verdict v = Observe(state[m.source_service + "/" + m.metric_name], m.timestamp, m.metric_value,
+                          Shipped().For(m.metric_name));
       ++samples;
       if (v.kind == VerdictKind::kRaise && raises++ == 0)
         first = m.source_service + "/" + m.metric_name + " z=" + std::to_string(v.z);
@@ -58,7 +59,7 @@ TEST(ScenarioDetectionTest, EveryScenarioIsFlaggedBeforeHalfItsPeakAndBaselinesS
     int64_t t = kStart;
     for (int i = 0; i < 60; ++i, t += sim::kTickMs) {
       for (const auto& m : simulator.Tick(t).metrics)
-        Observe(state[m.source_service + "/" + m.metric_name], m.metric_value, Shipped().For(m.metric_name));
+        Observe(state[m.source_service + "/" + m.metric_name], m.timestamp, m.metric_value, Shipped().For(m.metric_name));
     }
     ASSERT_TRUE(simulator.Inject(def.name).ok());
     std::vector<std::string> triggers;
@@ -73,12 +74,8 @@ TEST(ScenarioDetectionTest, EveryScenarioIsFlaggedBeforeHalfItsPeakAndBaselinesS
       for (const auto& m : batch.metrics) {
         if (m.source_service != def.service) continue;
         auto& s = state[m.source_service + "/" + m.metric_name];
-        if (!baseline.count(m.metric_name)) {
-          double sum = 0;
-          for (double x : s.baseline) sum += x;
-          baseline[m.metric_name] = sum / static_cast<double>(s.baseline.size());
-        }
-        Verdict v = Observe(s, m.metric_value, Shipped().For(m.metric_name));
+        if (!baseline.count(m.metric_name)) baseline[m.metric_name] = s.level;
+        Verdict v = Observe(s, m.timestamp, m.metric_value, Shipped().For(m.metric_name));
         double excursion = std::fabs(m.metric_value - baseline[m.metric_name]);
         peak[m.metric_name] = std::max(peak[m.metric_name], excursion);
         if (v.kind == VerdictKind::kRaise && !raised_at.count(m.metric_name)) raised_at[m.metric_name] = excursion;
@@ -91,14 +88,10 @@ TEST(ScenarioDetectionTest, EveryScenarioIsFlaggedBeforeHalfItsPeakAndBaselinesS
       if (raised_at.count(metric) && raised_at[metric] < 0.5 * peak[metric]) flagged_early = true;
     }
     EXPECT_TRUE(flagged_early) << "no trigger metric raised before half of its peak excursion";
-    // The breaching samples stayed out of the baseline: its mean is still the pre-incident one.
-    for (const auto& metric : triggers) {
-      const auto& s = state[def.service + "/" + metric];
-      double sum = 0;
-      for (double x : s.baseline) sum += x;
-      double mean = sum / static_cast<double>(s.baseline.size());
-      EXPECT_NEAR(mean, baseline[metric], 0.1 * std::fabs(baseline[metric]) + 1.0) << metric;
-    }
+    // The breaching samples stayed out of the baseline: its level is still the pre-incident one.
+    for (const auto& metric : triggers)
+      EXPECT_NEAR(state[def.service + "/" + metric].level, baseline[metric], 0.1 * std::fabs(baseline[metric]) + 1.0)
+          << metric;
   }
 }
 

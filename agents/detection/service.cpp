@@ -72,6 +72,7 @@ DetectionService::DetectionService(RedisClient& redis, Database& db, Producer& p
     : redis_(redis),
       db_(db),
       producer_(producer),
+      series_(redis),
       catalog_(catalog),
       settings_(settings),
       classifier_(std::move(classifier)) {}
@@ -87,9 +88,8 @@ std::vector<Status> DetectionService::HandleBatch(std::span<const InboundMessage
   std::vector<RawLog> logs_in(batch.size());
   std::vector<const LogPattern*> log_patterns(batch.size(), nullptr);
   std::vector<ScriptCall> log_calls;
-  // Each sample's script call goes out as soon as it is formatted, so Redis scores the first
-  // samples of the batch while the rest are still being decoded.
-  EvalStream metric_calls(redis_, BaselineScript());
+  std::vector<SampleCall> metric_calls;
+  std::vector<const MetricSettings*> metric_settings;
   std::vector<std::vector<std::string>> error_cmds;
   std::map<std::string, int64_t> newest;  // per service, for the pipeline's clock (keys::kServiceClock)
   auto saw = [&](const std::string& service, int64_t ts) {
@@ -108,7 +108,8 @@ std::vector<Status> DetectionService::HandleBatch(std::span<const InboundMessage
       SampleCall call{metric->source_service, metric->metric_name, metric->timestamp, metric->metric_value,
                       UuidFromName("incident/" + metric->source_service + "/" + metric->metric_name + "/" +
                                    std::to_string(metric->timestamp))};
-      metric_calls.Add(BaselineScriptArgs(call, settings_.For(metric->metric_name)));
+      metric_calls.push_back(std::move(call));
+      metric_settings.push_back(&settings_.For(metric->metric_name));
       metric_index.push_back(i);
       saw(metric->source_service, metric->timestamp);
       metrics_in.push_back(std::move(*metric));
@@ -147,13 +148,11 @@ std::vector<Status> DetectionService::HandleBatch(std::span<const InboundMessage
     return results;
   };
 
-  // One round trip for every sample of the batch, one for the log lines.
-  std::vector<RedisReply> metric_replies, log_replies;
-  if (metric_calls.size() > 0) {
-    auto r = metric_calls.Finish();
-    if (!r.ok()) return fail_all(r.status());
-    metric_replies = std::move(r).value();
-  }
+  // One round trip for every sample of the batch (plus one for series new to this process),
+  // one for the log lines.
+  std::vector<Expected<OnlineVerdict>> metric_verdicts;
+  std::vector<RedisReply> log_replies;
+  if (!metric_calls.empty()) metric_verdicts = series_.Score(metric_calls, metric_settings);
   if (!newest.empty()) {
     std::vector<std::string> zadd = {"ZADD", keys::kServiceClock, "GT"};
     for (const auto& [service, ts] : newest) {
@@ -174,7 +173,7 @@ std::vector<Status> DetectionService::HandleBatch(std::span<const InboundMessage
 
   for (size_t k = 0; k < metric_index.size(); ++k) {
     size_t i = metric_index[k];
-    auto v = ParseBaselineReply(metric_replies[k]);
+    const auto& v = metric_verdicts[k];
     if (!v.ok()) {
       results[i] = v.status();
       continue;
@@ -192,7 +191,7 @@ std::vector<Status> DetectionService::HandleBatch(std::span<const InboundMessage
     r.verdict = v->verdict;
     r.type = ms.anomaly_type;
     r.source_event_id = m.event_id;
-    r.threshold = ms.threshold_sigma;
+    r.threshold = v->verdict.threshold > 0 ? v->verdict.threshold : ms.threshold_sigma;
     auto unit = m.labels.find("unit");
     r.unit = unit != m.labels.end() ? NormalizeUnit(unit->second) : "";
     if (r.unit.empty()) r.unit = DefaultUnit(m.metric_name);
@@ -297,7 +296,7 @@ Status DetectionService::OnRaise(const Raised& r) {
     a.baseline_mean = r.verdict.mean;
     a.baseline_std = r.verdict.std;
     a.deviation_sigma = r.verdict.z;
-    a.anomaly_score = r.log_line.empty() ? AnomalyScore(r.verdict.z, r.threshold) : 0.9;
+    a.anomaly_score = r.log_line.empty() ? r.verdict.score : 0.9;
     a.time_to_failure_s = r.ttf;
     a.detection_time = r.ts;
     a.description = c.description;

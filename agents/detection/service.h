@@ -1,12 +1,13 @@
 #pragma once
-// The detection agent's IO shell: decode → one Redis round trip per sample (pipelined across the
-// batch) → on a raise, classify and write the incident (PostgreSQL, idempotent) → publish
+// The detection agent's IO shell: decode → score every sample (SeriesStore: one script call per
+// sample, pipelined across the batch) → on a raise, classify and write the incident (PostgreSQL, idempotent) → publish
 // anomalies.detected. ERROR/FATAL log lines are kept for investigation and matched against the
 // pattern table. See ARCHITECTURE §4 (detection).
 #include <functional>
 #include <memory>
 #include <string>
 
+#include "agents/detection/baseline_script.h"
 #include "agents/detection/detector.h"
 #include "agents/detection/settings.h"
 #include "shared/kafka.h"
@@ -40,6 +41,7 @@ class DetectionService : public MessageHandler {
   RedisClient& redis_;
   Database& db_;
   Producer& producer_;
+  SeriesStore series_;
   const ServiceCatalog& catalog_;
   const DetectionSettings& settings_;
   Classifier classifier_;

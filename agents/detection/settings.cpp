@@ -40,8 +40,16 @@ Status ApplyMetric(const std::string& path, const Json& j, MetricSettings& m) {
     else if (d == "both") m.direction = Direction::kBoth;
     else return Status::Invalid(path + ".direction: expected up, down or both");
   }
-  for (auto s : {num("threshold_sigma", m.threshold_sigma, 0.5, 100), integer("min_consecutive", m.min_consecutive, 1, 100),
-                 integer("warmup_samples", m.warmup_samples, 2, 10000), integer("window", m.window, 2, 10000),
+  auto boolean = [&](const char* key, bool& out) -> Status {
+    if (!j.contains(key)) return Status::Ok();
+    if (!j[key].is_boolean()) return Status::Invalid(path + "." + key + ": expected true or false");
+    out = j[key].get<bool>();
+    return Status::Ok();
+  };
+  for (auto s : {num("threshold_sigma", m.threshold_sigma, 0.5, 100), integer("min_consecutive", m.min_consecutive, 1, 16),
+                 integer("warmup_samples", m.warmup_samples, 2, 10000), integer("window", m.window, 2, 100000),
+                 integer("spread_window", m.spread_window, 2, 1000000), integer("rearm_samples", m.rearm_samples, 1, 10000),
+                 boolean("seasonal", m.seasonal), boolean("adaptive", m.adaptive),
                  num("std_floor_abs", m.std_floor_abs, 0, 1e12), num("std_floor_rel", m.std_floor_rel, 0, 10),
                  integer("level_shift_samples", m.level_shift_samples, 2, 100000)}) {
     if (!s.ok()) return s;

@@ -19,7 +19,11 @@ struct MetricSettings {
   double threshold_sigma = 2.5;
   int min_consecutive = 3;
   int warmup_samples = 20;
-  int window = 50;
+  int window = 60;          // samples: how fast the level follows (1/window of a clipped residual)
+  int spread_window = 360;  // samples: the spread's memory
+  int rearm_samples = 6;    // samples in a row back to normal before an episode ends
+  bool seasonal = true;     // add the time-of-day term once two days of history exist
+  bool adaptive = true;     // scale the threshold by the series' own tail
   double std_floor_abs = 0;
   double std_floor_rel = 0.02;
   int level_shift_samples = 60;
