@@ -12,7 +12,7 @@ TEST_JOBS ?= $(JOBS)
 SANITIZE ?= 1
 
 .PHONY: all deps build test test-unit format clean-build stack-up stack-down stack-status \
-        demo start stop clean logs logs-sim logs-api status seed restart-agents bench eval
+        demo start stop clean logs logs-sim logs-api status seed restart-agents bench eval eval-detection
 
 # Docker compose where a Docker engine answers; otherwise the same pipeline natively
 # (infra/local/stack.sh + infra/local/pipeline.sh, state and logs in .local/).
@@ -157,3 +157,10 @@ bench: deps
 # .local/eval/scorecard.{md,json}. Exit status 3 when any scenario fails.
 eval: build
 	$(PIPELINE) eval
+
+# The detection scorecard (README "Detection on realistic telemetry"): the detection core over 30
+# simulated days of the realistic and the clean profile with injected failures, in process (no
+# stack). Results in .local/eval/detection.{md,json}; exit status 3 when a target is missed.
+eval-detection: build
+	@mkdir -p .local/eval
+	$(BUILD_DIR)/bin/sre-eval-detection --days 30 --md .local/eval/detection.md --json .local/eval/detection.json

@@ -1,21 +1,29 @@
 // sre-simulator: six services' telemetry with failure scenarios and ground truth (issue 4).
 #include <chrono>
+#include <iostream>
 #include <random>
+#include <string_view>
 
 #include "shared/kafka.h"
 #include "shared/log.h"
 #include "shared/metrics.h"
 #include "shared/runtime.h"
+#include "simulator/generate.h"
 #include "simulator/service.h"
 
 int main(int argc, char** argv) {
+  // Offline generation: no broker, no HTTP (see simulator/generate.h).
+  if (argc > 1 && std::string_view(argv[1]) == "generate")
+    return sre::sim::GenerateCommand(std::vector<std::string>(argv + 2, argv + argc), std::cout,
+                                     std::cerr);
   sre::ExecutableSpec spec;
   spec.name = "sre-simulator";
   spec.summary =
       "Simulates the six services of knowledge/architecture/services.json: metrics, logs and "
       "deployments every 10 simulated seconds on raw.metrics, raw.logs and raw.deployments, "
       "failure scenarios with ground truth on sim.ground_truth, and /api/scenarios to list and "
-      "inject them.";
+      "inject them. `sre-simulator generate --help`: write simulated days to a JSON-lines file "
+      "offline.";
   // 0: the simulator starts its own shared HttpServer once its routes are registered.
   spec.default_port = 0;
   spec.env_help = sre::sim::OptionsHelp();

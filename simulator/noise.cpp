@@ -110,6 +110,24 @@ double NoiseProcess::Next(std::mt19937_64& rng) {
   return kLimit * std::tanh(state_ / kLimit) / LimiterStd();
 }
 
+double UnitStudentT4(std::mt19937_64& rng) {
+  // t_nu = Z / sqrt(chi2_nu / nu); for nu = 4, chi2_4 = -2 ln(U1 U2) exactly. Var(t_4) = 2.
+  constexpr double kTwoPow53 = 9007199254740992.0;
+  double z = Gaussian(rng);
+  double u1 = (static_cast<double>(rng() >> 11) + 1.0) / (kTwoPow53 + 1.0);  // (0, 1]
+  double u2 = (static_cast<double>(rng() >> 11) + 1.0) / (kTwoPow53 + 1.0);
+  double chi2 = -2.0 * (std::log(u1) + std::log(u2));
+  if (chi2 <= 0) return 0;  // u1 = u2 = 1: probability 2^-106
+  return z / std::sqrt(chi2 / HeavyTailedNoise::kNu) / std::sqrt(2.0);
+}
+
+void HeavyTailedNoise::Reset(std::mt19937_64& rng) { state_ = UnitStudentT4(rng); }
+
+double HeavyTailedNoise::Next(std::mt19937_64& rng) {
+  state_ = kPhi * state_ + std::sqrt(1.0 - kPhi * kPhi) * UnitStudentT4(rng);
+  return state_;
+}
+
 double NoiseProcess::Bound() { return kLimit / LimiterStd(); }
 
 }  // namespace sre::sim

@@ -56,6 +56,28 @@ class NoiseProcess {
   double state_ = 0;
 };
 
+// The realistic profile's noise (profile.h): the same AR(1) structure as NoiseProcess (lag-1
+// correlation kPhi per tick), but the innovations are Student-t with kNu = 4 degrees of freedom
+// rescaled to unit variance and nothing limits the output: mean 0, variance 1, heavy tails
+// (about 0.5 % of samples beyond 4 sigma, where a Gaussian has 0.006 %).
+// Every Next() consumes exactly four draws of `rng`. Not thread-safe.
+class HeavyTailedNoise {
+ public:
+  static constexpr double kPhi = NoiseProcess::kPhi;
+  static constexpr double kNu = 4;
+
+  // Draws the state from a unit-variance Student-t (close to the stationary law; no burn-in).
+  void Reset(std::mt19937_64& rng);
+  // Advances one tick; returns the standardised deviation (mean 0, variance 1, unbounded).
+  double Next(std::mt19937_64& rng);
+
+ private:
+  double state_ = 0;
+};
+
+// A Student-t draw with 4 degrees of freedom scaled to unit variance (t4 / sqrt(2)); four draws.
+double UnitStudentT4(std::mt19937_64& rng);
+
 // A standard normal draw.
 double Gaussian(std::mt19937_64& rng);
 // A uniform draw in [lo, hi).

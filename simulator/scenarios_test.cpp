@@ -311,9 +311,9 @@ TEST_P(ScenarioTest, RampsRecoversAndTellsTheTruth) {
     if (!e.trigger) continue;
     SCOPED_TRACE(MetricName(e.metric));
     double base = Baseline(want.service, e.metric);
-    auto settings = testing::SettingsFor(MetricName(e.metric));
-    double sd =
-        std::max({Sigma(want.service, e.metric), settings.floor_abs, settings.floor_rel * base});
+    const auto& settings = testing::ShippedDetection().For(MetricName(e.metric));
+    double sd = std::max(
+        {Sigma(want.service, e.metric), settings.std_floor_abs, settings.std_floor_rel * base});
     auto series = testing::SeriesOf(run.ticks, want.service, MetricName(e.metric));
     int64_t t3 = -1, thalf = -1;
     double top = 0;

@@ -62,6 +62,7 @@ ServiceOptions ReadOptions(Config& config, int64_t wall_now_ms, uint64_t random_
   o.schedule = config.Choice("SIM_SCHEDULE", "random", {"random", "off"});
   o.core.random_schedule = o.schedule == "random";
   o.core.first_injection_ms = config.Int("SIM_FIRST_INJECTION_S", 60, 0, 7 * 86400) * 1000;
+  o.core.profile = *ParseProfile(config.Choice("SIM_PROFILE", "realistic", {"realistic", "clean"}));
   o.backfill_ms = config.Int("SIM_BACKFILL_S", 600, 0, 7 * 86400) * 1000;
   // Whole seconds keep timestamps readable; the default is the wall clock at start.
   o.core.live_start_ms =
@@ -79,6 +80,8 @@ std::vector<std::string> OptionsHelp() {
       "SIM_SEED                 seed for values, logs, schedule and event ids (random; logged)",
       "SIM_SCHEDULE             random: inject scenarios by themselves; off: only on request "
       "(random)",
+      "SIM_PROFILE              realistic: seasonality, heavy tails, spikes, benign bursts, "
+      "missing and late samples; clean: the light-tailed model around the baselines (realistic)",
       "SIM_FIRST_INJECTION_S    simulated seconds from the live start to the first injection (60)",
       "SIM_BACKFILL_S           simulated seconds of normal history published at start (600)",
       "SIM_START_TIME_MS        simulated Unix ms where the live clock starts (wall clock at "
@@ -100,8 +103,11 @@ std::vector<OutboundMessage> ToMessages(const TickBatch& batch) {
 }
 
 void ReleaseQueue::Add(const TickBatch& batch) {
+  // A late sample (realistic profile) is dated before its batch: it goes out with the batch,
+  // after that tick's own samples, i.e. out of order on the wire.
   auto add = [&](const auto& messages) {
-    for (const auto& m : messages) held_.push_back({m.timestamp, seq_++, ToOutbound(m)});
+    for (const auto& m : messages)
+      held_.push_back({std::max(m.timestamp, batch.timestamp_ms), seq_++, ToOutbound(m)});
   };
   add(batch.deployments);
   add(batch.ground_truth);
@@ -195,11 +201,13 @@ TickBatch SimulatorService::TickLocked(int64_t now_ms) {
     batch = sim_->Tick(now_ms);
     active = sim_->Active().size();
   }
-  for (const auto& m : batch.metrics)
+  for (const auto& m : batch.metrics) {
+    if (m.timestamp != now_ms) continue;  // a late sample: the gauge keeps the newer value
     metrics_
         .GetGauge("sim_metric_value", "Current simulated value of each metric, per service",
                   {{"metric", m.metric_name}, {"service", m.source_service}})
         .Set(m.metric_value);
+  }
   metrics_.GetGauge("sim_active_scenarios", "Failure scenarios currently active")
       .Set(static_cast<double>(active));
   metrics_.GetGauge("sim_simulated_time_seconds", "Simulated clock (Unix seconds) of the last tick")
@@ -248,10 +256,11 @@ Status SimulatorService::Run(const std::atomic<bool>& stop) {
   const int64_t live = options_.core.live_start_ms;
   const int64_t ticks_back = options_.backfill_ms / kTickMs;
   Logger()->info(
-      "seed={} live start={} speed={} schedule={} run={}; backfilling {} ticks (reproduce with "
-      "SIM_SEED={} SIM_START_TIME_MS={})",
-      options_.core.seed, live, options_.speed, options_.schedule, sim_->run_id(), ticks_back,
-      options_.core.seed, live);
+      "seed={} live start={} speed={} schedule={} profile={} run={}; backfilling {} ticks "
+      "(reproduce with SIM_SEED={} SIM_START_TIME_MS={} SIM_PROFILE={})",
+      options_.core.seed, live, options_.speed, options_.schedule,
+      ProfileName(options_.core.profile), sim_->run_id(), ticks_back, options_.core.seed, live,
+      ProfileName(options_.core.profile));
 
   std::vector<OutboundMessage> pending;
   for (int64_t t = live - ticks_back * kTickMs; t < live && !stop.load(); t += kTickMs) {

@@ -32,7 +32,7 @@ struct ServiceOptions {
   Secret api_token;  // SIM_API_TOKEN: when set, every POST needs "Authorization: Bearer <token>"
 };
 
-// Reads SIM_SPEED, SIM_SEED, SIM_SCHEDULE, SIM_FIRST_INJECTION_S, SIM_BACKFILL_S,
+// Reads SIM_SPEED, SIM_SEED, SIM_SCHEDULE, SIM_PROFILE, SIM_FIRST_INJECTION_S, SIM_BACKFILL_S,
 // SIM_START_TIME_MS, SIM_API_TOKEN, HTTP_PORT and KNOWLEDGE_DIR. `wall_now_ms` and `random_seed`
 // are the defaults for the start time and the seed. Problems are recorded in `config`; call
 // config.Validate().
@@ -50,9 +50,10 @@ std::vector<OutboundMessage> ToMessages(const TickBatch& batch);
 // wall clock). Not thread-safe.
 class ReleaseQueue {
  public:
-  // Adds the batch's messages, each due at its own timestamp.
+  // Adds the batch's messages, each due at its own timestamp (a late sample, dated before the
+  // batch, at the batch's).
   void Add(const TickBatch& batch);
-  // Removes and returns, oldest first (ties in the order added), every message dated at or
+  // Removes and returns, oldest first (ties in the order added), every message due at or
   // before `now_ms`.
   std::vector<OutboundMessage> TakeDue(int64_t now_ms);
   size_t size() const { return held_.size(); }

@@ -17,7 +17,16 @@ constexpr int64_t kMinute = 60 * 1000;
 
 // Independent streams, so that e.g. an injected scenario's extra log lines do not shift the
 // noise of every later tick.
-enum Stream : uint32_t { kNoiseStream = 1, kIdStream, kTextStream, kScheduleStream };
+// The realistic profile has streams of its own (the clean streams are consumed exactly as
+// before): one for its traits and per-tick draws, one for the effects of benign deployments.
+enum Stream : uint32_t {
+  kNoiseStream = 1,
+  kIdStream,
+  kTextStream,
+  kScheduleStream,
+  kRealisticStream,
+  kBenignEffectStream
+};
 
 std::mt19937_64 SeededStream(uint64_t seed, Stream stream) {
   std::seed_seq seq{static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32),
@@ -83,7 +92,16 @@ Simulator::Simulator(ServiceCatalog catalog, SimulatorOptions options)
     s.version.code = fmt::format("{}.{}.{}", s.version.major, s.version.minor, s.version.patch);
     s.version.config = fmt::format("config-r{}", s.version.config_rev);
     s.version.infra = fmt::format("infra-r{}", s.version.infra_rev);
+    normal_.push_back(s.baseline);
+    sigma_.push_back(s.sigma);
     services_.push_back(std::move(s));
+  }
+  if (options_.profile == Profile::kRealistic) {
+    std::vector<const ServiceInfo*> infos;
+    for (const auto& s : services_) infos.push_back(s.info);
+    realistic_ =
+        std::make_unique<RealisticModel>(infos, SeededStream(options_.seed, kRealisticStream),
+                                         SeededStream(options_.seed, kBenignEffectStream));
   }
   next_injection_ms_ = options_.live_start_ms + options_.first_injection_ms;
   next_benign_ms_ = options_.live_start_ms + UniformInt(schedule_rng_, 10 * kMinute, 70 * kMinute);
@@ -93,6 +111,12 @@ size_t Simulator::Index(const std::string& service) const {
   for (size_t i = 0; i < services_.size(); ++i)
     if (services_[i].info->name == service) return i;
   return services_.size();
+}
+
+std::optional<size_t> Simulator::ServiceIndex(const std::string& service) const {
+  size_t i = Index(service);
+  if (i == services_.size()) return std::nullopt;
+  return i;
 }
 
 bool Simulator::ServiceActive(const std::string& service, int64_t at_ms) const {
@@ -206,6 +230,12 @@ ActiveScenarioInfo Simulator::Describe(const Running& r) const {
   a.symptoms_start_ms = r.symptoms_ms;
   a.ends_at_ms = r.end_ms;
   if (r.deploy_type) a.deployment_version = r.version;
+  a.cascade = r.def->cascade;
+  a.def = r.def;
+  size_t svc = Index(r.def->service);
+  a.affected_services.push_back(r.def->service);
+  if (r.def->cascade && svc < services_.size())
+    for (size_t t : CascadeTargets(svc)) a.affected_services.push_back(services_[t].info->name);
   int64_t now = std::max(last_tick_ms_, r.start_ms);
   a.progress = std::clamp(static_cast<double>(now - r.start_ms) /
                               static_cast<double>(std::max<int64_t>(1, r.end_ms - r.start_ms)),
@@ -273,8 +303,9 @@ void Simulator::Deploy(size_t service, ChangeType type, const std::string& versi
   d.git_sha = RandomHex(text_rng_, 40);
   d.description = description;
   out.deployments.push_back(std::move(d));
-  EmitLog(out, service, LogLevel::INFO, DeploymentLogLine(s.info->name, version, previous, type),
-          now_ms + UniformInt(text_rng_, 1000, 9000));
+  if (options_.emit_logs)
+    EmitLog(out, service, LogLevel::INFO, DeploymentLogLine(s.info->name, version, previous, type),
+            now_ms + UniformInt(text_rng_, 1000, 9000));
   Version& v = s.version;
   switch (type) {
     case ChangeType::CONFIG:
@@ -375,6 +406,7 @@ void Simulator::MaybeBenignDeployment(int64_t now_ms, TickBatch& out) {
           ? kBenignCodeChanges[UniformInt(schedule_rng_, 0, std::size(kBenignCodeChanges) - 1)]
           : kBenignConfigChanges[UniformInt(schedule_rng_, 0, std::size(kBenignConfigChanges) - 1)];
   Deploy(svc, type, version, previous, description, now_ms, out);
+  if (realistic_) realistic_->OnBenignDeployment(svc, now_ms);
   next_benign_ms_ = now_ms + UniformInt(schedule_rng_, 40 * kMinute, 80 * kMinute);
 }
 
@@ -383,7 +415,7 @@ void Simulator::ComputeLevels(int64_t now_ms, std::vector<MetricValues>& levels,
                               std::vector<std::vector<std::string>>& slow_callees) const {
   const size_t n = services_.size();
   levels.assign(n, MetricValues{});
-  for (size_t i = 0; i < n; ++i) levels[i] = services_[i].baseline;
+  for (size_t i = 0; i < n; ++i) levels[i] = normal_[i];
   failing_callees.assign(n, {});
   slow_callees.assign(n, {});
 
@@ -395,11 +427,11 @@ void Simulator::ComputeLevels(int64_t now_ms, std::vector<MetricValues>& levels,
       levels[svc][e.metric] += intensity * (e.peak - services_[svc].baseline[e.metric]);
     }
   }
-  // Excess over baseline caused by each service's own scenario: errors in percentage points,
-  // latency as a ratio.
+  // Excess over the normal level caused by each service's own scenario: errors in percentage
+  // points, latency as a ratio.
   std::vector<double> own_err(n, 0), own_lat(n, 0);
   for (size_t i = 0; i < n; ++i) {
-    const auto& base = services_[i].baseline;
+    const auto& base = normal_[i];
     own_err[i] = std::max(0.0, levels[i][kErrorRate] - base[kErrorRate]);
     if (base[kLatencyP99] > 0)
       own_lat[i] = std::max(0.0, levels[i][kLatencyP99] / base[kLatencyP99] - 1.0);
@@ -439,12 +471,13 @@ void Simulator::ComputeLevels(int64_t now_ms, std::vector<MetricValues>& levels,
       for (const auto& caller_name : services_[origin].info->upstream) {
         size_t c = Index(caller_name);
         if (c >= n) continue;
-        const auto& cs = services_[c];
+        const auto& c_normal = normal_[c];
+        const auto& c_sigma = sigma_[c];
         mild_err[c] = std::max(mild_err[c], std::min(kCascadeErrorShare * own_err[origin],
-                                                     kMildCouplingSigma * cs.sigma[kErrorRate]));
+                                                     kMildCouplingSigma * c_sigma[kErrorRate]));
         mild_lat[c] = std::max(
-            mild_lat[c], std::min(kCascadeLatencyShare * own_lat[origin] * cs.baseline[kLatencyP99],
-                                  kMildCouplingSigma * cs.sigma[kLatencyP99]));
+            mild_lat[c], std::min(kCascadeLatencyShare * own_lat[origin] * c_normal[kLatencyP99],
+                                  kMildCouplingSigma * c_sigma[kLatencyP99]));
         if (own_lat[origin] > 1.0) slow_callees[c].push_back(services_[origin].info->name);
       }
     }
@@ -495,6 +528,17 @@ void Simulator::EmitScenarioLogs(const Running& r, int64_t now_ms, TickBatch& ou
   }
 }
 
+RawMetric Simulator::MakeMetric(size_t service, size_t metric, double value, int64_t now_ms) {
+  RawMetric out;
+  out.event_id = UuidFromRng(id_rng_);
+  out.timestamp = now_ms;
+  out.source_service = services_[service].info->name;
+  out.metric_name = MetricName(metric);
+  out.metric_value = value;
+  out.labels = {{"env", "simulation"}, {"run", run_id_}, {"unit", MetricUnit(metric)}};
+  return out;
+}
+
 TickBatch Simulator::Tick(int64_t now_ms) {
   TickBatch out;
   out.timestamp_ms = now_ms;
@@ -528,27 +572,52 @@ TickBatch Simulator::Tick(int64_t now_ms) {
     }
   }
 
+  if (realistic_) {
+    realistic_->Advance(now_ms);
+    for (size_t i = 0; i < services_.size(); ++i) {
+      normal_[i] = realistic_->normal(i);
+      sigma_[i] = realistic_->sigma(i);
+    }
+  }
   std::vector<MetricValues> levels;
   std::vector<std::vector<std::string>> failing_callees, slow_callees;
   ComputeLevels(now_ms, levels, failing_callees, slow_callees);
+  out.metrics.reserve(services_.size() * kMetricCount + late_.size());
+  std::vector<RawMetric> late;
   for (size_t i = 0; i < services_.size(); ++i) {
     ServiceState& s = services_[i];
+    const double pool = static_cast<double>(s.info->db_pool_size);
+    if (!realistic_) {
+      for (size_t m = 0; m < kMetricCount; ++m) {
+        double rel = s.baseline[m] > 0 ? s.sigma[m] / s.baseline[m] : 0.0;
+        double v = levels[i][m] * (1.0 + rel * s.noise[m].Next(noise_rng_));
+        v = RoundMetric(m, ClampMetric(m, v, pool));
+        s.last[m] = v;
+        out.metrics.push_back(MakeMetric(i, m, v, now_ms));
+      }
+      continue;
+    }
+    auto samples = realistic_->Samples(i, levels[i]);
     for (size_t m = 0; m < kMetricCount; ++m) {
-      double rel = s.baseline[m] > 0 ? s.sigma[m] / s.baseline[m] : 0.0;
-      double v = levels[i][m] * (1.0 + rel * s.noise[m].Next(noise_rng_));
-      v = RoundMetric(m, ClampMetric(m, v, static_cast<double>(s.info->db_pool_size)));
+      double v = RoundMetric(m, ClampMetric(m, samples[m].value, pool));
       s.last[m] = v;
-      RawMetric metric;
-      metric.event_id = UuidFromRng(id_rng_);
-      metric.timestamp = now_ms;
-      metric.source_service = s.info->name;
-      metric.metric_name = MetricName(m);
-      metric.metric_value = v;
-      metric.labels = {{"env", "simulation"}, {"run", run_id_}, {"unit", MetricUnit(m)}};
-      out.metrics.push_back(std::move(metric));
+      switch (samples[m].delivery) {
+        case RealisticModel::Delivery::kMissing:
+          break;
+        case RealisticModel::Delivery::kLate:
+          late.push_back(MakeMetric(i, m, v, now_ms));
+          break;
+        case RealisticModel::Delivery::kOnTime:
+          out.metrics.push_back(MakeMetric(i, m, v, now_ms));
+          break;
+      }
     }
   }
+  // The previous tick's late samples arrive after this tick's own.
+  for (auto& m : late_) out.metrics.push_back(std::move(m));
+  late_ = std::move(late);
 
+  if (!options_.emit_logs) return out;
   for (size_t i = 0; i < services_.size(); ++i) {
     ServiceState& s = services_[i];
     const auto& rules = NormalLogs(s.info->name);

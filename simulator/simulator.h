@@ -18,24 +18,36 @@
 #include "shared/messages.h"
 #include "shared/services.h"
 #include "simulator/noise.h"
+#include "simulator/profile.h"
 #include "simulator/scenarios.h"
 
 namespace sre::sim {
 
 inline constexpr int64_t kTickMs = 10000;
+static_assert(kTickMs == realistic::kSampleMs);
 
 struct SimulatorOptions {
+  using Profile = sim::Profile;
   uint64_t seed = 1;
   // Where live time begins (after the backfill). Injections never start before it, and the
   // random schedule and benign deployments count from it.
   int64_t live_start_ms = 0;
   bool random_schedule = true;
   int64_t first_injection_ms = 60000;  // after live_start_ms
+  // kClean: the original model, bit for bit (every unit test that does not ask for more). The
+  // executable defaults to kRealistic (SIM_PROFILE). See profile.h.
+  Profile profile = Profile::kClean;
+  // false: Tick() produces no raw.logs at all (normal, cascade, scenario and deployment lines),
+  // for offline generation and evaluation. Metric values, ground truth and deployments are
+  // unaffected (event ids and git shas differ, as fewer ids are drawn).
+  bool emit_logs = true;
 };
 
 // One tick's output, in publishing order per topic.
 struct TickBatch {
   int64_t timestamp_ms = 0;
+  // This tick's samples; with the realistic profile some are missing, and the previous tick's
+  // late samples follow this tick's (with their own, earlier timestamp).
   std::vector<RawMetric> metrics;
   std::vector<RawLog> logs;
   std::vector<RawDeployment> deployments;
@@ -55,6 +67,10 @@ struct ActiveScenarioInfo {
   double progress = 0;            // 0..1 over [started_at_ms, ends_at_ms], as of the last tick
   std::string phase;              // "deploying", "ramping", "holding", "recovering"
   std::optional<std::string> deployment_version;
+  bool cascade = false;
+  // The service, then (when the scenario cascades) the callers it reaches, transitively.
+  std::vector<std::string> affected_services;
+  std::shared_ptr<const ScenarioDef> def;  // the definition (effects, triggers, ground truth)
 };
 
 struct InjectResult {
@@ -97,6 +113,21 @@ class Simulator {
   // The service's current version (changes with every deployment).
   std::string CurrentVersion(const std::string& service) const;
 
+  // Services are indexed in catalogue order (services().services()[i]).
+  size_t service_count() const { return services_.size(); }
+  std::optional<size_t> ServiceIndex(const std::string& service) const;
+  // As of the last tick (the catalogue baseline before the first): the level the metric would
+  // have without any injected scenario, every benign effect of the profile included, noise and
+  // spikes excluded. Clean: the catalogue baseline.
+  double NormalLevel(size_t service, size_t metric) const { return normal_[service][metric]; }
+  // The noise standard deviation of that normal level at the last tick: noise x NormalLevel
+  // (for the realistic error_rate, combined with the binomial spread of k errors out of n
+  // requests). The noise is multiplicative, so during a scenario the value's spread grows with
+  // the displaced level, as it always has.
+  double NoiseSigma(size_t service, size_t metric) const { return sigma_[service][metric]; }
+  // The realistic model (null for the clean profile), for tests and evaluation.
+  const RealisticModel* realistic() const { return realistic_.get(); }
+
   // Cascade factors: a caller's error rate rises by kCascadeErrorShare of its callee's excess
   // (percentage points) and its p99 by kCascadeLatencyShare of the callee's relative excess, per
   // hop, when the scenario cascades. Without cascade only direct callers move, by at most
@@ -138,6 +169,7 @@ class Simulator {
   std::vector<size_t> CascadeTargets(size_t service) const;
   void RunSchedule(int64_t now_ms, TickBatch& out);
   void MaybeBenignDeployment(int64_t now_ms, TickBatch& out);
+  // Levels per service: normal_ plus the scenarios' effects and cascades.
   void ComputeLevels(int64_t now_ms, std::vector<MetricValues>& levels,
                      std::vector<std::vector<std::string>>& failing_callees,
                      std::vector<std::vector<std::string>>& slow_callees) const;
@@ -149,6 +181,7 @@ class Simulator {
   std::pair<std::string, std::string> NextVersion(size_t service, ChangeType type,
                                                   bool minor_bump) const;
   void EmitLog(TickBatch& out, size_t service, LogLevel level, std::string message, int64_t ts_ms);
+  RawMetric MakeMetric(size_t service, size_t metric, double value, int64_t now_ms);
   void EmitScenarioLogs(const Running& r, int64_t now_ms, TickBatch& out);
   GroundTruth MakeTruth(const Running& r, Phase phase, int64_t now_ms);
 
@@ -159,6 +192,9 @@ class Simulator {
   std::vector<Running> running_;
   std::vector<std::string> bag_;  // the random schedule draws without replacement, refilled
   std::mt19937_64 noise_rng_, id_rng_, text_rng_, schedule_rng_;
+  std::unique_ptr<RealisticModel> realistic_;
+  std::vector<MetricValues> normal_, sigma_;  // see NormalLevel, NoiseSigma
+  std::vector<RawMetric> late_;               // realistic: samples held for the next tick
   std::string run_id_;
   int64_t last_tick_ms_ = -1;
   int64_t next_injection_ms_ = 0;

@@ -1,8 +1,7 @@
 #pragma once
 // Helpers shared by the simulator's unit tests: the real service catalogue, a simulator run,
-// and a reference detector with the semantics of ARCHITECTURE §4 (rolling baseline of the last
-// 50 accepted samples, warm-up 20, z threshold 2.5, 3 consecutive breaches, std floors) and the
-// per-metric floors of infra/detection/detection.json at the time of writing.
+// and the shipped detector (agents/detection with infra/detection/detection.json), so what the
+// simulator's tests call "detected" is what the product detects.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -12,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "agents/detection/detector.h"
+#include "agents/detection/settings.h"
 #include "shared/services.h"
 #include "simulator/simulator.h"
 
@@ -41,22 +42,19 @@ inline std::unique_ptr<Simulator> MakeSimulator(uint64_t seed, bool random_sched
   return std::make_unique<Simulator>(Catalog(), o);
 }
 
-struct DetectorSettings {
-  bool both_directions = false;
-  double floor_abs = 0, floor_rel = 0.02;
-};
-
-inline DetectorSettings SettingsFor(const std::string& metric) {
-  if (metric == "request_rate") return {true, 0.0, 0.03};
-  if (metric == "error_rate") return {false, 0.1, 0.02};
-  if (metric == "latency_p99_ms") return {false, 0.0, 0.03};
-  if (metric == "cpu_percent") return {false, 1.0, 0.02};
-  if (metric == "memory_percent") return {false, 0.5, 0.02};
-  if (metric == "db_connections") return {false, 1.0, 0.02};
-  return {false, 5.0, 0.05};  // kafka_consumer_lag
+inline const detection::DetectionSettings& ShippedDetection() {
+  static const detection::DetectionSettings* kSettings = [] {
+    auto s = detection::DetectionSettings::Load(detection::DefaultSettingsPath());
+    if (!s.ok()) {
+      ADD_FAILURE() << s.status().message();
+      return new detection::DetectionSettings();
+    }
+    return new detection::DetectionSettings(std::move(s).value());
+  }();
+  return *kSettings;
 }
 
-// One anomaly: a series breached `kMinConsecutive` samples in a row.
+// One anomaly: the shipped detector raised on a series.
 struct Anomaly {
   std::string service, metric;
   int64_t timestamp_ms;
@@ -65,43 +63,16 @@ struct Anomaly {
 
 class ReferenceDetector {
  public:
-  static constexpr size_t kWindow = 50, kWarmup = 20;
-  static constexpr double kThreshold = 2.5;
-  static constexpr int kMinConsecutive = 3;
-
   // Returns the anomaly this sample raises, if any.
   std::optional<Anomaly> Observe(const RawMetric& m) {
-    Series& s = series_[m.source_service + "/" + m.metric_name];
-    DetectorSettings cfg = SettingsFor(m.metric_name);
-    bool breach = false;
-    double z = 0;
-    if (s.window.size() >= kWarmup) {
-      double mean = 0, var = 0;
-      for (double v : s.window) mean += v;
-      mean /= static_cast<double>(s.window.size());
-      for (double v : s.window) var += (v - mean) * (v - mean);
-      double sd = std::sqrt(var / static_cast<double>(s.window.size() - 1));
-      sd = std::max({sd, cfg.floor_abs, cfg.floor_rel * std::fabs(mean), 1e-9});
-      z = (m.metric_value - mean) / sd;
-      breach = cfg.both_directions ? std::fabs(z) > kThreshold : z > kThreshold;
-    }
-    if (!breach) {
-      s.consecutive = 0;
-      s.window.push_back(m.metric_value);
-      if (s.window.size() > kWindow) s.window.pop_front();
-      return std::nullopt;
-    }
-    if (++s.consecutive == kMinConsecutive)
-      return Anomaly{m.source_service, m.metric_name, m.timestamp, m.metric_value, z};
-    return std::nullopt;
+    auto v = detection::Observe(series_[m.source_service + "/" + m.metric_name], m.timestamp, m.metric_value,
+                                ShippedDetection().For(m.metric_name));
+    if (v.kind != detection::VerdictKind::kRaise) return std::nullopt;
+    return Anomaly{m.source_service, m.metric_name, m.timestamp, m.metric_value, v.z};
   }
 
  private:
-  struct Series {
-    std::deque<double> window;
-    int consecutive = 0;
-  };
-  std::map<std::string, Series> series_;
+  std::map<std::string, detection::SeriesState> series_;
 };
 
 // Samples of one series: timestamp -> value.

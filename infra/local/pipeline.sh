@@ -15,7 +15,8 @@
 #
 # `eval` runs a separate pipeline in DIR/eval/run on a fresh stack, with the simulator at
 # SIM_SPEED=30 (or $SIM_SPEED) and SIM_SCHEDULE=off, runs sre-eval against it (scorecard in
-# DIR/eval/scorecard.{md,json}) and stops it again, also when interrupted. It needs the
+# DIR/eval/scorecard.{md,json}) and stops it again, also when interrupted; then appends the
+# detection scorecard of sre-eval-detection (DIR/eval/detection.{md,json}). It needs the
 # executables' HTTP ports, so a running `make demo` must be stopped first.
 #
 # Environment for the executables: DIR/stack.env (from stack.sh), then ./.env if present (the
@@ -136,7 +137,7 @@ case "$cmd" in
     mkdir -p "$run"
     trap '"$0" stop --dir "$run" >/dev/null 2>&1 || true' EXIT INT TERM
     SIM_SCHEDULE=off SIM_SPEED="${SIM_SPEED:-30}" SIM_SEED="${SIM_SEED:-20261202}" \
-      "$0" start --fresh --dir "$run" --bin "$bin"
+      SIM_PROFILE="${SIM_PROFILE:-clean}" "$0" start --fresh --dir "$run" --bin "$bin"
     # shellcheck disable=SC1091
     source "$run/stack.env"
     rc=0
@@ -144,6 +145,11 @@ case "$cmd" in
     "$0" stop --dir "$run"
     trap - EXIT INT TERM
     say "scorecard in $dir/eval/scorecard.md (logs of the run in $run/logs)"
+    # The detection section: the core alone over 30 simulated days, realistic and clean profiles.
+    (cd "$repo" && "$bin/sre-eval-detection" --days 30 --md "$dir/eval/detection.md" \
+      --json "$dir/eval/detection.json" >/dev/null) || rc=$?
+    cat "$dir/eval/detection.md" >> "$dir/eval/scorecard.md"
+    say "detection section appended from $dir/eval/detection.md"
     exit "$rc"
     ;;
   status)
