@@ -19,14 +19,19 @@ namespace sre::keys {
 inline std::string SeriesHistory(const std::string& service, const std::string& metric) {
   return "sre:series:{" + service + "}:" + metric + ":hist";
 }
-// STRING, binary: the state of a series' scoring core (agents/detection/detector.h SeriesState),
-// written by the detection agent on every sample with a compare-and-set on its first 16 bytes.
-// Sixteen little-endian doubles (version, newest event time, first event time, level, spread,
-// tail, samples accepted, run, episode, calm, elevated, episode level, season day, bin, bin
-// samples, days stored), then little-endian floats: a ring of 16 evidence values and 288 seasonal
-// bins (5 minutes) per day stored (at most 4). Read the baseline with ParseSeriesWindow().
+// STRING, binary: the state of a series' scoring core (agents/detection/detector.h PackState),
+// written by the detection agent on every sample with a compare-and-set on its first 16 bytes:
+// 17 little-endian doubles (version, newest event time, first event time, level, spread, tail,
+// samples accepted, run, episode, calm, elevated, episode level, season day, bin, bin samples,
+// bin mean, days stored), then 16 little-endian floats (the evidence ring): 200 bytes. Read the
+// baseline with ParseSeriesWindow().
 inline std::string SeriesWindow(const std::string& service, const std::string& metric) {
   return "sre:series:{" + service + "}:" + metric + ":window";
+}
+// STRING, binary: the seasonal days of a series (PackSeason: 288 little-endian floats per day
+// stored, today first), written with the state when a 5-minute bin is complete.
+inline std::string SeriesSeason(const std::string& service, const std::string& metric) {
+  return "sre:series:{" + service + "}:" + metric + ":season";
 }
 // STRING: the id of the service's open incident (no TTL; deleted at resolution).
 inline std::string OpenIncidentLock(const std::string& service) { return "sre:lock:incident:{" + service + "}"; }
@@ -79,13 +84,11 @@ struct SeriesWindowSummary {
   int samples = 0;
 };
 inline std::optional<SeriesWindowSummary> ParseSeriesWindow(std::string_view blob) {
-  constexpr size_t kScalars = 16, kRing = 16, kBins = 288;
-  if (blob.size() < kScalars * sizeof(double)) return std::nullopt;
+  constexpr size_t kScalars = 17, kRing = 16;
+  if (blob.size() != kScalars * sizeof(double) + kRing * sizeof(float)) return std::nullopt;
   auto at = [&](size_t i) { return PackedDouble(blob, i); };
-  double days = at(15), accepted = at(6);
-  if (!(days >= 0 && days <= 16) || !(accepted >= 1) ||
-      blob.size() != kScalars * 8 + (kRing + static_cast<size_t>(days) * kBins) * 4)
-    return std::nullopt;
+  double accepted = at(6);
+  if (!(accepted >= 1)) return std::nullopt;
   SeriesWindowSummary s;
   s.samples = static_cast<int>(std::min(accepted, 1e9));
   s.mean = at(3);

@@ -64,26 +64,23 @@ TEST(PackedDoubleTest, IsLittleEndianIeeeLikeLuaStructPack) {
 }
 
 TEST(SeriesWindowTest, DecodesTheBaselineFromThePackedHeader) {
-  // 16 scalars (level 4 at [3], spread 1.5 at [4], 3 accepted at [6], no day stored), then the
-  // evidence ring of 16 floats.
-  std::string blob = Packed({7, 30000, 10000, 4, 1.5, 2.6, 3, 0, 0, 0, 0, 0, 0, -1, 0, 0}) + std::string(64, '\0');
+  // 17 scalars (level 4 at [3], spread 1.5 at [4], 3 accepted at [6]), then the evidence ring
+  // of 16 floats.
+  std::string blob = Packed({7, 30000, 10000, 4, 1.5, 2.6, 3, 0, 0, 0, 0, 0, 0, -1, 0, 0, 1}) + std::string(64, '\0');
   auto s = keys::ParseSeriesWindow(blob);
   ASSERT_TRUE(s.has_value());
   EXPECT_EQ(s->samples, 3);
   EXPECT_DOUBLE_EQ(s->mean, 4);
   EXPECT_DOUBLE_EQ(s->std, 1.5);
-  // One day of seasonal bins more.
-  std::string with_day = Packed({7, 30000, 10000, 4, 1.5, 2.6, 3, 0, 0, 0, 0, 0, 0, -1, 0, 1}) + std::string(64 + 288 * 4, '\0');
-  EXPECT_TRUE(keys::ParseSeriesWindow(with_day).has_value());
 }
 
 TEST(SeriesWindowTest, RejectsValuesThatAreNotAWindow) {
   EXPECT_FALSE(keys::ParseSeriesWindow("").has_value());
   EXPECT_FALSE(keys::ParseSeriesWindow("12.5").has_value());  // text, too short
-  std::string header = Packed({7, 30000, 10000, 4, 1.5, 2.6, 3, 0, 0, 0, 0, 0, 0, -1, 0, 0});
+  std::string header = Packed({7, 30000, 10000, 4, 1.5, 2.6, 3, 0, 0, 0, 0, 0, 0, -1, 0, 0, 1});
   EXPECT_FALSE(keys::ParseSeriesWindow(header).has_value());                          // truncated
   EXPECT_FALSE(keys::ParseSeriesWindow(Packed({12, 56, 3, 1, 30000, 4, 2, 4, 6, 50})).has_value());  // the former layout
-  std::string empty = Packed({1, 30000, 30000, 0, 0, 2.6, 0, 0, 0, 0, 0, 0, 0, -1, 0, 0}) + std::string(64, '\0');
+  std::string empty = Packed({1, 30000, 30000, 0, 0, 2.6, 0, 0, 0, 0, 0, 0, 0, -1, 0, 0, 0}) + std::string(64, '\0');
   EXPECT_FALSE(keys::ParseSeriesWindow(empty).has_value());  // nothing accepted yet
 }
 

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cstdio>
 #include <string_view>
+#include <unordered_set>
 
 #include "shared/redis_keys.h"
 
@@ -17,24 +18,25 @@ constexpr size_t kTokenBytes = 16;        // version and newest ts: what the com
 constexpr size_t kMaxCached = 200000;     // series states kept in the process
 constexpr int kAttempts = 4;              // a sample is scored again at most this often on contention
 
-// KEYS: 1 history zset, 2 series state (binary, PackState), 3 open-incident lock
+// KEYS: 1 history zset, 2 series state (binary, PackState), 3 open-incident lock, 4 seasonal days
+//       (binary, PackSeason)
 // ARGV: 1 ts, 2 expected token (the first 16 bytes of the stored state, "" for none), 3 the new
 //       state, 4 the history member, 5 "1" on a raise, 6 candidate incident id, 7 ttl seconds,
 //       8 "1" when the sample may be a redelivery (not newer than the cached state), 9 "1" to
 //       trim the history to ARGV[10] members, 11 recent samples returned on a raise, 12 "1" to
-//       refresh the history's TTL
+//       refresh the TTLs of the history and the days, 13 the new seasonal days ("": unchanged)
 // Returns {0, member, recent...} when recorded; {1, stored member} for a sample already in the
-// history; {2, current state} when the stored state is not the expected one (nothing written).
-// The script formats and parses no number: everything arrives ready (the state is packed).
+// history; {2, current state, current days} when the stored state is not the expected one
+// (nothing written). The script formats and parses no number: everything arrives ready.
 constexpr const char* kScript = R"lua(
 if ARGV[8] == '1' then
   local existing = redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], ARGV[1])
   if #existing > 0 then return {1, existing[1]} end
 end
-local blob = redis.call('GET', KEYS[2])
-local token = ''
-if blob then token = string.sub(blob, 1, 16) end
-if token ~= ARGV[2] then return {2, blob or ''} end
+local token = redis.call('GETRANGE', KEYS[2], 0, 15)
+if token ~= ARGV[2] then
+  return {2, redis.call('GET', KEYS[2]) or '', redis.call('GET', KEYS[4]) or ''}
+end
 local member = ARGV[4]
 if ARGV[5] == '1' then
   if redis.call('SET', KEYS[3], ARGV[6], 'NX') then
@@ -44,9 +46,13 @@ if ARGV[5] == '1' then
   end
 end
 redis.call('SET', KEYS[2], ARGV[3], 'EX', ARGV[7])
+if ARGV[13] ~= '' then redis.call('SET', KEYS[4], ARGV[13], 'EX', ARGV[7]) end
 redis.call('ZADD', KEYS[1], ARGV[1], member)
 if ARGV[9] == '1' then redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -(tonumber(ARGV[10]) + 1)) end
-if ARGV[12] == '1' then redis.call('EXPIRE', KEYS[1], ARGV[7]) end
+if ARGV[12] == '1' then
+  redis.call('EXPIRE', KEYS[1], ARGV[7])
+  redis.call('EXPIRE', KEYS[4], ARGV[7])
+end
 local reply = {0, member}
 if ARGV[5] == '1' then
   local recent = redis.call('ZREVRANGE', KEYS[1], 0, tonumber(ARGV[11]) - 1)
@@ -128,25 +134,33 @@ void SeriesStore::Forget() {
 std::vector<Expected<OnlineVerdict>> SeriesStore::Score(const std::vector<SampleCall>& calls,
                                                          const std::vector<const MetricSettings*>& settings) {
   std::lock_guard<std::mutex> lock(mu_);
-  std::vector<Expected<OnlineVerdict>> out(calls.size(), Status::Transient("series state kept changing"));
+  static const std::string kTtl = std::to_string(kSeriesTtlSeconds), kHistory = std::to_string(kHistoryLength),
+                           kRecent = std::to_string(kRecentOnRaise);
+  std::vector<Expected<OnlineVerdict>> out(calls.size(), OnlineVerdict{});
   if (cache_.size() > kMaxCached) cache_.clear();
   std::vector<size_t> todo(calls.size());
-  for (size_t i = 0; i < calls.size(); ++i) todo[i] = i;
-  auto load = [](std::string_view blob) {
+  std::vector<std::string> ids(calls.size());
+  for (size_t i = 0; i < calls.size(); ++i) {
+    todo[i] = i;
+    ids[i] = SeriesId(calls[i]);
+  }
+  auto load = [](std::string_view blob, std::string_view season) {
     Cached c;
     c.token = std::string(blob.substr(0, kTokenBytes));
-    if (auto s = UnpackState(blob)) c.state = std::move(*s);  // else a former layout: start over
+    if (auto s = UnpackState(blob, season)) c.state = std::move(*s);  // else a former layout: start over
     return c;
   };
   for (int attempt = 0; attempt < kAttempts && !todo.empty(); ++attempt) {
     // The states this process has not cached yet: one round trip for all of them.
     std::vector<std::string> missing;
+    std::unordered_set<std::string> asked;
     std::vector<std::vector<std::string>> gets;
     for (size_t i : todo) {
-      std::string id = SeriesId(calls[i]);
-      if (cache_.count(id) || std::find(missing.begin(), missing.end(), id) != missing.end()) continue;
+      const std::string& id = ids[i];
+      if (cache_.count(id) || !asked.insert(id).second) continue;
       missing.push_back(id);
       gets.push_back({"GET", keys::SeriesWindow(calls[i].service, calls[i].metric)});
+      gets.push_back({"GET", keys::SeriesSeason(calls[i].service, calls[i].metric)});
     }
     if (!gets.empty()) {
       auto r = redis_.Pipeline(gets);
@@ -155,40 +169,48 @@ std::vector<Expected<OnlineVerdict>> SeriesStore::Score(const std::vector<Sample
         return out;
       }
       for (size_t k = 0; k < missing.size(); ++k) {
-        const RedisReply& reply = (*r)[k];
-        if (reply.is_error()) {
-          for (size_t i : todo) out[i] = Status::Transient("redis: " + reply.str);
+        const RedisReply& state = (*r)[2 * k];
+        const RedisReply& season = (*r)[2 * k + 1];
+        if (state.is_error() || season.is_error()) {
+          for (size_t i : todo) out[i] = Status::Transient("redis: " + (state.is_error() ? state.str : season.str));
           return out;
         }
-        cache_[missing[k]] = reply.type == RedisReply::Type::kString ? load(reply.str) : Cached{};
+        cache_[missing[k]] = state.type == RedisReply::Type::kString
+                                 ? load(state.str, season.type == RedisReply::Type::kString ? season.str : "")
+                                 : Cached{};
       }
     }
     std::vector<Verdict> computed(calls.size());
     EvalStream stream(redis_, BaselineScript());
     for (size_t i : todo) {
       const SampleCall& c = calls[i];
-      Cached& cached = cache_[SeriesId(c)];
+      Cached& cached = cache_[ids[i]];
       bool maybe_duplicate = cached.state.version > 0 && static_cast<double>(c.ts) <= cached.state.last_ts;
       Verdict v = Observe(cached.state, c.ts, c.value, *settings[i]);
       std::string blob = PackState(cached.state);
+      std::string season;
+      if (cached.state.season_dirty) {
+        season = PackSeason(cached.state);
+        cached.state.season_dirty = false;
+      }
       uint64_t version = static_cast<uint64_t>(cached.state.version);
       std::string expected = std::move(cached.token);
       cached.token = blob.substr(0, kTokenBytes);
       std::string member = HistoryMember(c.ts, c.value, v);
       if (v.kind == VerdictKind::kBreach || v.kind == VerdictKind::kLevelShift) member += "||";
       stream.Add({{keys::SeriesHistory(c.service, c.metric), keys::SeriesWindow(c.service, c.metric),
-                   keys::OpenIncidentLock(c.service)},
+                   keys::OpenIncidentLock(c.service), keys::SeriesSeason(c.service, c.metric)},
                   {std::to_string(c.ts), std::move(expected), std::move(blob), std::move(member),
-                   v.kind == VerdictKind::kRaise ? "1" : "0", c.candidate_incident_id, std::to_string(kSeriesTtlSeconds),
-                   maybe_duplicate ? "1" : "0", version % 16 == 0 ? "1" : "0", std::to_string(kHistoryLength),
-                   std::to_string(kRecentOnRaise), version % 64 == 1 ? "1" : "0"}});
+                   v.kind == VerdictKind::kRaise ? "1" : "0", c.candidate_incident_id, kTtl,
+                   maybe_duplicate ? "1" : "0", version % 16 == 0 ? "1" : "0", kHistory, kRecent,
+                   version % 64 == 1 ? "1" : "0", std::move(season)}});
       computed[i] = v;
     }
     auto replies = stream.Finish();
     if (!replies.ok()) {
       // What Redis recorded is unknown: forget the states this batch touched.
       for (size_t i : todo) {
-        cache_.erase(SeriesId(calls[i]));
+        cache_.erase(ids[i]);
         out[i] = replies.status();
       }
       return out;
@@ -198,23 +220,23 @@ std::vector<Expected<OnlineVerdict>> SeriesStore::Score(const std::vector<Sample
       size_t i = todo[k];
       const RedisReply& reply = (*replies)[k];
       if (reply.is_error()) {
-        cache_.erase(SeriesId(calls[i]));
+        cache_.erase(ids[i]);
         out[i] = Status::Transient("redis baseline script: " + reply.str);
         continue;
       }
       if (reply.type != RedisReply::Type::kArray || reply.elements.size() < 2) {
-        cache_.erase(SeriesId(calls[i]));
+        cache_.erase(ids[i]);
         out[i] = Status::Internal("redis baseline script: unexpected reply");
         continue;
       }
       int64_t status = reply.elements[0].integer;
       if (status == 2) {  // someone else wrote the state: score again on theirs
-        cache_[SeriesId(calls[i])] = load(reply.elements[1].str);
+        cache_[ids[i]] = load(reply.elements[1].str, reply.elements.size() > 2 ? reply.elements[2].str : "");
         again.push_back(i);
         continue;
       }
       if (status == 1) {  // a redelivery: its stored verdict; the cached state counted it again
-        cache_.erase(SeriesId(calls[i]));
+        cache_.erase(ids[i]);
         auto stored = ParseHistoryMember(reply.elements[1].str);
         if (stored.ok()) stored->duplicate = true;
         out[i] = std::move(stored);
@@ -235,6 +257,7 @@ std::vector<Expected<OnlineVerdict>> SeriesStore::Score(const std::vector<Sample
     }
     todo = std::move(again);
   }
+  for (size_t i : todo) out[i] = Status::Transient("series state kept changing under this consumer");
   return out;
 }
 

@@ -89,6 +89,9 @@ TEST(SeriesStoreTest, VerdictsMatchTheOfflineCoreAlsoWhenTwoConsumersTakeTurns) 
     auto blob = redis_a.Command({"GET", keys::SeriesWindow(service, metric)});
     ASSERT_TRUE(blob.ok());
     EXPECT_EQ(blob->str, PackState(offline_state));
+    auto season = redis_a.Command({"GET", keys::SeriesSeason(service, metric)});
+    ASSERT_TRUE(season.ok());
+    EXPECT_EQ(season->str, PackSeason(offline_state));
     auto summary = keys::ParseSeriesWindow(blob->str);
     ASSERT_TRUE(summary.has_value()) << metric;
     EXPECT_EQ(summary->mean, offline_state.level);

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <bit>
 #include <cstdio>
+#include <cstring>
 #include <functional>
 #include <limits>
 
@@ -51,8 +52,21 @@ std::array<float, kSeasonBins> EmptyDay() {
   return d;
 }
 
+// Today's bin being averaged goes into today's day (the season blob changes only then).
+void FlushBin(SeriesState& s) {
+  if (s.bin >= 0 && s.bin < kSeasonBins && s.bin_count > 0 && !s.days.empty()) {
+    s.days[0][static_cast<size_t>(s.bin)] = static_cast<float>(s.bin_mean);
+    s.season_dirty = true;
+  }
+  s.bin = -1;
+  s.bin_count = 0;
+  s.bin_mean = 0;
+}
+
 // Today becomes `day`: the days before move one slot back per day elapsed.
 void RollDays(SeriesState& s, int64_t day) {
+  FlushBin(s);
+  s.season_dirty = true;
   if (s.season_day < 0 || s.days.empty()) {
     s.days.assign(1, EmptyDay());
   } else {
@@ -61,8 +75,6 @@ void RollDays(SeriesState& s, int64_t day) {
     if (s.days.size() > static_cast<size_t>(kSeasonDays)) s.days.resize(kSeasonDays);
   }
   s.season_day = static_cast<double>(day);
-  s.bin = -1;
-  s.bin_count = 0;
 }
 
 // The seasonal term at `ts` from the days before ts's day (`back` = how many days ts lies
@@ -129,12 +141,11 @@ Verdict Observe(SeriesState& s, int64_t ts, double value, const MetricSettings& 
     if (back != 0 || s.accepted == 0) return;
     double b = static_cast<double>((ts - day * kDayMs) / kBinMs);
     if (b != s.bin) {
+      FlushBin(s);
       s.bin = b;
-      s.bin_count = 0;
     }
-    float& slot = s.days[0][static_cast<size_t>(b)];
     double offset = std::clamp(x - level_before, -kOffsetClipSpreads * spread, kOffsetClipSpreads * spread);
-    slot = static_cast<float>(std::isnan(slot) ? offset : (slot * s.bin_count + offset) / (s.bin_count + 1));
+    s.bin_mean = (s.bin_mean * s.bin_count + offset) / (s.bin_count + 1);
     s.bin_count += 1;
   };
 
@@ -245,51 +256,54 @@ double AnomalyScore(double u) {
 }
 
 namespace {
-constexpr size_t kScalars = 16;
+constexpr size_t kScalars = 17;
 }  // namespace
+
+static_assert(std::endian::native == std::endian::little, "the packed state is little-endian");
 
 std::string PackState(const SeriesState& s) {
   std::string out;
-  out.reserve(kScalars * 8 + (kEvidenceRing + s.days.size() * kSeasonBins) * 4);
+  out.reserve(kScalars * 8 + sizeof(s.evidence));
   for (double d : {s.version, s.last_ts, s.first_ts, s.level, s.spread, s.tail, s.accepted, s.run, s.episode, s.calm,
-                   s.elevated, s.shift_level, s.season_day, s.bin, s.bin_count, static_cast<double>(s.days.size())})
+                   s.elevated, s.shift_level, s.season_day, s.bin, s.bin_count, s.bin_mean,
+                   static_cast<double>(s.days.size())})
     keys::AppendPackedDouble(out, d);
-  auto put_float = [&](float f) {
-    uint32_t bits = std::bit_cast<uint32_t>(f);
-    for (int b = 0; b < 4; ++b) out.push_back(static_cast<char>((bits >> (8 * b)) & 0xff));
-  };
-  for (float f : s.evidence) put_float(f);
-  for (const auto& day : s.days)
-    for (float f : day) put_float(f);
+  // Floats are stored as the host's (little-endian, asserted above) IEEE bytes.
+  out.append(reinterpret_cast<const char*>(s.evidence.data()), sizeof(s.evidence));
   return out;
 }
 
-std::optional<SeriesState> UnpackState(std::string_view blob) {
-  if (blob.size() < kScalars * 8) return std::nullopt;
+std::string PackSeason(const SeriesState& s) {
+  std::string out;
+  out.reserve(s.days.size() * sizeof(std::array<float, kSeasonBins>));
+  for (const auto& day : s.days) out.append(reinterpret_cast<const char*>(day.data()), sizeof(day));
+  return out;
+}
+
+std::optional<SeriesState> UnpackState(std::string_view blob, std::string_view season) {
+  if (blob.size() != kScalars * 8 + kEvidenceRing * sizeof(float)) return std::nullopt;
   double d[kScalars];
   for (size_t i = 0; i < kScalars; ++i) d[i] = keys::PackedDouble(blob, i);
-  double days = d[kScalars - 1];
-  if (!(days >= 0 && days <= kSeasonDays) ||
-      blob.size() != kScalars * 8 + (kEvidenceRing + static_cast<size_t>(days) * kSeasonBins) * 4)
-    return std::nullopt;
   for (double x : d)
     if (!std::isfinite(x)) return std::nullopt;
   SeriesState s;
   s.version = d[0], s.last_ts = d[1], s.first_ts = d[2], s.level = d[3], s.spread = d[4], s.tail = d[5];
   s.accepted = d[6], s.run = d[7], s.episode = d[8], s.calm = d[9], s.elevated = d[10], s.shift_level = d[11];
-  s.season_day = d[12], s.bin = d[13], s.bin_count = d[14];
+  s.season_day = d[12], s.bin = d[13], s.bin_count = d[14], s.bin_mean = d[15];
   if (s.bin >= kSeasonBins || s.bin < -1) return std::nullopt;
-  size_t at = kScalars * 8;
-  auto get_float = [&] {
-    uint32_t bits = 0;
-    for (int b = 0; b < 4; ++b) bits |= static_cast<uint32_t>(static_cast<unsigned char>(blob[at + b])) << (8 * b);
-    at += 4;
-    return std::bit_cast<float>(bits);
-  };
-  for (float& f : s.evidence) f = get_float();
-  s.days.resize(static_cast<size_t>(days));
-  for (auto& day : s.days)
-    for (float& f : day) f = get_float();
+  std::memcpy(s.evidence.data(), blob.data() + kScalars * 8, sizeof(s.evidence));
+  double days = d[16];
+  constexpr size_t kDayBytes = sizeof(std::array<float, kSeasonBins>);
+  if (days >= 1 && days <= kSeasonDays && season.size() == static_cast<size_t>(days) * kDayBytes) {
+    s.days.resize(static_cast<size_t>(days));
+    for (size_t i = 0; i < s.days.size(); ++i) std::memcpy(s.days[i].data(), season.data() + i * kDayBytes, kDayBytes);
+  } else {
+    // No seasonal history (or it expired apart from the state): it starts over.
+    s.days.clear();
+    s.season_day = -1;
+    s.bin = -1;
+    s.bin_count = s.bin_mean = 0;
+  }
   return s;
 }
 

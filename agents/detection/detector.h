@@ -60,18 +60,23 @@ struct SeriesState {
   double elevated = 0;          // samples in a row above the exit threshold, in an episode
   double shift_level = 0;       // the episode's recent level (a candidate new normal)
   double season_day = -1;       // day number (UTC) of days[0], -1 before the first sample
-  double bin = -1, bin_count = 0;  // today's bin being averaged, and its samples so far
+  double bin = -1, bin_count = 0, bin_mean = 0;  // today's bin being averaged: samples, mean offset
   std::array<float, kEvidenceRing> evidence{};  // directional z / threshold, newest at [0]
   // days[0] is today; days[d] the d-th day before (NaN: no sample in that bin that day).
+  // Today's current bin is in bin_mean until the bin changes.
   std::vector<std::array<float, kSeasonBins>> days;
+  bool season_dirty = false;  // days changed since the last PackSeason (not stored)
 };
 
-// The packed form of a SeriesState, as stored in Redis (keys::SeriesWindow): little-endian
-// doubles for the scalars (keys::kSeriesStateScalars of them, the first being `version`), the
-// evidence ring and the days as little-endian floats.
+// The packed form of a SeriesState, as stored in Redis: the state (keys::SeriesWindow, rewritten
+// every sample, 200 bytes: 17 little-endian doubles — `version` first — then the evidence ring as
+// little-endian floats) and the seasonal days (keys::SeriesSeason, 288 little-endian floats per
+// day, rewritten only when a bin is complete).
 std::string PackState(const SeriesState& s);
-// nullopt for a value that is not a packed state (wrong size, a former layout).
-std::optional<SeriesState> UnpackState(std::string_view blob);
+std::string PackSeason(const SeriesState& s);
+// nullopt for a state that is not a packed state (wrong size, a former layout). A season that
+// does not match the state's day count is dropped (the seasonal history starts over).
+std::optional<SeriesState> UnpackState(std::string_view state, std::string_view season = {});
 
 enum class VerdictKind {
   kWarmup,      // too few samples to judge; the sample was accepted

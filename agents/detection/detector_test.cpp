@@ -294,11 +294,20 @@ TEST(DetectorTest, StatePacksAndUnpacksExactlyAndRejectsOtherValues) {
   FeedDay(s, m, 0, rng, {});
   FeedDay(s, m, 1, rng, {});
   Feed(s, {50, 50}, m);
-  std::string blob = PackState(s);
-  auto back = UnpackState(blob);
+  std::string blob = PackState(s), season = PackSeason(s);
+  EXPECT_EQ(blob.size(), 200u);  // what is rewritten on every sample
+  EXPECT_EQ(season.size(), 3u * 288 * 4);
+  auto back = UnpackState(blob, season);
   ASSERT_TRUE(back.has_value());
   EXPECT_EQ(PackState(*back), blob);
+  EXPECT_EQ(PackSeason(*back), season);
   ASSERT_EQ(back->days.size(), 3u);  // today and the two days before
+  // Without its days (expired, or from another series) the state keeps its level and starts the
+  // seasonal history over.
+  auto without = UnpackState(blob, season.substr(0, 288 * 4));
+  ASSERT_TRUE(without.has_value());
+  EXPECT_TRUE(without->days.empty());
+  EXPECT_EQ(without->level, s.level);
   // The unpacked state scores the next sample exactly like the original.
   SeriesState a = s, b = *back;
   Verdict va = Obs(a, 130, m), vb = Obs(b, 130, m);
