@@ -6,6 +6,7 @@
 #include <string_view>
 #include <unordered_set>
 
+#include "shared/ids.h"
 #include "shared/redis_keys.h"
 
 namespace sre::detection {
@@ -92,6 +93,10 @@ std::string SeriesId(const SampleCall& c) { return c.service + '\x1f' + c.metric
 const RedisScript& BaselineScript() {
   static const RedisScript script(kScript);
   return script;
+}
+
+std::string CandidateIncidentId(const SampleCall& c) {
+  return UuidFromName("incident/" + c.service + "/" + c.metric + "/" + std::to_string(c.ts));
 }
 
 std::string HistoryMember(int64_t ts, double value, const Verdict& v) {
@@ -201,7 +206,11 @@ std::vector<Expected<OnlineVerdict>> SeriesStore::Score(const std::vector<Sample
       stream.Add({{keys::SeriesHistory(c.service, c.metric), keys::SeriesWindow(c.service, c.metric),
                    keys::OpenIncidentLock(c.service), keys::SeriesSeason(c.service, c.metric)},
                   {std::to_string(c.ts), std::move(expected), std::move(blob), std::move(member),
-                   v.kind == VerdictKind::kRaise ? "1" : "0", c.candidate_incident_id, kTtl,
+                   v.kind == VerdictKind::kRaise ? "1" : "0",
+                   v.kind != VerdictKind::kRaise     ? std::string()
+                   : c.candidate_incident_id.empty() ? CandidateIncidentId(c)
+                                                     : c.candidate_incident_id,
+                   kTtl,
                    maybe_duplicate ? "1" : "0", version % 16 == 0 ? "1" : "0", kHistory, kRecent,
                    version % 64 == 1 ? "1" : "0", std::move(season)}});
       computed[i] = v;

@@ -26,7 +26,9 @@ struct SampleCall {
   std::string service, metric;
   int64_t ts = 0;
   double value = 0;
-  std::string candidate_incident_id;  // used if this sample raises and the lock is free
+  // Used if this sample raises and the lock is free; empty: CandidateIncidentId(), computed only
+  // for a raising sample.
+  std::string candidate_incident_id;
 };
 
 struct OnlineVerdict {
@@ -36,6 +38,10 @@ struct OnlineVerdict {
   std::string incident_decision, incident_id;
   std::vector<std::pair<int64_t, double>> recent;  // newest last, on a raise
 };
+
+// The id a raise of this sample proposes for a new incident: a name-based UUID of
+// "incident/<service>/<metric>/<ts>", so a redelivered raise proposes the same one.
+std::string CandidateIncidentId(const SampleCall& call);
 
 // The history member recording a verdict (see keys::SeriesHistory): "<ts>|<value>|<kind>" for
 // warm-up and normal samples, else "...|<z>|<mean>|<std>|<n>|<run>|<threshold>|<score>" followed

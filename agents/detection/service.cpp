@@ -105,9 +105,8 @@ std::vector<Status> DetectionService::HandleBatch(std::span<const InboundMessage
         results[i] = metric.status();
         continue;
       }
-      SampleCall call{metric->source_service, metric->metric_name, metric->timestamp, metric->metric_value,
-                      UuidFromName("incident/" + metric->source_service + "/" + metric->metric_name + "/" +
-                                   std::to_string(metric->timestamp))};
+      // The candidate incident id is derived by the store, only for a sample that raises.
+      SampleCall call{metric->source_service, metric->metric_name, metric->timestamp, metric->metric_value, {}};
       metric_calls.push_back(std::move(call));
       metric_settings.push_back(&settings_.For(metric->metric_name));
       metric_index.push_back(i);
