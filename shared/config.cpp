@@ -27,6 +27,24 @@ std::string Lower(std::string s) {
 
 }  // namespace
 
+bool BearerMatches(const Secret& token, std::string_view v) {
+  auto space = [](char c) { return c == ' ' || c == '\t'; };
+  while (!v.empty() && space(v.front())) v.remove_prefix(1);
+  while (!v.empty() && space(v.back())) v.remove_suffix(1);
+  size_t gap = v.find(' ');
+  if (gap != 6 || !std::equal(v.begin(), v.begin() + 6, "bearer", [](char a, char b) {
+        return std::tolower(static_cast<unsigned char>(a)) == b;
+      }))
+    return false;
+  std::string_view given = v.substr(gap + 1);
+  while (!given.empty() && space(given.front())) given.remove_prefix(1);
+  const std::string& want = token.reveal();
+  unsigned char diff = given.size() == want.size() ? 0 : 1;
+  for (size_t i = 0; i < want.size(); ++i)
+    diff |= static_cast<unsigned char>(want[i] ^ (i < given.size() ? given[i] : 0));
+  return diff == 0 && !want.empty();
+}
+
 std::map<std::string, std::string> ParseDotEnv(const std::string& text) {
   std::map<std::string, std::string> out;
   std::istringstream in(text);

@@ -8,6 +8,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace sre {
@@ -29,6 +30,10 @@ class Secret {
  private:
   std::string value_;
 };
+
+// True when `authorization` is "Bearer <token>" (scheme case-insensitive) and the token is set.
+// Compares in time that depends only on the token's length.
+bool BearerMatches(const Secret& token, std::string_view authorization);
 
 class Config {
  public:

@@ -272,8 +272,9 @@ Expected<T> FromJson(const Json& j) {
 
 // Parses and validates a payload. Status::Invalid for bad JSON, nesting deeper than
 // kMaxJsonDepth, or a bad field. Ill-formed UTF-8 is replaced (and counted) before parsing.
-template <typename T>
-Expected<T> Decode(std::string_view payload) {
+// A JSON object from outside (a payload, an HTTP body), with Decode's protections: ill-formed
+// UTF-8 replaced (and counted), nesting deeper than kMaxJsonDepth refused before parsing.
+inline Expected<Json> ParseJsonObject(std::string_view payload) {
   std::string repaired;
   if (!IsValidUtf8(payload)) {
     TextRepairs r;
@@ -287,7 +288,14 @@ Expected<T> Decode(std::string_view payload) {
   if (j.is_discarded()) return Status::Invalid("payload is not valid JSON");
   if (!j.is_object())
     return Status::Invalid("payload must be a JSON object, got " + codec::TypeName(j));
-  return FromJson<T>(j);
+  return j;
+}
+
+template <typename T>
+Expected<T> Decode(std::string_view payload) {
+  auto j = ParseJsonObject(payload);
+  if (!j.ok()) return j.status();
+  return FromJson<T>(*j);
 }
 
 template <typename T>

@@ -292,6 +292,30 @@ std::vector<Status> MessageHandler::HandleBatch(std::span<const InboundMessage> 
 // ---------------------------------------------------------------------------------------------
 // Consumer runner
 
+OutboundMessage DeadLetterFor(const std::string& agent, const InboundMessage& m, const std::string& error,
+                              int attempts) {
+  sre::DeadLetter dl;
+  // One dead letter per consumer of a message: the agent is part of its identity.
+  dl.event_id = UuidFromName("dead-letter/" + agent + "/" + m.topic + "/" + std::to_string(m.partition) + "/" +
+                             std::to_string(m.offset) + (m.topic.rfind("http:", 0) == 0 ? "/" + Sha256Hex(m.payload + error) : ""));
+  dl.timestamp = std::chrono::duration_cast<std::chrono::milliseconds>(
+                     std::chrono::system_clock::now().time_since_epoch())
+                     .count();
+  dl.agent = agent;
+  dl.topic = m.topic;
+  dl.partition = m.partition;
+  dl.offset = m.offset;
+  dl.error = TruncateUtf8(SanitizeUtf8(std::string_view(error).substr(0, kDeadLetterErrorMax * 2)), kDeadLetterErrorMax);
+  if (dl.error.empty()) dl.error = "unknown error";
+  std::string payload = SanitizeUtf8(std::string_view(m.payload).substr(0, kDeadLetterPayloadMax + 4), false);
+  dl.payload = TruncateUtf8(payload, kDeadLetterPayloadMax, false);
+  dl.payload_bytes = static_cast<int64_t>(m.payload.size());
+  dl.payload_sha256 = Sha256Hex(m.payload);
+  dl.payload_truncated = m.payload.size() > kDeadLetterPayloadMax || dl.payload.size() < payload.size();
+  dl.attempts = attempts;
+  return {topics::kDeadLetters, TruncateUtf8(m.key, 256, false), Encode(dl)};
+}
+
 struct ConsumerRunner::Impl {
   ConsumerOptions options;
   Producer* producer = nullptr;
@@ -322,32 +346,6 @@ struct ConsumerRunner::Impl {
     }
   }
 
-  // A bounded dead letter for `m`: at most kDeadLetterPayloadMax bytes of the payload (cut on a
-  // UTF-8 boundary, ill-formed bytes replaced) with its full size and SHA-256, and at most
-  // kDeadLetterErrorMax bytes of the error.
-  OutboundMessage MakeDeadLetter(const InboundMessage& m, const std::string& error, int attempts) const {
-    sre::DeadLetter dl;
-    // One dead letter per consumer of a message: the agent is part of its identity.
-    dl.event_id = UuidFromName("dead-letter/" + options.agent + "/" + m.topic + "/" + std::to_string(m.partition) +
-                               "/" + std::to_string(m.offset));
-    dl.timestamp = std::chrono::duration_cast<std::chrono::milliseconds>(
-                       std::chrono::system_clock::now().time_since_epoch())
-                       .count();
-    dl.agent = options.agent;
-    dl.topic = m.topic;
-    dl.partition = m.partition;
-    dl.offset = m.offset;
-    dl.error = TruncateUtf8(SanitizeUtf8(std::string_view(error).substr(0, kDeadLetterErrorMax * 2)), kDeadLetterErrorMax);
-    if (dl.error.empty()) dl.error = "unknown error";
-    std::string payload = SanitizeUtf8(std::string_view(m.payload).substr(0, kDeadLetterPayloadMax + 4), false);
-    dl.payload = TruncateUtf8(payload, kDeadLetterPayloadMax, false);
-    dl.payload_bytes = static_cast<int64_t>(m.payload.size());
-    dl.payload_sha256 = Sha256Hex(m.payload);
-    dl.payload_truncated = m.payload.size() > kDeadLetterPayloadMax || dl.payload.size() < payload.size();
-    dl.attempts = attempts;
-    return {topics::kDeadLetters, TruncateUtf8(m.key, 256, false), Encode(dl)};
-  }
-
   // Publishes the dead letters of a batch in one round trip. Returns the indices (into `batch`)
   // of messages whose dead letter is not known to be published: on a failure, the first dead
   // letter of each partition (so nothing after it in that partition is committed).
@@ -357,7 +355,7 @@ struct ConsumerRunner::Impl {
     for (size_t i = 0; i < batch.size(); ++i) {
       if (plan.steps[i] != Step::kDeadLetter) continue;
       index.push_back(i);
-      letters.push_back(MakeDeadLetter(batch[i], plan.reasons[i], plan.attempts[i]));
+      letters.push_back(DeadLetterFor(options.agent, batch[i], plan.reasons[i], plan.attempts[i]));
     }
     std::set<size_t> unpublished;
     if (letters.empty()) return unpublished;

@@ -103,6 +103,13 @@ struct ConsumerOptions {
 inline constexpr size_t kDeadLetterPayloadMax = 64 * 1024;
 inline constexpr size_t kDeadLetterErrorMax = 2048;
 
+// A bounded dead letter for `m`: at most kDeadLetterPayloadMax bytes of the payload (cut on a
+// UTF-8 boundary, ill-formed bytes replaced) with its full size and SHA-256, and at most
+// kDeadLetterErrorMax bytes of the error. Input that never was a Kafka message (an HTTP body
+// rejected by sre-ingest) uses topic "http:<path>", partition -1 and offset 0.
+OutboundMessage DeadLetterFor(const std::string& agent, const InboundMessage& m, const std::string& error,
+                              int attempts);
+
 class ConsumerRunner {
  public:
   // `producer` publishes dead letters; it must outlive the runner.

@@ -128,18 +128,6 @@ bool SameOrigin(const std::string& origin, const std::string& host) {
          from->port.value_or(default_port) == to->port.value_or(default_port);
 }
 
-bool BearerMatches(const Secret& token, const std::string& authorization) {
-  std::string_view v = Trim(authorization);
-  size_t space = v.find(' ');
-  if (space == std::string_view::npos || Lower(v.substr(0, space)) != "bearer") return false;
-  std::string_view given = Trim(v.substr(space + 1));
-  const std::string& want = token.reveal();
-  unsigned char diff = given.size() == want.size() ? 0 : 1;
-  for (size_t i = 0; i < want.size(); ++i)
-    diff |= static_cast<unsigned char>(want[i] ^ (i < given.size() ? given[i] : 0));
-  return diff == 0 && !want.empty();
-}
-
 Json ActiveJson(const ActiveScenarioInfo& a) {
   return {{"name", a.name},
           {"service", a.service},

@@ -51,10 +51,6 @@ bool AnnouncesBody(const PostHeaders& h);
 // origin (curl, scripts) passes; "null" and anything unparsable do not.
 bool SameOrigin(const std::string& origin, const std::string& host);
 
-// True when `authorization` is "Bearer <token>" (scheme case-insensitive). Compares in time
-// that depends only on the token's length.
-bool BearerMatches(const Secret& token, const std::string& authorization);
-
 // Shown by GET /api/scenarios next to the catalogue.
 struct RunInfo {
   double speed = 1;

@@ -6,6 +6,7 @@
 #include "agents/detection/baseline_script.h"
 #include "shared/text.h"
 #include "shared/ids.h"
+#include "shared/incident_store.h"
 #include "shared/llm/client.h"
 #include "shared/log.h"
 #include "shared/messages.h"
@@ -244,6 +245,14 @@ std::vector<Status> DetectionService::HandleBatch(std::span<const InboundMessage
   return results;
 }
 
+// The trigger's entry in incidents.baselines: what "recovered" means for it.
+Json DetectionService::BaselineEntry(const Raised& r) {
+  if (!r.log_line.empty())
+    return Json{{"pattern", r.trigger.substr(4)}, {"since", r.ts}, {"unit", "lines"}, {"lines", r.observed}};
+  return Json{{"mean", r.verdict.mean}, {"std", r.verdict.std}, {"threshold", r.threshold},
+              {"direction", r.direction}, {"since", r.ts}, {"unit", r.unit}};
+}
+
 Classification DetectionService::Classify(const AnomalyFacts& facts, Json& audit, std::string& method) {
   if (classifier_) {
     if (auto c = classifier_(facts, audit)) {
@@ -301,21 +310,7 @@ Status DetectionService::OnRaise(const Raised& r) {
     a.description = c.description;
     a.evidence = AnomalyEvidence(facts);
     a.unit = r.unit;
-    Json baselines = Json::object();
-    baselines[r.trigger] = r.log_line.empty()
-                               ? Json{{"mean", r.verdict.mean}, {"std", r.verdict.std}, {"threshold", r.threshold},
-                                      {"direction", r.direction}, {"since", r.ts}, {"unit", r.unit}}
-                               : Json{{"pattern", r.trigger.substr(4)}, {"since", r.ts}, {"unit", "lines"},
-                                      {"lines", r.observed}};
-    tx.exec_params(
-        "INSERT INTO incidents (id, status, anomaly_type, severity, service, trigger_metric, description, "
-        " affected_services, observed_value, baseline_mean, baseline_std, deviation_sigma, anomaly_score, "
-        " time_to_failure_s, baselines, detection_time) "
-        "VALUES ($1::uuid, 'DETECTING', $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10, $11, $12, $13, $14::jsonb, "
-        " to_timestamp($15::double precision / 1000.0)) ON CONFLICT (id) DO NOTHING",
-        r.incident_id, std::string(ToString(a.anomaly_type)), std::string(ToString(a.severity)), a.service,
-        a.trigger_metric, a.description, Dump(Json::array({a.service})), a.observed_value, a.baseline_mean,
-        a.baseline_std, a.deviation_sigma, a.anomaly_score, a.time_to_failure_s, Dump(baselines), r.ts);
+    InsertDetectedIncident(tx, a, r.trigger, BaselineEntry(r));
     RecordAgentEvent(tx, r.incident_id, kAgent, "ANOMALY_DETECTED",
                      Json{{"anomaly", ToJson(a)}, {"classification_method", method}, {"llm", audit}}, r.ts);
     return std::vector<OutboundMessage>{{topics::kAnomaliesDetected, r.incident_id, Encode(a)}};
@@ -338,15 +333,7 @@ Status DetectionService::OnAttach(const Raised& r) {
   log::LogScope scope("incident_id", r.incident_id);
   std::string event_id = UuidFromName("attach/" + r.incident_id + "/" + r.trigger + "/" + std::to_string(r.ts));
   auto processed = ProcessOnce(db_, kConsumer, event_id, [&](pqxx::work& tx) -> Expected<std::vector<OutboundMessage>> {
-    Json baseline = r.log_line.empty()
-                        ? Json{{"mean", r.verdict.mean}, {"std", r.verdict.std}, {"threshold", r.threshold},
-                               {"direction", r.direction}, {"since", r.ts}, {"unit", r.unit}}
-                        : Json{{"pattern", r.trigger.substr(4)}, {"since", r.ts}, {"unit", "lines"}, {"lines", r.observed}};
-    // Keep the first baseline recorded for a series: it is the pre-incident one.
-    tx.exec_params(
-        "UPDATE incidents SET baselines = jsonb_build_object($2::text, $3::jsonb) || baselines, updated_at = now() "
-        "WHERE id = $1::uuid",
-        r.incident_id, r.trigger, Dump(baseline));
+    AttachTrigger(tx, r.incident_id, r.trigger, BaselineEntry(r));
     RecordAgentEvent(tx, r.incident_id, kAgent, r.log_line.empty() ? "METRIC_ATTACHED" : "LOG_PATTERN_ATTACHED",
                      Json{{"service", r.service}, {"trigger", r.trigger}, {"observed_value", r.observed},
                           {"deviation_sigma", r.verdict.z}, {"log_line", TruncateUtf8(r.log_line, 2000)}},

@@ -36,6 +36,7 @@ class DetectionService : public MessageHandler {
   struct Raised;
   Status OnRaise(const Raised& r);
   Status OnAttach(const Raised& r);
+  static Json BaselineEntry(const Raised& r);
   Classification Classify(const AnomalyFacts& facts, Json& audit, std::string& method);
 
   RedisClient& redis_;
