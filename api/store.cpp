@@ -194,8 +194,36 @@ Expected<Json> ApiStore::Stats() {
 }
 
 Expected<Json> ApiStore::Services(int points) {
+  // Services seen in telemetry (sre-ingest) that the catalogue does not list: shown with the
+  // catalogue's defaults so an operator sees them, and what to add to services.json.
+  struct Discovered {
+    std::string name, source;
+    int64_t first_seen_ms = 0, last_seen_ms = 0;
+  };
+  std::vector<Discovered> discovered;
+  Status ds = db_.With([&](Database& db) {
+    return db.Transact([&](pqxx::work& tx) {
+      for (const auto& row : tx.exec(
+               "SELECT name, source, (extract(epoch FROM first_seen) * 1000)::bigint, "
+               " (extract(epoch FROM last_seen) * 1000)::bigint FROM discovered_services ORDER BY name LIMIT 1000")) {
+        std::string name = row[0].as<std::string>();
+        if (catalog_.Find(name)) continue;
+        discovered.push_back({name, row[1].as<std::string>(), row[2].as<int64_t>(), row[3].as<int64_t>()});
+      }
+      return Status::Ok();
+    });
+  });
+  if (!ds.ok()) return ds;
+  std::vector<ServiceInfo> listed(catalog_.services().begin(), catalog_.services().end());
+  for (const auto& d : discovered) {
+    ServiceInfo info;
+    info.name = d.name;
+    info.team = "unassigned";
+    info.criticality = "P2";  // the default every agent uses for a service it does not know
+    listed.push_back(std::move(info));
+  }
   std::vector<std::vector<std::string>> commands;
-  for (const auto& svc : catalog_.services()) {
+  for (const auto& svc : listed) {
     commands.push_back({"GET", keys::OpenIncidentLock(svc.name)});
     for (const auto& m : kMetrics)
       commands.push_back(
@@ -208,7 +236,8 @@ Expected<Json> ApiStore::Services(int points) {
                              std::to_string(commands.size()) + " commands");
   Json out = Json::array();
   size_t k = 0;
-  for (const auto& svc : catalog_.services()) {
+  for (size_t si = 0; si < listed.size(); ++si) {
+    const ServiceInfo& svc = listed[si];
     const RedisReply& lock = (*replies)[k++];
     std::string incident = lock.type == RedisReply::Type::kString ? lock.str : std::string();
     Json history = Json::object();
@@ -236,6 +265,16 @@ Expected<Json> ApiStore::Services(int points) {
          {"baseline", svc.baseline},
          {"latest", latest_json},
          {"history", history}});
+    if (si >= catalog_.services().size()) {
+      const Discovered& d = discovered[si - catalog_.services().size()];
+      Json& entry = out.back();
+      entry["discovered"] = true;
+      entry["source"] = d.source;
+      entry["first_seen"] = d.first_seen_ms;
+      entry["last_seen"] = d.last_seen_ms;
+    } else {
+      out.back()["discovered"] = false;
+    }
   }
   return Json{{"services", out}};
 }

@@ -17,7 +17,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 build="$repo/build-fuzz"
-all_targets=(messages custom_scenario api_query api_stream llm_reply text)
+all_targets=(messages custom_scenario api_query api_stream llm_reply text remote_write otlp)
 targets=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -74,7 +74,7 @@ for t in "${targets[@]}"; do
   mkdir -p "$work" "$crashes" "$(dirname "$log")"
   dict=()
   case "$t" in
-    messages|api_stream|custom_scenario) dict=(-dict="$here/dicts/json.dict") ;;
+    messages|api_stream|custom_scenario|otlp) dict=(-dict="$here/dicts/json.dict") ;;
     api_query) dict=(-dict="$here/dicts/api_query.dict") ;;
     llm_reply) dict=(-dict="$here/dicts/llm_reply.dict") ;;
   esac
