@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "agents/investigation/prompt.h"
 #include "agents/investigation/rca.h"
 #include "agents/investigation/resolution.h"
 #include "shared/ids.h"
@@ -354,6 +355,53 @@ TEST(LockSweepTest, LostLocksAreRestoredForTheNewestOpenIncident) {
   auto restore = LocksToRestore(open, {"order"});
   EXPECT_EQ(restore, (std::map<std::string, std::string>{{"gateway", "gw-1"}, {"payment", "new-payment"}}));
   EXPECT_TRUE(LocksToRestore(open, {"order", "payment", "gateway"}).empty());
+}
+
+// Issue 17: an alert trigger (sre-ingest) recovers when its source says it resolved.
+TEST(ResolutionTest, AlertTriggersResolveWhenTheirSourceSaysSo) {
+  ResolutionInput in;
+  in.detection_time = 1000000;
+  in.baselines = ParseBaselines(Json::parse(
+      R"({"alert:HighErrorRate":{"kind":"alert","fingerprint":"f1","expr":"x > 5","since":1000000}})"));
+  ASSERT_EQ(in.baselines.alerts.size(), 1u);
+  EXPECT_TRUE(in.baselines.series.empty()) << "an alert entry is not a metric series";
+  auto d = Decide(in);
+  EXPECT_FALSE(d.resolved);
+  EXPECT_EQ(d.reason, "alert:HighErrorRate still firing");
+  in.baselines = ParseBaselines(Json::parse(
+      R"({"alert:HighErrorRate":{"kind":"alert","fingerprint":"f1","since":1000000,"resolved_at":1090000}})"));
+  d = Decide(in);
+  ASSERT_TRUE(d.resolved) << d.reason;
+  EXPECT_EQ(d.method, kAlertsResolved);
+  EXPECT_EQ(d.resolution_time, 1090000);
+}
+
+TEST(ResolutionTest, AnAlertAndAMetricMustBothRecover) {
+  ResolutionInput in;
+  in.detection_time = 1000000;
+  in.baselines = ParseBaselines(Json::parse(
+      R"({"error_rate":{"mean":0.5,"std":0.1,"threshold":2.5,"direction":"up"},
+          "alert:HighErrorRate":{"kind":"alert","fingerprint":"f1","since":1000000}})"));
+  int64_t t = in.detection_time;
+  for (double v : {20.0, 0.6, 0.55, 0.52}) in.samples["error_rate"].emplace_back(t += 10000, v);
+  EXPECT_FALSE(Decide(in).resolved) << "the metric recovered, the alert still fires";
+  in.baselines.alerts["alert:HighErrorRate"].resolved_at = 1100000;
+  auto d = Decide(in);
+  ASSERT_TRUE(d.resolved) << d.reason;
+  EXPECT_EQ(d.method, kMetricsRecovered);
+  EXPECT_EQ(d.resolution_time, 1100000) << "the later of the recovered run and the alert's end";
+  in.samples["error_rate"].emplace_back(t += 10000, 25.0);
+  EXPECT_FALSE(Decide(in).resolved) << "the alert resolved, the metric breaches again";
+}
+
+TEST(ResolutionTest, AFiringAlertIsNeverSignalLost) {
+  ResolutionInput in;
+  in.detection_time = 1000;
+  in.baselines = ParseBaselines(Json::parse(R"({"alert:TargetDown":{"kind":"alert","fingerprint":"f2","since":1000}})"));
+  SignalWatch w = Observe({}, 1000, 0);
+  EXPECT_FALSE(DecideSignalLost(in, w, 10000000, int64_t{100000000}, 60000).resolved);
+  in.baselines.alerts["alert:TargetDown"].resolved_at = 2000;
+  EXPECT_TRUE(DecideSignalLost(in, w, 10000000, int64_t{100000000}, 60000).resolved);
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 // Investigation against real PostgreSQL, Redis and the broker, with the fake LLM server speaking
 // the Anthropic wire format: a scripted tool-use investigation, an invalid submit_rca that is
 // rejected and retried, a failing tool that is survived, and the fallback when the model fails.
+// Issue 17: an alert-triggered incident on a service outside the catalogue, investigated with
+// query_prometheus against a Prometheus double, and the fallback reading a Loki double.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -13,6 +15,8 @@
 #include "shared/ids.h"
 #include "shared/redis_keys.h"
 #include "tests/support/fake_llm_server.h"
+#include "tests/support/fake_loki_server.h"
+#include "tests/support/fake_prometheus_server.h"
 #include "tests/support/test_stack.h"
 
 namespace sre::investigation {
@@ -59,8 +63,33 @@ class InvestigationTest : public ::testing::Test {
     return o;
   }
 
-  Status Handle(const IncidentOpened& o) {
-    return service_->Handle({topics::kIncidentsOpened, 0, 0, o.incident_id, Encode(o)});
+  Status Handle(const IncidentOpened& o) { return Handle(*service_, o); }
+  static Status Handle(InvestigationService& service, const IncidentOpened& o) {
+    return service.Handle({topics::kIncidentsOpened, 0, 0, o.incident_id, Encode(o)});
+  }
+
+  // An incident sre-ingest opened from an alert: trigger "alert:<name>" and its baselines entry.
+  IncidentOpened OpenAlert(const std::string& service, const std::string& alertname, const std::string& expr) {
+    IncidentOpened o;
+    o.event_id = NewUuid();
+    o.incident_id = NewUuid();
+    o.timestamp = o.detection_time = 1763892000000;
+    o.anomaly_type = AnomalyType::ERROR_RATE_SPIKE;
+    o.severity = Severity::HIGH;
+    o.service = service;
+    const std::string trigger = "alert:" + alertname;
+    Json baselines = {{trigger,
+                       {{"kind", "alert"}, {"alertname", alertname}, {"expr", expr}, {"fingerprint", "0123456789abcdef"},
+                        {"since", o.detection_time - 60000}, {"labels", {{"alertname", alertname}, {"service", service}}},
+                        {"generator_url", "http://prometheus:9090/graph?g0.expr=x"}}}};
+    EXPECT_TRUE(db_->Transact([&](pqxx::work& tx) {
+                     tx.exec_params("INSERT INTO incidents (id, status, anomaly_type, severity, service, trigger_metric, "
+                                    "baselines, detection_time) VALUES ($1::uuid, 'INVESTIGATING', 'ERROR_RATE_SPIKE', "
+                                    "'HIGH', $2, $3, $4::jsonb, to_timestamp(1763892000))",
+                                    o.incident_id, service, trigger, Dump(baselines));
+                     return Status::Ok();
+                   }).ok());
+    return o;
   }
 
   Json Row(const std::string& id) {
@@ -154,6 +183,102 @@ TEST_F(InvestigationTest, AModelThatKeepsFailingFallsBackToTheDeterministicRanki
   Json row = Row(o.incident_id);
   EXPECT_EQ(row["method"], "FALLBACK");
   EXPECT_EQ(row["service"], "payment-service");
+}
+
+// Issue 17: for an alert on a service the catalogue does not know, the model re-runs the alert's
+// expression with query_prometheus; the Prometheus double answers the documented matrix, the
+// model reads it (untrusted labels, numbers) and the call is in the audit.
+TEST_F(InvestigationTest, TheModelReRunsTheAlertExpressionOnPrometheus) {
+  const std::string service = testing::Unique("checkout-api");
+  const std::string expr = "sum(rate(http_requests_total{service=\"" + service + "\",code=~\"5..\"}[5m])) / "
+                           "sum(rate(http_requests_total{service=\"" + service + "\"}[5m])) > 0.05";
+  testing::FakePrometheusServer prom;
+  prom.SetSeries(expr, {{{{"service", service}}, testing::StepValue(1763892000.0, 0.01, 0.375)}});
+  PrometheusClient client(prom.BaseUrl(), std::chrono::seconds(5));
+  InvestigationService service_with_prom(*redis_, *db_, *producer_, *catalog_, *llm_, {&client, nullptr, "service"});
+  auto o = OpenAlert(service, "HighErrorRate", expr);
+  Json submit = {{"summary", "a bad release"},
+                 {"candidates",
+                  {{{"hypothesis", "A release of the service throws on checkout"}, {"category", "APPLICATION_BUG"},
+                    {"service", service}, {"confidence", 0.8}, {"evidence", {"error ratio 0.01 -> 0.375 at detection"}}}}}};
+  fake_.Push({FakeReply::ToolUse("query_prometheus", {{"query", expr}, {"minutes_before", 30}}),
+              FakeReply::ToolUse("submit_rca", submit)});
+  ASSERT_TRUE(Handle(service_with_prom, o).ok());
+
+  Json row = Row(o.incident_id);
+  EXPECT_EQ(row["method"], "LLM");
+  EXPECT_EQ(row["service"], service);
+  EXPECT_EQ(row["category"], "APPLICATION_BUG");
+  auto calls = row["event"]["tool_calls"];
+  ASSERT_EQ(calls.size(), 2u);
+  EXPECT_EQ(calls[0]["name"], "query_prometheus");
+  EXPECT_EQ(calls[0]["input"]["query"], expr);
+  EXPECT_FALSE(calls[0]["is_error"].get<bool>());
+  // Prometheus was asked over the window around detection (event time), re-stepped.
+  ASSERT_EQ(prom.RequestCount(), 1u);
+  auto asked = prom.Requests()[0].params;
+  EXPECT_EQ(asked["query"], expr);
+  EXPECT_EQ(asked["start"], "1763890200");
+  EXPECT_EQ(asked["end"], "1763892300");
+  EXPECT_EQ(asked["step"], "21");
+  // The first request offered the tool and quoted the alert as untrusted text; the second
+  // carried the series back.
+  auto requests = fake_.Requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_NE(requests[0].body.find("\"query_prometheus\""), std::string::npos);
+  EXPECT_NE(requests[0].body.find("<untrusted_alert>"), std::string::npos);
+  EXPECT_NE(requests[0].body.find("query_prometheus can re-run the alert's expression"), std::string::npos);
+  EXPECT_NE(requests[1].body.find("tool_result"), std::string::npos);
+  EXPECT_NE(requests[1].body.find("0.375"), std::string::npos);
+  EXPECT_NE(requests[1].body.find("untrusted_series_labels"), std::string::npos);
+  // The submit_rca schema let the model name a service outside the catalogue.
+  EXPECT_NE(requests[0].json.dump().find("\"" + service + "\""), std::string::npos);
+}
+
+// Issue 17: without a model, the fallback reads the service's error lines from Loki and they
+// decide the category; Prometheus being down only costs its query. Both queries are audited.
+TEST_F(InvestigationTest, WithoutAModelLokiLinesDecideTheCategoryAndTheQueriesAreAudited) {
+  const std::string service = testing::Unique("inventory");
+  const int64_t ns = int64_t{1763892000000} * 1000000;
+  testing::FakeLokiServer loki;
+  loki.AddStream({{{"app", service}, {"pod", service + "-0"}},
+                  {{ns - 50'000'000'000, "ERROR java.lang.OutOfMemoryError: Java heap space"},
+                   {ns - 30'000'000'000, "ERROR heap usage 97% after full GC"},
+                   {ns - 10'000'000'000, "FATAL OutOfMemoryError in worker thread"},
+                   {ns - 5'000'000'000, "INFO request served"}}});
+  testing::FakePrometheusServer prom;
+  const std::string prom_url = prom.BaseUrl();
+  prom.Stop();  // down
+  PrometheusClient prometheus(prom_url, std::chrono::seconds(2));
+  LokiClient loki_client(loki.BaseUrl(), std::chrono::seconds(5));
+  Config no_llm = Config::FromMap({{"LLM_PROVIDER", "none"}});
+  auto none = llm::MakeClient(llm::LlmConfig::FromConfig(no_llm));
+  InvestigationService fallback(*redis_, *db_, *producer_, *catalog_, *none, {&prometheus, &loki_client, "app"});
+  auto o = OpenAlert(service, "HighErrorRate", "sum(rate(app_errors_total[5m])) > 1");
+  ASSERT_TRUE(Handle(fallback, o).ok());
+
+  Json row = Row(o.incident_id);
+  EXPECT_EQ(row["method"], "FALLBACK");
+  EXPECT_EQ(row["service"], service);
+  EXPECT_EQ(row["category"], "RESOURCE_LEAK") << row.dump();
+  auto calls = row["event"]["tool_calls"];
+  ASSERT_EQ(calls.size(), 2u) << calls.dump();
+  EXPECT_EQ(calls[0]["name"], "query_prometheus");
+  EXPECT_TRUE(calls[0]["is_error"].get<bool>());
+  EXPECT_EQ(calls[1]["name"], "query_logs");
+  EXPECT_FALSE(calls[1]["is_error"].get<bool>());
+  EXPECT_EQ(calls[1]["input"]["query"], "{app=\"" + service + "\"} |~ \"(?i)error|fatal|exception\"");
+  auto queries = row["event"]["fallback_queries"];
+  ASSERT_EQ(queries.size(), 2u) << row["event"].dump();
+  EXPECT_FALSE(queries[0]["ok"].get<bool>());
+  EXPECT_EQ(queries[1]["lines"], 3);
+  ASSERT_EQ(loki.RequestCount(), 1u);
+  // The Loki lines are the evidence of the top candidate.
+  auto candidates = row["candidates"];
+  ASSERT_FALSE(candidates.empty());
+  bool cites_loki = false;
+  for (const auto& e : candidates[0]["evidence"]) cites_loki = cites_loki || e.get<std::string>().find("OutOfMemoryError") != std::string::npos;
+  EXPECT_TRUE(cites_loki) << candidates.dump();
 }
 
 // A schema and a Redis database of the test's own: the monitor visits every open incident and

@@ -115,7 +115,66 @@ double Mean(const std::vector<double>& v, size_t from, size_t to) {
   return s / static_cast<double>(to - from);
 }
 
+bool Contains(const std::string& haystack, std::initializer_list<const char*> needles) {
+  for (const char* n : needles)
+    if (haystack.find(n) != std::string::npos) return true;
+  return false;
+}
+
+std::string Lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+std::string StringField(const Json& j, const char* key) {
+  return j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : std::string();
+}
+
+std::optional<int64_t> IntField(const Json& j, const char* key) {
+  if (!j.contains(key) || !j[key].is_number()) return std::nullopt;
+  double v = j[key].get<double>();
+  if (!std::isfinite(v)) return std::nullopt;
+  return static_cast<int64_t>(v);
+}
+
 }  // namespace
+
+std::optional<AlertInfo> ParseAlertInfo(const std::string& trigger_metric, const Json& baselines) {
+  if (trigger_metric.rfind("alert:", 0) != 0 || !baselines.is_object() || !baselines.contains(trigger_metric))
+    return std::nullopt;
+  const Json& b = baselines[trigger_metric];
+  if (!b.is_object() || StringField(b, "kind") != "alert") return std::nullopt;
+  AlertInfo a;
+  a.alertname = StringField(b, "alertname");
+  if (a.alertname.empty()) a.alertname = trigger_metric.substr(6);
+  a.expr = StringField(b, "expr");
+  a.fingerprint = StringField(b, "fingerprint");
+  a.generator_url = StringField(b, "generator_url");
+  if (b.contains("labels") && b["labels"].is_object())
+    for (const auto& [k, v] : b["labels"].items()) a.labels[k] = v.is_string() ? v.get<std::string>() : v.dump();
+  a.since_ms = IntField(b, "since").value_or(0);
+  a.resolved_at_ms = IntField(b, "resolved_at");
+  return a;
+}
+
+std::string MetricForAlert(const AlertInfo& alert) {
+  // The name says what the author meant; the expression is the fallback. Errors before requests:
+  // an error-ratio expression divides by the request rate.
+  for (const std::string& text : {Lower(alert.alertname), Lower(alert.expr)}) {
+    if (text.empty()) continue;
+    if (Contains(text, {"memory", "heap", "_rss", "oom"})) return "memory_percent";
+    if (Contains(text, {"cpu"})) return "cpu_percent";
+    if (Contains(text, {"consumer_lag", "consumerlag", "kafka"}) || (Contains(text, {"lag"}) && Contains(text, {"consumer"})))
+      return "kafka_consumer_lag";
+    if (Contains(text, {"db_connections", "pg_stat_activity", "hikari", "connection_pool", "connectionpool", "dbconnection",
+                        "db_pool"}))
+      return "db_connections";
+    if (Contains(text, {"latency", "duration", "p99", "histogram_quantile", "slow"})) return "latency_p99_ms";
+    if (Contains(text, {"error", "5xx", "=~\"5", "status=\"5", "code=~\"5", "fail"})) return "error_rate";
+    if (Contains(text, {"request", "rps", "throughput", "traffic", "qps"})) return "request_rate";
+  }
+  return "";
+}
 
 std::vector<LogClue> CluesIn(const std::string& line) {
   std::vector<LogClue> out;
@@ -213,9 +272,15 @@ std::vector<RootCauseCandidate> RankRootCauses(const RcaEvidence& e) {
     for (const auto& [c, h] : hits) add(c, 2.0 * std::min(1.0, h / n), example[c] + " (" + Fmt(h / n) + " of error lines)");
   }
 
-  // Metric shapes at the origin.
-  if (auto it = e.metrics_by_service.find(origin); it != e.metrics_by_service.end()) {
-    const auto& m = it->second;
+  // Metric shapes at the origin; the alert's own series stands in for a metric Redis lacks.
+  std::map<std::string, std::vector<double>> origin_metrics;
+  if (auto it = e.metrics_by_service.find(origin); it != e.metrics_by_service.end()) origin_metrics = it->second;
+  if (e.alert && origin == o.service && e.alert_series.size() >= 3) {
+    std::string metric = MetricForAlert(*e.alert);
+    if (!metric.empty() && origin_metrics[metric].size() < 3) origin_metrics[metric] = e.alert_series;
+  }
+  if (!origin_metrics.empty()) {
+    const auto& m = origin_metrics;
     auto series = [&](const char* name) -> const std::vector<double>* {
       auto s = m.find(name);
       return s == m.end() || s->second.size() < 3 ? nullptr : &s->second;
@@ -265,21 +330,6 @@ std::vector<RootCauseCandidate> RankRootCauses(const RcaEvidence& e) {
     out.push_back(std::move(rc));
   }
   return out;
-}
-
-std::string RcaPrompt(const IncidentOpened& o, const std::string& trigger_metric) {
-  std::string lines;
-  for (const auto& l : o.recent_errors) lines += l + "\n";
-  // Everything that came from outside (service and metric names from telemetry, correlation
-  // evidence quoting deployments, log lines) is inside the untrusted delimiters.
-  return "Incident " + IncidentNumber(o.incident_id) + ": " + std::string(ToString(o.anomaly_type)) + " (severity " +
-         std::string(ToString(o.severity)) + ").\n" +
-         llm::DelimitUntrusted("telemetry_names", "service: " + o.service + "\ntrigger: " + trigger_metric, 400) +
-         "\nCorrelation: " + llm::DelimitUntrusted("correlation", Dump(ToJson(o.correlation_signals)), 6000) +
-         "\nDeployment: " +
-         (o.deployment_context ? llm::DelimitUntrusted("deployment", Dump(*o.deployment_context), 2000)
-                               : std::string("none")) +
-         "\nRecent error lines:\n" + llm::DelimitUntrusted("log_lines", lines, 4000);
 }
 
 }  // namespace sre::investigation

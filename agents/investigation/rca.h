@@ -12,14 +12,40 @@
 
 namespace sre::investigation {
 
+// An incident raised by an Alertmanager/Grafana alert (sre-ingest): its `incidents.baselines`
+// entry keyed "alert:<alertname>" (kind "alert"). Every string came from outside.
+struct AlertInfo {
+  std::string alertname;
+  std::string expr;  // the alert's PromQL (generatorURL g0.expr); may be empty
+  std::string fingerprint;
+  std::string generator_url;
+  std::map<std::string, std::string> labels;
+  int64_t since_ms = 0;
+  std::optional<int64_t> resolved_at_ms;
+};
+
+// The alert behind `trigger_metric` when it is "alert:<name>" and `baselines` holds its entry
+// (kind "alert"); odd field types read as empty. std::nullopt for metric and log triggers.
+std::optional<AlertInfo> ParseAlertInfo(const std::string& trigger_metric, const Json& baselines);
+
+// The metric (metrics::kAll) an alert watches, guessed from its name and expression
+// ("HighMemoryUsage" → memory_percent, "…http_requests_total{status=~\"5..\"}…" → error_rate);
+// empty when nothing matches.
+std::string MetricForAlert(const AlertInfo& alert);
+
 struct RcaEvidence {
   IncidentOpened opened;
-  std::string trigger_metric;  // what raised the incident (metric name or "log:<pattern>")
+  std::string trigger_metric;  // what raised the incident (metric name, "log:<pattern>" or "alert:<name>")
   // The origin service when correlation points elsewhere (cascade), and its own evidence.
   std::map<std::string, std::vector<std::string>> errors_by_service;
   std::map<std::string, std::map<std::string, std::vector<double>>> metrics_by_service;  // oldest first
   std::vector<SimilarIncident> similar;
   int64_t db_pool_size = 0;  // of the origin service, for the DB-saturation shape
+  // An alert-triggered incident: the alert, and its expression re-run over the incident window
+  // (oldest first; empty without Prometheus). The series counts as the alerting service's
+  // MetricForAlert() metric when Redis has no samples of that metric.
+  std::optional<AlertInfo> alert;
+  std::vector<double> alert_series;
 };
 
 // Which service the cause lives in: the strongest cascade origin (a degraded dependency, or the
@@ -39,9 +65,5 @@ std::vector<LogClue> CluesIn(const std::string& line);
 
 // Simple shape measures over a series (oldest first): last-third mean / first-third mean.
 double GrowthRatio(const std::vector<double>& values);
-
-// The RCA loop's first user prompt: outside text (names from telemetry, correlation evidence,
-// the deployment, log lines) only inside untrusted delimiters.
-std::string RcaPrompt(const IncidentOpened& o, const std::string& trigger_metric);
 
 }  // namespace sre::investigation

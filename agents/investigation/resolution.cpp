@@ -20,6 +20,13 @@ IncidentBaselines ParseBaselines(const Json& baselines) {
       auto v = b.find(key);
       return v != b.end() && v->is_string() ? v->get<std::string>() : std::string(def);
     };
+    if (text("kind", "") == "alert") {
+      AlertTrigger a;
+      auto v = b.find("resolved_at");
+      if (v != b.end() && v->is_number_integer()) a.resolved_at = v->get<int64_t>();
+      out.alerts[it.key()] = a;
+      continue;
+    }
     if (b.contains("pattern")) {
       out.patterns.push_back(text("pattern", ""));
       continue;
@@ -44,11 +51,18 @@ bool Recovered(const SeriesBaseline& b, double value) {
 
 ResolutionDecision Decide(const ResolutionInput& in) {
   ResolutionDecision d;
-  if (in.baselines.series.empty() && in.baselines.patterns.empty()) {
+  if (in.baselines.series.empty() && in.baselines.patterns.empty() && in.baselines.alerts.empty()) {
     d.reason = "no breached series recorded";
     return d;
   }
   int64_t resolved_at = in.detection_time;
+  for (const auto& [trigger, alert] : in.baselines.alerts) {
+    if (!alert.resolved_at) {
+      d.reason = trigger + " still firing";
+      return d;
+    }
+    resolved_at = std::max(resolved_at, *alert.resolved_at);
+  }
   int64_t latest_sample = in.detection_time;
   for (const auto& [metric, baseline] : in.baselines.series) {
     auto it = in.samples.find(metric);
@@ -83,10 +97,15 @@ ResolutionDecision Decide(const ResolutionInput& in) {
     resolved_at = std::max(resolved_at, last_error);
   }
   d.resolved = true;
-  d.method = kMetricsRecovered;
   d.resolution_time = resolved_at;
+  if (in.baselines.series.empty() && in.baselines.patterns.empty()) {
+    d.method = kAlertsResolved;
+    d.reason = "every alert of the incident resolved at its source";
+    return d;
+  }
+  d.method = kMetricsRecovered;
   d.reason = "every breached series back within its pre-incident baseline for " + std::to_string(kRecoverySamples) +
-             " samples";
+             " samples" + (in.baselines.alerts.empty() ? "" : ", and every alert resolved");
   return d;
 }
 
@@ -106,6 +125,12 @@ SignalWatch Observe(SignalWatch prev, int64_t newest_event_ms, int64_t now_wall_
 ResolutionDecision DecideSignalLost(const ResolutionInput& in, const SignalWatch& watch, int64_t now_wall_ms,
                                     std::optional<int64_t> pipeline_clock_ms, int64_t timeout_ms) {
   ResolutionDecision d;
+  for (const auto& [trigger, alert] : in.baselines.alerts) {
+    if (!alert.resolved_at) {
+      d.reason = trigger + " still firing at its source";
+      return d;
+    }
+  }
   const int64_t silent_ms = now_wall_ms - watch.changed_at_wall_ms;
   if (watch.newest_event_ms < 0 || silent_ms < timeout_ms) {
     d.reason = "evidence still arriving";
@@ -119,6 +144,7 @@ ResolutionDecision DecideSignalLost(const ResolutionInput& in, const SignalWatch
   std::string series;
   for (const auto& [metric, b] : in.baselines.series) series += (series.empty() ? "" : ", ") + metric;
   for (const auto& p : in.baselines.patterns) series += (series.empty() ? "log:" : ", log:") + p;
+  for (const auto& [trigger, alert] : in.baselines.alerts) series += (series.empty() ? "" : ", ") + trigger;
   d.resolved = true;
   d.method = kSignalLost;
   d.resolution_time = newest;

@@ -24,10 +24,18 @@ struct SeriesBaseline {
   std::string direction = "up";  // up, down, both
 };
 
-// Parsed incidents.baselines: series triggers (metric name → baseline) and log patterns.
+// An alert trigger (sre-ingest): its source says when it ends; sre-ingest records that as
+// resolved_at (event time) when the resolved notification arrives.
+struct AlertTrigger {
+  std::optional<int64_t> resolved_at;
+};
+
+// Parsed incidents.baselines: series triggers (metric name → baseline), log patterns, and alerts
+// ("alert:<alertname>" → its state).
 struct IncidentBaselines {
   std::map<std::string, SeriesBaseline> series;
   std::vector<std::string> patterns;
+  std::map<std::string, AlertTrigger> alerts;
 };
 IncidentBaselines ParseBaselines(const Json& baselines);
 
@@ -67,6 +75,7 @@ struct ResolutionInput {
 
 inline constexpr const char* kMetricsRecovered = "METRICS_RECOVERED";
 inline constexpr const char* kSignalLost = "SIGNAL_LOST";
+inline constexpr const char* kAlertsResolved = "ALERTS_RESOLVED";  // every trigger was an alert
 
 struct ResolutionDecision {
   bool resolved = false;
@@ -92,7 +101,9 @@ int64_t NewestEvidence(const ResolutionInput& in);
 //     replay paused, all stop the clock and resolve nothing;
 //   - in wall time: the evidence has not advanced for `timeout_ms`, so a burst of telemetry from
 //     other services (a replay, absurd timestamps) cannot resolve an incident at once either.
-// No clock (no telemetry at all) resolves nothing: without any signal nothing is known.
+// No clock (no telemetry at all) resolves nothing: without any signal nothing is known. An alert
+// still firing is a signal: its source (Alertmanager, Grafana) says when it ends, so an incident
+// with an unresolved alert trigger is never resolved as SIGNAL_LOST.
 struct SignalWatch {
   int64_t newest_event_ms = -1;
   int64_t changed_at_wall_ms = 0;

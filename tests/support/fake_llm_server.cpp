@@ -4,8 +4,8 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cstdio>
-#include <cstdlib>
+
+#include "tests/support/local_http_server.h"
 
 namespace sre::testing {
 namespace {
@@ -78,9 +78,7 @@ std::string RecordedRequest::Header(const std::string& lower_case_name) const {
   return it == headers.end() ? "" : it->second;
 }
 
-FakeLlmServer::FakeLlmServer() : server_(std::make_unique<httplib::Server>()) {
-  server_->set_keep_alive_timeout(1);
-  server_->set_tcp_nodelay(true);  // no Nagle + delayed-ACK stalls between header and body writes
+FakeLlmServer::FakeLlmServer() : http_(std::make_unique<LocalHttpServer>("FakeLlmServer")) {
   auto handler = [this](const httplib::Request& req, httplib::Response& res) {
     std::map<std::string, std::string> headers;
     for (const auto& [k, v] : req.headers) headers[Lower(k)] = v;
@@ -96,15 +94,8 @@ FakeLlmServer::FakeLlmServer() : server_(std::make_unique<httplib::Server>()) {
     }
     res.set_content(a.body, content_type.c_str());
   };
-  server_->Post(".*", handler);
-  port_ = server_->bind_to_any_port("127.0.0.1");
-  if (port_ <= 0) {
-    std::fprintf(stderr, "FakeLlmServer: cannot bind 127.0.0.1\n");
-    std::abort();
-  }
-  thread_ = std::thread([this] { server_->listen_after_bind(); });
-  // stop() is a no-op until the listen loop runs; wait for it so Stop() always works.
-  while (!server_->is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  http_->routes().Post(".*", handler);
+  http_->Start();
 }
 
 FakeLlmServer::~FakeLlmServer() { Stop(); }
@@ -115,11 +106,10 @@ void FakeLlmServer::Stop() {
     stopping_ = true;
   }
   cv_.notify_all();
-  if (thread_.joinable()) {
-    server_->stop();
-    thread_.join();
-  }
+  http_->Stop();
 }
+
+int FakeLlmServer::port() const { return http_->port(); }
 
 void FakeLlmServer::SetDefault(FakeReply reply) {
   std::lock_guard<std::mutex> lock(mu_);
@@ -150,7 +140,7 @@ size_t FakeLlmServer::Pending() const {
   return queue_.size();
 }
 
-std::string FakeLlmServer::BaseUrl() const { return "http://127.0.0.1:" + std::to_string(port_); }
+std::string FakeLlmServer::BaseUrl() const { return "http://127.0.0.1:" + std::to_string(port()); }
 
 std::string FakeLlmServer::OpenAiBaseUrl() const { return BaseUrl() + "/v1"; }
 

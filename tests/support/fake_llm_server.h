@@ -17,17 +17,14 @@
 #include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <utility>
 #include <vector>
 
 #include "shared/json_codec.h"
 
-namespace httplib {
-class Server;
-}
-
 namespace sre::testing {
+
+class LocalHttpServer;
 
 struct FakeToolCall {
   std::string name;
@@ -94,7 +91,7 @@ class FakeLlmServer {
   // Replies still queued.
   size_t Pending() const;
 
-  int port() const { return port_; }
+  int port() const;
   // http://127.0.0.1:PORT — for ANTHROPIC_BASE_URL.
   std::string BaseUrl() const;
   // BaseUrl() + "/v1" — for OPENAI_BASE_URL.
@@ -112,9 +109,7 @@ class FakeLlmServer {
   Answer Serve(const std::string& path, const std::string& body,
                std::map<std::string, std::string> headers);
 
-  std::unique_ptr<httplib::Server> server_;
-  std::thread thread_;
-  int port_ = -1;
+  std::unique_ptr<LocalHttpServer> http_;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
