@@ -69,6 +69,8 @@ std::map<std::string, int> DefaultPorts() {
   if (std::regex_search(sim, m, http_port)) out["simulator"] = std::stoi(m[1]);
   std::string api = Read(Source() + "/api/main.cpp");
   if (std::regex_search(api, m, http_port)) out["api"] = std::stoi(m[1]);
+  std::string ingest = Read(Source() + "/agents/ingest/main.cpp");
+  if (std::regex_search(ingest, m, http_port)) out["sre-ingest"] = std::stoi(m[1]);
   return out;
 }
 
@@ -95,10 +97,10 @@ std::set<std::string> RegisteredMetrics() {
 TEST(ProvisioningTest, PrometheusScrapesEveryExecutableOnItsDefaultPort) {
   auto targets = ScrapeTargets(Read(Source() + "/infra/prometheus/prometheus.yml"));
   auto ports = DefaultPorts();
-  ASSERT_EQ(ports.size(), 8u) << "could not read every executable's default port";
+  ASSERT_EQ(ports.size(), 9u) << "could not read every executable's default port";
   const std::set<std::string> compose_names = {
-      "detection",     "correlation", "investigation", "remediation",
-      "communication", "postmortem",  "simulator",     "api"};
+      "detection",     "correlation", "investigation", "remediation", "communication",
+      "postmortem",    "simulator",   "api",           "sre-ingest"};
   std::set<std::string> scraped;
   for (const auto& [job, list] : targets) {
     ASSERT_FALSE(list.empty()) << job << " has no targets";
@@ -116,6 +118,7 @@ TEST(ProvisioningTest, PrometheusScrapesEveryExecutableOnItsDefaultPort) {
   }
   EXPECT_EQ(scraped, compose_names) << "every executable with /metrics is scraped";
   EXPECT_EQ(ports["api"], 8000);
+  EXPECT_EQ(ports["sre-ingest"], 8200);
   EXPECT_EQ(ports["simulator"], 8100);
   EXPECT_EQ(ports["detection"], 9101);
   EXPECT_EQ(ports["postmortem"], 9106);

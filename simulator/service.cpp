@@ -60,6 +60,7 @@ ServiceOptions ReadOptions(Config& config, int64_t wall_now_ms, uint64_t random_
       config.Int("SIM_SEED", static_cast<int64_t>(random_seed & 0x7FFFFFFFFFFFFFFFULL), 0,
                  std::numeric_limits<int64_t>::max()));
   o.schedule = config.Choice("SIM_SCHEDULE", "random", {"random", "off"});
+  o.publish_telemetry = config.Choice("SIM_PUBLISH", "all", {"all", "none"}) == "all";
   o.core.random_schedule = o.schedule == "random";
   o.core.first_injection_ms = config.Int("SIM_FIRST_INJECTION_S", 60, 0, 7 * 86400) * 1000;
   o.core.profile = *ParseProfile(config.Choice("SIM_PROFILE", "realistic", {"realistic", "clean"}));
@@ -82,6 +83,8 @@ std::vector<std::string> OptionsHelp() {
       "(random)",
       "SIM_PROFILE              realistic: seasonality, heavy tails, spikes, benign bursts, "
       "missing and late samples; clean: the light-tailed model around the baselines (realistic)",
+      "SIM_PUBLISH              all: raw.metrics, raw.logs and raw.deployments to the broker; none: only\n"
+      "                         /metrics (sim_metric_value) and sim.ground_truth, for Prometheus to scrape (all)",
       "SIM_FIRST_INJECTION_S    simulated seconds from the live start to the first injection (60)",
       "SIM_BACKFILL_S           simulated seconds of normal history published at start (600)",
       "SIM_START_TIME_MS        simulated Unix ms where the live clock starts (wall clock at "
@@ -224,6 +227,12 @@ TickBatch SimulatorService::TickLocked(int64_t now_ms) {
   return batch;
 }
 
+std::vector<OutboundMessage> SimulatorService::Publishable(std::vector<OutboundMessage> messages) const {
+  if (options_.publish_telemetry) return messages;
+  std::erase_if(messages, [](const OutboundMessage& m) { return m.topic.rfind("raw.", 0) == 0; });
+  return messages;
+}
+
 Status SimulatorService::PublishWithRetry(const std::vector<OutboundMessage>& messages,
                                           const std::atomic<bool>& stop) {
   for (int attempt = 0;; ++attempt) {
@@ -264,7 +273,7 @@ Status SimulatorService::Run(const std::atomic<bool>& stop) {
 
   std::vector<OutboundMessage> pending;
   for (int64_t t = live - ticks_back * kTickMs; t < live && !stop.load(); t += kTickMs) {
-    auto messages = ToMessages(TickLocked(t));
+    auto messages = Publishable(ToMessages(TickLocked(t)));
     pending.insert(pending.end(), std::make_move_iterator(messages.begin()),
                    std::make_move_iterator(messages.end()));
     if (pending.size() >= 2000 || t + kTickMs >= live) {
@@ -286,7 +295,15 @@ Status SimulatorService::Run(const std::atomic<bool>& stop) {
   ReleaseQueue queue;
   auto next = Clock::now();
   for (int64_t t = live; !stop.load(); t += step_ms) {
-    if ((t - live) % kTickMs == 0) queue.Add(TickLocked(t));
+    if ((t - live) % kTickMs == 0) {
+      TickBatch batch = TickLocked(t);
+      if (!options_.publish_telemetry) {
+        batch.metrics.clear();
+        batch.logs.clear();
+        batch.deployments.clear();
+      }
+      queue.Add(std::move(batch));
+    }
     auto due = queue.TakeDue(step_ms == kTickMs ? t + kTickMs - 1 : t);
     if (!due.empty()) {
       Status s = PublishWithRetry(due, stop);

@@ -30,9 +30,12 @@ struct ServiceOptions {
   int http_port = 8100;
   std::string knowledge_dir;
   Secret api_token;  // SIM_API_TOKEN: when set, every POST needs "Authorization: Bearer <token>"
+  // SIM_PUBLISH=none: raw.* stay off the broker (only /metrics and sim.ground_truth), for a
+  // Prometheus that scrapes /metrics and remote-writes through sre-ingest.
+  bool publish_telemetry = true;
 };
 
-// Reads SIM_SPEED, SIM_SEED, SIM_SCHEDULE, SIM_PROFILE, SIM_FIRST_INJECTION_S, SIM_BACKFILL_S,
+// Reads SIM_SPEED, SIM_SEED, SIM_SCHEDULE, SIM_PROFILE, SIM_PUBLISH, SIM_FIRST_INJECTION_S, SIM_BACKFILL_S,
 // SIM_START_TIME_MS, SIM_API_TOKEN, HTTP_PORT and KNOWLEDGE_DIR. `wall_now_ms` and `random_seed`
 // are the defaults for the start time and the seed. Problems are recorded in `config`; call
 // config.Validate().
@@ -88,6 +91,8 @@ class SimulatorService {
   ScenarioApi& api() { return *api_; }
 
  private:
+  // The messages SIM_PUBLISH lets onto the broker.
+  std::vector<OutboundMessage> Publishable(std::vector<OutboundMessage> messages) const;
   Status PublishWithRetry(const std::vector<OutboundMessage>& messages,
                           const std::atomic<bool>& stop);
   // Ticks the core under the lock and updates the gauges.

@@ -3,18 +3,27 @@
 # `make demo`, `make start`, `make stop`, `make logs`, `make status` and `make restart-agents`
 # run where no Docker engine answers. Logs go to DIR/logs/<name>.log, pids to DIR/pids.
 #
-#   infra/local/pipeline.sh start   [--dir DIR] [--bin DIR]   stack up, seed, every executable
+#   infra/local/pipeline.sh start   [--dir DIR] [--bin DIR] [--no-prometheus]
+#                                     stack up, seed, every executable
 #   infra/local/pipeline.sh stop    [--dir DIR]               every executable, then the stack
 #   infra/local/pipeline.sh restart-agents [--dir DIR] [--bin DIR]
 #   infra/local/pipeline.sh status  [--dir DIR]
-#   infra/local/pipeline.sh logs    [--dir DIR] [agents|sim|api]   follow logs, prefixed by name
+#   infra/local/pipeline.sh logs    [--dir DIR] [agents|sim|api|ingest]   follow logs, prefixed by name
 #   infra/local/pipeline.sh seed    [--dir DIR] [--bin DIR]
 #   infra/local/pipeline.sh eval    [--dir DIR] [--bin DIR]   the scorecard (make eval), below
 #
 #   --fresh (with start) wipes the stack's data first (a clean database and broker).
 #
-# `eval` runs a separate pipeline in DIR/eval/run on a fresh stack, with the simulator at
-# SIM_SPEED=30 (or $SIM_SPEED) and SIM_SCHEDULE=off, runs sre-eval against it (scorecard in
+# `start` also runs sre-ingest (port 8200) and, when the Debian packages are installed,
+# Prometheus and the Alertmanager as part of the stack (stack.sh up --prometheus: Prometheus
+# scrapes every executable, evaluates infra/prometheus/alerts.yml and remote-writes to
+# sre-ingest; the Alertmanager posts the alerts to sre-ingest's webhook); --no-prometheus leaves
+# them out. An executable that is not built (sre-api, sre-ingest) is skipped with a message, so
+# the rest of the pipeline still runs; `status` lists it as stopped.
+#
+# `eval` runs a separate pipeline in DIR/eval/run on a fresh stack (without Prometheus and the
+# Alertmanager, whose alerts would add incidents the scorecard does not expect), with the
+# simulator at SIM_SPEED=30 (or $SIM_SPEED) and SIM_SCHEDULE=off, runs sre-eval against it (scorecard in
 # DIR/eval/scorecard.{md,json}) and stops it again, also when interrupted; then appends the
 # detection scorecard of sre-eval-detection (DIR/eval/detection.{md,json}). It needs the
 # executables' HTTP ports, so a running `make demo` must be stopped first.
@@ -29,15 +38,17 @@ dir="$repo/.local"
 bin="$repo/build/bin"
 what="agents"
 fresh=0
+prometheus=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --dir) dir="$2"; shift 2 ;;
     --bin) bin="$2"; shift 2 ;;
-    agents|sim|api) what="$1"; shift ;;
+    agents|sim|api|ingest) what="$1"; shift ;;
     # The command may come before or after the options (the Makefile puts --bin first).
     start|stop|restart-agents|seed|status|logs|eval) cmd="$1"; shift ;;
     --fresh) fresh=1; shift ;;
-    -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --no-prometheus) prometheus=0; shift ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed -n '/^#/s/^# \{0,1\}//p'; exit 0 ;;
     *) echo "pipeline.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -45,11 +56,12 @@ mkdir -p "$dir/pids" "$dir/logs"
 dir="$(cd "$dir" && pwd)"
 
 AGENTS=(detection correlation investigation remediation communication postmortem)
-OTHERS=(simulator api)
+OTHERS=(simulator api ingest)
 # Each executable's HTTP port (ARCHITECTURE §7), set explicitly so that an HTTP_PORT in the
-# caller's environment or .env cannot make them collide.
+# caller's environment or .env cannot make them collide. stack.sh's Prometheus configuration
+# (infra/prometheus/prometheus.yml turned to 127.0.0.1) scrapes and remote-writes to these.
 declare -A PORTS=([detection]=9101 [correlation]=9102 [investigation]=9103 [remediation]=9104
-                  [communication]=9105 [postmortem]=9106 [simulator]=8100 [api]=8000)
+                  [communication]=9105 [postmortem]=9106 [simulator]=8100 [api]=8000 [ingest]=8200)
 
 say() { echo "pipeline: $*"; }
 
@@ -99,10 +111,13 @@ case "$cmd" in
   start)
     up_args=(--dir "$dir" --devbroker "$bin/sre-devbroker")
     [ "$fresh" = 1 ] && up_args+=(--fresh)
+    [ "$prometheus" = 1 ] && up_args+=(--prometheus)
     "$repo/infra/local/stack.sh" up "${up_args[@]}"
     seed
     load_env
     for a in "${AGENTS[@]}"; do start_one "$a"; done
+    # Before the simulator: Prometheus's remote write and the Alertmanager's webhook need it.
+    start_one ingest
     start_one simulator
     start_one api
     sleep 1
@@ -115,7 +130,7 @@ case "$cmd" in
     say "started; logs in $dir/logs"
     ;;
   stop)
-    for n in simulator api "${AGENTS[@]}"; do stop_one "$n"; done
+    for n in simulator api ingest "${AGENTS[@]}"; do stop_one "$n"; done
     "$repo/infra/local/stack.sh" down --dir "$dir"
     ;;
   restart-agents)
@@ -137,7 +152,7 @@ case "$cmd" in
     mkdir -p "$run"
     trap '"$0" stop --dir "$run" >/dev/null 2>&1 || true' EXIT INT TERM
     SIM_SCHEDULE=off SIM_SPEED="${SIM_SPEED:-30}" SIM_SEED="${SIM_SEED:-20261202}" \
-      SIM_PROFILE="${SIM_PROFILE:-clean}" "$0" start --fresh --dir "$run" --bin "$bin"
+      SIM_PROFILE="${SIM_PROFILE:-clean}" "$0" start --fresh --no-prometheus --dir "$run" --bin "$bin"
     # shellcheck disable=SC1091
     source "$run/stack.env"
     rc=0
@@ -164,6 +179,7 @@ case "$cmd" in
       agents) names=("${AGENTS[@]}") ;;
       sim) names=(simulator) ;;
       api) names=(api) ;;
+      ingest) names=(ingest) ;;
     esac
     files=()
     for n in "${names[@]}"; do touch "$dir/logs/$n.log"; files+=("$dir/logs/$n.log"); done
@@ -180,7 +196,7 @@ case "$cmd" in
     done
     ;;
   *)
-    echo "usage: pipeline.sh start|stop|restart-agents|seed|status|logs|eval [--dir DIR] [--bin DIR] [--fresh]" >&2
+    echo "usage: pipeline.sh start|stop|restart-agents|seed|status|logs|eval [--dir DIR] [--bin DIR] [--fresh] [--no-prometheus]" >&2
     exit 2
     ;;
 esac

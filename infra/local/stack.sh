@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The native dev stack: Redis, PostgreSQL, sre-devbroker (in-memory Kafka) and MailDev, started
 # as plain processes with their state in one directory. What CI, the tests and the no-Docker demo
-# run on.
+# run on. With --prometheus (the demo), also Prometheus and the Alertmanager.
 #
-#   infra/local/stack.sh up     [--dir DIR] [--any-ports] [--fresh] [--devbroker PATH]
+#   infra/local/stack.sh up     [--dir DIR] [--any-ports] [--fresh] [--devbroker PATH] [--prometheus]
 #   infra/local/stack.sh down   [--dir DIR] [--purge]
 #   infra/local/stack.sh status [--dir DIR]
 #   infra/local/stack.sh stop-service   redis|postgres|maildev [--dir DIR]
@@ -17,11 +17,21 @@
 #                    saved only when it is stopped
 #   --fresh          delete DIR's data first (a clean database, Redis, broker and mailbox)
 #   --devbroker PATH the sre-devbroker binary (default: build/bin/sre-devbroker)
+#   --prometheus     also Prometheus (9090) and the Alertmanager (9093) when /usr/bin/prometheus
+#                    and /usr/bin/prometheus-alertmanager exist (Debian packages; skipped with a
+#                    message otherwise), configured from infra/prometheus/ and infra/alertmanager/
+#                    with every compose host:port turned into 127.0.0.1:port (the pipeline's
+#                    fixed ports, infra/local/pipeline.sh): Prometheus scrapes the simulator, the
+#                    agents, sre-api and sre-ingest, evaluates infra/prometheus/alerts.yml and
+#                    remote-writes to sre-ingest; the Alertmanager posts alerts to sre-ingest's
+#                    webhook. An INGEST_TOKEN in the environment (or ./.env) is sent by both.
+#                    Generated configs in DIR/prometheus and DIR/alertmanager.
 #   --purge          with down: also delete DIR
 #
 # `up` waits until every service answers, then writes DIR/stack.env with export lines for
 # KAFKA_BOOTSTRAP_SERVERS, REDIS_URL, DATABASE_URL, SMTP_URL and MAILDEV_URL, and
-# KAFKA_FETCH_WAIT_MAX_MS=10 (sre-devbroker answers an empty fetch only after the full wait). `down`
+# KAFKA_FETCH_WAIT_MAX_MS=10 (sre-devbroker answers an empty fetch only after the full wait), and
+# PROMETHEUS_URL and ALERTMANAGER_URL when they run. `down`
 # stops exactly the processes `up` started (by the pids in DIR/pids). Logs go to DIR/logs.
 #
 # Outages, for drills (tests/reliability/outage_drill_test.cpp), on a stack that is up:
@@ -46,6 +56,7 @@ dir="$repo/.local"
 any_ports=0
 fresh=0
 purge=0
+prometheus=0
 devbroker="$repo/build/bin/sre-devbroker"
 service=""
 case "$cmd" in
@@ -59,6 +70,7 @@ while [ $# -gt 0 ]; do
     --fresh) fresh=1; shift ;;
     --purge) purge=1; shift ;;
     --devbroker) devbroker="$2"; shift 2 ;;
+    --prometheus) prometheus=1; shift ;;
     -h|--help) usage; exit 0 ;;
     *) echo "stack.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
@@ -234,6 +246,74 @@ start_maildev() {
   echo "$web" >"$dir/maildev.port"
 }
 
+# The bearer token sre-ingest wants, if any: INGEST_TOKEN of the environment, else of ./.env.
+ingest_token() {
+  if [ -n "${INGEST_TOKEN:-}" ]; then echo "$INGEST_TOKEN"; return; fi
+  if [ -f "$repo/.env" ]; then sed -n 's/^INGEST_TOKEN=//p' "$repo/.env" | tail -n 1 | tr -d "\"'"; fi
+}
+
+# to_localhost AM_PORT: the compose configuration on stdin with every compose service's host:port
+# turned into 127.0.0.1:port, and the Alertmanager's into 127.0.0.1:AM_PORT.
+to_localhost() {
+  sed -E -e "s#alertmanager:9093#127.0.0.1:$1#g" \
+    -e "s#([ '/])(simulator|detection|correlation|investigation|remediation|communication|postmortem|api|sre-ingest):([0-9]+)#\1127.0.0.1:\3#g"
+}
+
+start_alertmanager() {
+  local port token
+  port="$(pick_port 9093)"
+  mkdir -p "$dir/alertmanager/data"
+  to_localhost "$port" <"$repo/infra/alertmanager/alertmanager.yml" >"$dir/alertmanager/alertmanager.yml"
+  token="$(ingest_token)"
+  if [ -n "$token" ]; then
+    (umask 077 && printf '%s' "$token" >"$dir/alertmanager/ingest_token")
+    # The file's commented http_config block, uncommented and pointed at the token file.
+    sed -i -E -e 's@^( *)# (http_config:|  authorization:|    type: Bearer)$@\1\2@' \
+      -e "s@^( *)#     credentials_file: .*@\1    credentials_file: $dir/alertmanager/ingest_token@" \
+      "$dir/alertmanager/alertmanager.yml"
+  fi
+  if command -v amtool >/dev/null; then
+    amtool check-config "$dir/alertmanager/alertmanager.yml" >"$logs/alertmanager-check.log" 2>&1 ||
+      { cat "$logs/alertmanager-check.log" >&2; die "generated $dir/alertmanager/alertmanager.yml is invalid"; }
+  fi
+  # An empty --cluster.listen-address: a single instance, no HA gossip on 9094.
+  nohup /usr/bin/prometheus-alertmanager --config.file="$dir/alertmanager/alertmanager.yml" \
+    --storage.path="$dir/alertmanager/data" --web.listen-address="127.0.0.1:$port" \
+    --web.external-url="http://127.0.0.1:$port/" --cluster.listen-address= \
+    >>"$logs/alertmanager.log" 2>&1 &
+  echo $! >"$pids/alertmanager.pid"
+  wait_for alertmanager 30 curl -sf "http://127.0.0.1:$port/-/ready"
+  echo "$port" >"$dir/alertmanager.port"
+}
+
+start_prometheus() {
+  local port token
+  port="$(pick_port 9090)"
+  mkdir -p "$dir/prometheus/data"
+  to_localhost "$(cat "$dir/alertmanager.port")" <"$repo/infra/prometheus/prometheus.yml" \
+    >"$dir/prometheus/prometheus.yml"
+  cp "$repo/infra/prometheus/alerts.yml" "$dir/prometheus/alerts.yml"
+  token="$(ingest_token)"
+  if [ -n "$token" ]; then
+    (umask 077 && printf '%s' "$token" >"$dir/prometheus/ingest_token")
+    sed -i -E "s@^(  - url: http://127.0.0.1:[0-9]+/api/v1/write)\$@\1\n    authorization: {type: Bearer, credentials_file: $dir/prometheus/ingest_token}@" \
+      "$dir/prometheus/prometheus.yml"
+  fi
+  if command -v promtool >/dev/null; then
+    promtool check config "$dir/prometheus/prometheus.yml" >"$logs/prometheus-check.log" 2>&1 ||
+      { cat "$logs/prometheus-check.log" >&2; die "generated $dir/prometheus/prometheus.yml is invalid"; }
+  fi
+  # flush-deadline: at shutdown, give up on a remote write sre-ingest does not take within 3 s
+  # (the default waits a minute, longer than `down` does).
+  nohup /usr/bin/prometheus --config.file="$dir/prometheus/prometheus.yml" \
+    --storage.tsdb.path="$dir/prometheus/data" --web.listen-address="127.0.0.1:$port" \
+    --web.external-url="http://127.0.0.1:$port/" --storage.remote.flush-deadline=3s \
+    >>"$logs/prometheus.log" 2>&1 &
+  echo $! >"$pids/prometheus.pid"
+  wait_for prometheus 60 curl -sf "http://127.0.0.1:$port/-/ready"
+  echo "$port" >"$dir/prometheus.port"
+}
+
 write_env() {
   cat >"$dir/stack.env.tmp" <<EOF
 export KAFKA_BOOTSTRAP_SERVERS=$(tr -d '\n' <"$dir/kafka.bootstrap")
@@ -243,6 +323,12 @@ export SMTP_URL=smtp://127.0.0.1:$(cat "$dir/smtp.port")
 export MAILDEV_URL=http://127.0.0.1:$(cat "$dir/maildev.port")
 export KAFKA_FETCH_WAIT_MAX_MS=10
 EOF
+  if alive prometheus; then
+    echo "export PROMETHEUS_URL=http://127.0.0.1:$(cat "$dir/prometheus.port")" >>"$dir/stack.env.tmp"
+  fi
+  if alive alertmanager; then
+    echo "export ALERTMANAGER_URL=http://127.0.0.1:$(cat "$dir/alertmanager.port")" >>"$dir/stack.env.tmp"
+  fi
   mv "$dir/stack.env.tmp" "$dir/stack.env"
 }
 
@@ -286,7 +372,8 @@ case "$cmd" in
     if [ "$fresh" = 1 ]; then
       "$0" down --dir "$dir" >/dev/null 2>&1 || true
       if [ -L "$dir/pg" ]; then rm -rf "$(readlink "$dir/pg")"; fi
-      rm -rf "$dir/pg" "$dir/redis" "$dir/maildev" "$dir/logs" "$dir"/*.port "$dir/stack.env" "$dir/kafka.bootstrap"
+      rm -rf "$dir/pg" "$dir/redis" "$dir/maildev" "$dir/logs" "$dir"/*.port "$dir/stack.env" "$dir/kafka.bootstrap" \
+        "$dir/prometheus" "$dir/alertmanager"
     fi
     mkdir -p "$pids" "$logs"
     echo "$any_ports" >"$dir/any-ports"  # start-service restarts with the same settings
@@ -294,6 +381,14 @@ case "$cmd" in
     alive postgres || start_postgres
     alive devbroker || start_devbroker
     alive maildev || start_maildev
+    if [ "$prometheus" = 1 ]; then
+      if [ -x /usr/bin/prometheus ] && [ -x /usr/bin/prometheus-alertmanager ]; then
+        alive alertmanager || start_alertmanager
+        alive prometheus || start_prometheus
+      else
+        say "skipping Prometheus and the Alertmanager: /usr/bin/prometheus or /usr/bin/prometheus-alertmanager is not installed (infra/local/install-deps)"
+      fi
+    fi
     write_env
     say "up; environment in $dir/stack.env"
     sed 's/^export /  /' "$dir/stack.env"
@@ -338,6 +433,8 @@ case "$cmd" in
     fi
     ;;
   down)
+    stop_one prometheus
+    stop_one alertmanager
     stop_one maildev
     stop_one devbroker
     stop_one postgres INT  # fast shutdown: disconnect clients, then stop
@@ -358,11 +455,20 @@ case "$cmd" in
         *) port="$(cat "$dir/$name.port" 2>/dev/null || true)" ;;
       esac
       if paused "$name"; then
-        printf '  %-10s paused   pid %-8s %s\n' "$name" "$(cat "$pids/$name.pid")" "$port"
+        printf '  %-12s paused   pid %-8s %s\n' "$name" "$(cat "$pids/$name.pid")" "$port"
       elif alive "$name"; then
-        printf '  %-10s running  pid %-8s %s\n' "$name" "$(cat "$pids/$name.pid")" "$port"
+        printf '  %-12s running  pid %-8s %s\n' "$name" "$(cat "$pids/$name.pid")" "$port"
       else
-        printf '  %-10s stopped\n' "$name"
+        printf '  %-12s stopped\n' "$name"
+      fi
+    done
+    # Listed once they have run in DIR (up --prometheus).
+    for name in prometheus alertmanager; do
+      [ -f "$dir/$name.port" ] || continue
+      if alive "$name"; then
+        printf '  %-12s running  pid %-8s http://127.0.0.1:%s\n' "$name" "$(cat "$pids/$name.pid")" "$(cat "$dir/$name.port")"
+      else
+        printf '  %-12s stopped\n' "$name"
       fi
     done
     ;;

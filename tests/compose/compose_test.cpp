@@ -29,7 +29,7 @@ constexpr const char* kOurImage = "sre-pipeline:local";
 const std::map<std::string, int> kDefaultPorts = {
     {"sre-api", 8000},           {"sre-simulator", 8100},     {"sre-detection", 9101},
     {"sre-correlation", 9102},   {"sre-investigation", 9103}, {"sre-remediation", 9104},
-    {"sre-communication", 9105}, {"sre-postmortem", 9106},
+    {"sre-communication", 9105}, {"sre-postmortem", 9106},    {"sre-ingest", 8200},
 };
 
 std::string Env(const char* name) {
@@ -147,8 +147,8 @@ TEST_F(ComposeTest, RunsTheWholePipeline) {
   for (const auto& [exe, port] : kDefaultPorts)
     EXPECT_TRUE(commands.count(exe)) << exe << " has no service";
   EXPECT_TRUE(commands.count("sre-knowledge")) << "no seed service";
-  for (const char* infra :
-       {"kafka", "kafka-ui", "redis", "postgres", "mailhog", "prometheus", "grafana"})
+  for (const char* infra : {"kafka", "kafka-ui", "redis", "postgres", "mailhog", "prometheus",
+                            "alertmanager", "grafana"})
     EXPECT_TRUE(services_.count(infra)) << infra;
 }
 
@@ -264,6 +264,139 @@ TEST_F(ComposeTest, StartOrderWaitsForHealth) {
     EXPECT_EQ(s->depends_on.count("seed"), 1u)
         << s->name << " starts before the knowledge base is seeded";
   }
+}
+
+// The repository path a container path comes from: a bind mount of the service, else what the
+// image copies to /app (infra/docker/Dockerfile: `cp -r SRC /out/app/DST`). "" when neither.
+fs::path HostPathOf(const Service& s, const std::string& container_path) {
+  for (const Volume& v : s.volumes) {
+    if (!v.bind()) continue;
+    if (container_path == v.target) return v.source;
+    if (container_path.rfind(v.target + "/", 0) == 0)
+      return fs::path(v.source) / container_path.substr(v.target.size() + 1);
+  }
+  if (s.image != kOurImage) return "";
+  std::string dockerfile = ReadFile(fs::path(Source()) / "infra/docker/Dockerfile");
+  std::regex copy(R"(cp -r ([^\s;]+) /out/app/([^\s;]+))");
+  for (std::sregex_iterator it(dockerfile.begin(), dockerfile.end(), copy), end; it != end; ++it) {
+    std::string target = "/app/" + (*it)[2].str();
+    if (container_path == target) return fs::path(Source()) / (*it)[1].str();
+    if (container_path.rfind(target + "/", 0) == 0)
+      return fs::path(Source()) / (*it)[1].str() / container_path.substr(target.size() + 1);
+  }
+  return "";
+}
+
+// "host:port" pairs named in a configuration file's non-comment lines: URLs and target lists.
+std::vector<std::pair<std::string, int>> HostPorts(const std::string& text) {
+  std::vector<std::pair<std::string, int>> out;
+  std::regex url(R"(https?://([a-z][a-z0-9-]*):(\d+))");
+  std::regex target(R"((?:^\s*-\s*|['"])([a-z][a-z0-9-]*):(\d+)['"]?\s*[\],]?\s*$)");
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    auto hash = line.find('#');
+    if (hash != std::string::npos) line = line.substr(0, hash);
+    std::smatch m;
+    if (std::regex_search(line, m, url)) {
+      out.emplace_back(m[1], std::stoi(m[2]));
+    } else {
+      // Flow lists ['a:1', 'b:2'] and block items "- a:1".
+      std::regex item(R"(([a-z][a-z0-9-]*):(\d+))");
+      if (line.find("targets") != std::string::npos || std::regex_search(line, m, target)) {
+        for (std::sregex_iterator it(line.begin(), line.end(), item), end; it != end; ++it)
+          out.emplace_back((*it)[1], std::stoi((*it)[2]));
+      }
+    }
+  }
+  return out;
+}
+
+TEST_F(ComposeTest, MountedPathsExistInTheRepository) {
+  const fs::path repo = fs::canonical(Source());
+  for (const auto& [name, s] : services_) {
+    for (const Volume& v : s.volumes) {
+      if (!v.bind()) continue;
+      EXPECT_TRUE(fs::exists(v.source))
+          << name << " mounts " << v.source << ", which does not exist";
+      if (!fs::exists(v.source)) continue;
+      std::string rel = fs::relative(fs::canonical(v.source), repo).string();
+      EXPECT_FALSE(rel.empty() || rel.rfind("..", 0) == 0)
+          << name << " mounts " << v.source << " from outside the repository";
+      EXPECT_EQ(v.mode, "ro") << name << ": " << v.source
+                              << " is configuration; mount it read-only";
+    }
+  }
+}
+
+// A setting that names a file in the container (INGEST_MAPPING, DETECTION_CONFIG, ...) names
+// one the image or a mount provides.
+TEST_F(ComposeTest, PathSettingsNameFilesTheContainerHas) {
+  for (const Service* s : ours_) {
+    for (const auto& [var, value] : s->environment) {
+      if (value.rfind("/app/", 0) != 0) continue;
+      fs::path host = HostPathOf(*s, value);
+      EXPECT_FALSE(host.empty()) << s->name << ": " << var << "=" << value
+                                 << " is neither copied into the image nor mounted";
+      if (!host.empty()) {
+        EXPECT_TRUE(fs::exists(host)) << s->name << ": " << var << "=" << value << " comes from "
+                                      << host << ", which does not exist";
+      }
+    }
+  }
+}
+
+// Telemetry and alerts reach sre-ingest: Prometheus remote-writes to it, evaluates the alerting
+// rules (mounted beside its configuration) and sends alerts to the Alertmanager, whose webhook
+// is sre-ingest's; every host:port those files name is a compose service listening there.
+TEST_F(ComposeTest, PrometheusAndAlertmanagerDeliverToIngest) {
+  ASSERT_TRUE(services_.count("prometheus") && services_.count("alertmanager") &&
+              services_.count("sre-ingest"));
+  const Service& prometheus = services_.at("prometheus");
+  const Service& alertmanager = services_.at("alertmanager");
+  fs::path prom_yml = HostPathOf(prometheus, "/etc/prometheus/prometheus.yml");
+  fs::path am_yml = HostPathOf(alertmanager, "/etc/alertmanager/alertmanager.yml");
+  ASSERT_FALSE(prom_yml.empty()) << "prometheus.yml is not mounted at /etc/prometheus";
+  ASSERT_FALSE(am_yml.empty()) << "alertmanager.yml is not mounted at /etc/alertmanager";
+  std::string prom = ReadFile(prom_yml), am = ReadFile(am_yml);
+
+  // rule_files are relative to prometheus.yml: each must be mounted in /etc/prometheus.
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(prom, m, std::regex(R"(rule_files:\s*\n((?:\s+-\s*\S+\s*\n)+))")))
+      << "prometheus.yml has no rule_files";
+  std::string rules_list = m[1];
+  int rule_files = 0;
+  const std::regex item(R"(-\s*(\S+))");
+  for (std::sregex_iterator it(rules_list.begin(), rules_list.end(), item), end; it != end;
+       ++it, ++rule_files) {
+    fs::path host = HostPathOf(prometheus, "/etc/prometheus/" + (*it)[1].str());
+    EXPECT_FALSE(host.empty()) << (*it)[1] << " is not mounted next to prometheus.yml";
+    if (!host.empty()) {
+      EXPECT_NE(ReadFile(host).find("groups:"), std::string::npos) << host;
+    }
+  }
+  EXPECT_GT(rule_files, 0);
+
+  EXPECT_NE(prom.find("remote_write:\n  - url: http://sre-ingest:8200/api/v1/write\n"),
+            std::string::npos)
+      << "Prometheus does not remote-write to sre-ingest";
+  EXPECT_TRUE(std::regex_search(prom, std::regex(R"(alertmanagers:[\s\S]*alertmanager:9093)")))
+      << "Prometheus does not send alerts to the Alertmanager";
+  EXPECT_NE(am.find("url: http://sre-ingest:8200/api/v1/alerts/alertmanager\n"), std::string::npos);
+  EXPECT_NE(am.find("send_resolved: true"), std::string::npos)
+      << "resolved alerts must reach the pipeline";
+
+  int named = 0;
+  for (const std::string* text : {&prom, &am}) {
+    for (const auto& [host, port] : HostPorts(*text)) {
+      ++named;
+      ASSERT_TRUE(services_.count(host)) << host << ":" << port << " is not a compose service";
+      bool listens = false;
+      for (const auto& [published, target] : services_.at(host).ports)
+        listens = listens || target == port;
+      EXPECT_TRUE(listens) << host << " does not expose " << port;
+    }
+  }
+  EXPECT_GT(named, 10) << "scrape targets, remote write, Alertmanager and webhook";
 }
 
 // Each key of .env.example is read by an executable or interpolated by docker-compose.yml.

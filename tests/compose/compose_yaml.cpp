@@ -173,6 +173,28 @@ std::map<std::string, Service> ParseServices(const std::string& text) {
       s.restart = value;
     } else if (field == "profiles[]") {
       s.profiles.push_back(value);
+    } else if (field == "volumes[]") {  // short syntax "source:target[:mode]"
+      Volume v;
+      std::vector<std::string> parts;
+      std::stringstream ss(value);
+      for (std::string part; std::getline(ss, part, ':');) parts.push_back(part);
+      if (parts.size() == 1) {
+        v.target = parts[0];  // an anonymous volume
+      } else {
+        v.source = parts[0];
+        v.target = parts[1];
+        if (parts.size() > 2) v.mode = parts[2];
+      }
+      s.volumes.push_back(v);
+    } else if (field == "volumes[].type") {  // long syntax: a new item starts with its type
+      s.volumes.emplace_back();
+    } else if (field == "volumes[].source" || field == "volumes[].target" ||
+               field == "volumes[].read_only") {
+      if (s.volumes.empty()) s.volumes.emplace_back();
+      Volume& v = s.volumes.back();
+      if (field == "volumes[].source") v.source = value;
+      if (field == "volumes[].target") v.target = value;
+      if (field == "volumes[].read_only" && value == "true") v.mode = "ro";
     }
   }
   return services;

@@ -8,6 +8,13 @@
 
 namespace sre::compose {
 
+// A volume of a service: "SOURCE:TARGET[:MODE]" or the long syntax. A bind mount's source is
+// an absolute host path in normalised output; a named volume's is its name.
+struct Volume {
+  std::string source, target, mode;
+  bool bind() const { return !source.empty() && (source[0] == '/' || source[0] == '.'); }
+};
+
 struct Service {
   std::string name, image;
   bool has_build = false;
@@ -18,6 +25,7 @@ struct Service {
   std::map<std::string, std::string> depends_on;  // service -> condition
   std::string restart;
   std::vector<std::string> profiles;
+  std::vector<Volume> volumes;
 };
 
 // Every (path, scalar) of the document in order; sequence items carry "[]" in the path

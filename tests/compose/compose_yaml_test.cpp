@@ -28,6 +28,13 @@ constexpr const char* kNormalised = R"(services:
       target: 8000
     - 9000:9001
     restart: unless-stopped
+    volumes:
+    - /repo/infra/ingest:/app/infra/ingest:ro
+    - data:/data:rw
+    - type: bind
+      source: /repo/x.yml
+      target: /etc/x.yml
+      read_only: true
   init:
     command:
     - "set -e\nfor t in a b; do\
@@ -63,6 +70,16 @@ TEST(ComposeYamlTest, ReadsServicesOfNormalisedConfig) {
   EXPECT_EQ(api.ports[1], std::make_pair(9000, 9001));
   EXPECT_EQ(api.depends_on.at("seed"), "service_completed_successfully");
   EXPECT_EQ(api.restart, "unless-stopped");
+  ASSERT_EQ(api.volumes.size(), 3u);
+  EXPECT_EQ(api.volumes[0].source, "/repo/infra/ingest");
+  EXPECT_EQ(api.volumes[0].target, "/app/infra/ingest");
+  EXPECT_EQ(api.volumes[0].mode, "ro");
+  EXPECT_TRUE(api.volumes[0].bind());
+  EXPECT_EQ(api.volumes[1].source, "data");
+  EXPECT_FALSE(api.volumes[1].bind());
+  EXPECT_EQ(api.volumes[2].source, "/repo/x.yml");
+  EXPECT_EQ(api.volumes[2].target, "/etc/x.yml");
+  EXPECT_EQ(api.volumes[2].mode, "ro");
 }
 
 TEST(ComposeYamlTest, SkipsFoldedQuotedScalarsAndSeesDisabledHealthcheck) {

@@ -69,26 +69,26 @@ bool PipelineHarness::Start(std::string* error) {
     return false;
   }
   for (const auto& a : Agents()) StartProcess(a, bin_ + "/sre-" + a, env_);
-  if (options_.with_api) {
-    api_port_ = FreePort();
-    auto api_env = env_;
-    api_env["HTTP_PORT"] = std::to_string(api_port_);
-    http_ports_["api"] = api_port_;
-    api_env["API_STATIC_DIR"] = source_ + "/api/static";
-    StartProcess("api", bin_ + "/sre-api", api_env);
-  }
-  sim_port_ = FreePort();
-  auto sim_env = env_;
-  sim_env["HTTP_PORT"] = std::to_string(sim_port_);
-  http_ports_["simulator"] = sim_port_;
-  sim_env["SIM_SPEED"] = std::to_string(options_.sim_speed);
-  sim_env["SIM_SCHEDULE"] = options_.sim_schedule;
-  sim_env["SIM_SEED"] = options_.sim_seed;
-  sim_env["SIM_BACKFILL_S"] = std::to_string(options_.sim_backfill_s);
+  // The servers on a port of their own: HTTP_PORT set, known to http_port().
+  auto start_server = [this](const std::string& name, std::map<std::string, std::string> extra) {
+    int port = FreePort();
+    auto env = env_;
+    env["HTTP_PORT"] = std::to_string(port);
+    for (auto& [k, v] : extra) env[k] = std::move(v);
+    http_ports_[name] = port;
+    StartProcess(name, bin_ + "/sre-" + name, env);
+    return port;
+  };
+  if (options_.with_api) api_port_ = start_server("api", {{"API_STATIC_DIR", source_ + "/api/static"}});
+  if (options_.with_ingest)
+    ingest_port_ = start_server("ingest", {{"INGEST_MAPPING", source_ + "/infra/ingest/mapping.json"}});
   // The tests assert exact incident counts: the clean profile (no benign spikes, no missing
   // samples). The realistic one is scored by make eval-detection.
-  sim_env["SIM_PROFILE"] = "clean";
-  StartProcess("simulator", bin_ + "/sre-simulator", sim_env);
+  sim_port_ = start_server("simulator", {{"SIM_SPEED", std::to_string(options_.sim_speed)},
+                                         {"SIM_SCHEDULE", options_.sim_schedule},
+                                         {"SIM_SEED", options_.sim_seed},
+                                         {"SIM_BACKFILL_S", std::to_string(options_.sim_backfill_s)},
+                                         {"SIM_PROFILE", "clean"}});
   return true;
 }
 

@@ -24,6 +24,7 @@ struct PipelineOptions {
   std::string sim_seed = "20261123";
   int sim_backfill_s = 900;
   bool with_api = false;                         // also start sre-api on a free port
+  bool with_ingest = false;                      // also start sre-ingest on a free port
   std::map<std::string, std::string> extra_env;  // added to every process's environment
   // Added to one process's environment ("detection", ..., "simulator", "api"), after extra_env.
   std::map<std::string, std::map<std::string, std::string>> process_env;
@@ -44,6 +45,7 @@ class PipelineHarness {
 
   int sim_port() const { return sim_port_; }
   int api_port() const { return api_port_; }
+  int ingest_port() const { return ingest_port_; }
   const std::map<std::string, std::string>& env() const { return env_; }
   Process& process(const std::string& name) { return *processes_.at(name); }
   const std::map<std::string, std::unique_ptr<Process>>& processes() const { return processes_; }
@@ -73,7 +75,7 @@ class PipelineHarness {
   StackEnv stack_;
   std::map<std::string, int> http_ports_;
   std::string bin_, source_;
-  int sim_port_ = 0, api_port_ = 0;
+  int sim_port_ = 0, api_port_ = 0, ingest_port_ = 0;
   std::map<std::string, std::string> env_;
   std::vector<std::string> order_;
   std::map<std::string, std::unique_ptr<Process>> processes_;
