@@ -223,5 +223,57 @@ TEST(DetectionServiceTest, OneIncidentPerFailureAttachesSecondMetricAndIgnoresRe
   EXPECT_EQ(event_ids.size(), 1u);
 }
 
+// Issue 17: telemetry from sre-ingest may name a metric detection has no settings for, on a
+// service the catalogue does not list: the defaults section scores it, the incident opens with
+// the catalogue's defaults, and the payload passes the contract.
+TEST(DetectionServiceTest, AMetricWithoutSettingsOnAnUnknownServiceUsesTheDefaults) {
+  SRE_REQUIRE_STACK();
+  RedisClient redis = Redis();
+  Database db(testing::Stack().database_url);
+  ASSERT_TRUE(db.Migrate().ok());
+  auto producer = Producer::Create({testing::Stack().kafka_bootstrap, {}});
+  ASSERT_TRUE(producer.ok());
+  auto catalog = ServiceCatalog::Load(std::string(SRE_TEST_SOURCE_DIR) + "/knowledge/architecture/services.json");
+  ASSERT_TRUE(catalog.ok());
+  DetectionService service(redis, db, **producer, *catalog, Shipped());
+  ASSERT_EQ(&Shipped().For("checkout_queue_depth"), &Shipped().defaults);
+
+  std::string svc = testing::Unique("not-in-catalogue");
+  ASSERT_EQ(catalog->Find(svc), nullptr);
+  std::vector<InboundMessage> batch;
+  int64_t t0 = 1763892000000;
+  for (int i = 0; i < 40; ++i) batch.push_back(MetricMessage(svc, "checkout_queue_depth", t0 + i * 10000, 120 + (i % 7)));
+  for (int i = 40; i < 46; ++i) batch.push_back(MetricMessage(svc, "checkout_queue_depth", t0 + i * 10000, 900 + 10 * i));
+  for (const auto& r : service.HandleBatch(batch)) ASSERT_TRUE(r.ok()) << r.ToString();
+
+  std::string trigger, type, baselines;
+  int64_t rows = 0;
+  ASSERT_TRUE(db.Transact([&](pqxx::work& tx) {
+                  rows = tx.exec_params1("SELECT count(*) FROM incidents WHERE service = $1", svc)[0].as<int64_t>();
+                  if (rows == 1) {
+                    auto row = tx.exec_params1(
+                        "SELECT trigger_metric, anomaly_type, baselines::text FROM incidents WHERE service = $1", svc);
+                    trigger = row[0].as<std::string>();
+                    type = row[1].as<std::string>();
+                    baselines = row[2].as<std::string>();
+                  }
+                  return Status::Ok();
+                }).ok());
+  ASSERT_EQ(rows, 1);
+  EXPECT_EQ(trigger, "checkout_queue_depth");
+  EXPECT_TRUE(ParseEnum<AnomalyType>(type).has_value()) << type;
+  EXPECT_NE(baselines.find("\"direction\": \"up\""), std::string::npos) << baselines;
+  bool published = false;
+  for (const auto& m : testing::ReadAll(testing::Stack().kafka_bootstrap, topics::kAnomaliesDetected)) {
+    auto a = Decode<AnomalyDetected>(m.payload);
+    ASSERT_TRUE(a.ok()) << a.status().message();
+    if (a->service != svc) continue;
+    published = true;
+    EXPECT_EQ(a->trigger_metric, "checkout_queue_depth");
+    EXPECT_GT(a->deviation_sigma, 3.5);
+  }
+  EXPECT_TRUE(published);
+}
+
 }  // namespace
 }  // namespace sre::detection
