@@ -284,5 +284,35 @@ TEST_F(IngestIntegrationTest, RemoteWriteAndOtlpPassTheMappingIntoRawTopics) {
   EXPECT_EQ(lines[0].timestamp, now);
 }
 
+TEST_F(IngestIntegrationTest, AGrafanaNotificationInItsDocumentedShapeOpensAnIncident) {
+  std::string svc = ::sre::testing::Unique("ingest-grafana");
+  Json alert = {{"status", "firing"},
+                {"labels", {{"alertname", "High memory usage"}, {"team", "blue"}, {"service", svc}}},
+                {"annotations", {{"summary", "This alert was triggered for zone us-1"}}},
+                {"startsAt", Rfc3339(NowMs() - 30000)},
+                {"endsAt", "0001-01-01T00:00:00Z"},
+                {"generatorURL", "https://grafana.example/alerting/1afz29v7z/edit"},
+                {"fingerprint", "g-" + svc},
+                {"silenceURL", "https://grafana.example/alerting/silence/new"},
+                {"dashboardURL", ""},
+                {"panelURL", ""},
+                {"values", {{"B", 91.5}, {"C", 1}}}};
+  Json body = {{"receiver", "sre"}, {"status", "firing"}, {"orgId", 1}, {"alerts", Json::array({alert})},
+               {"groupLabels", Json::object()}, {"commonLabels", {{"team", "blue"}}},
+               {"commonAnnotations", Json::object()}, {"externalURL", "https://grafana.example/"},
+               {"version", "1"}, {"groupKey", "{}:{}"}, {"truncatedAlerts", 0},
+               {"title", "[FIRING:1] High memory usage"}, {"state", "alerting"}, {"message", "**Firing**"}};
+  auto r = Post("/api/v1/alerts/grafana", body.dump());
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(Json::parse(r->body)["new"], 1);
+  auto anomalies = Published<AnomalyDetected>(topics::kAnomaliesDetected,
+                                              [&](const AnomalyDetected& a) { return a.service == svc; });
+  ASSERT_EQ(anomalies.size(), 1u);
+  EXPECT_EQ(anomalies[0].anomaly_type, AnomalyType::MEMORY_LEAK);
+  EXPECT_DOUBLE_EQ(anomalies[0].observed_value, 91.5);
+  EXPECT_EQ(Incidents(svc).size(), 1u);
+}
+
 }  // namespace
 }  // namespace sre::ingest
