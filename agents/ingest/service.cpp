@@ -298,36 +298,55 @@ Status IngestService::OnResolved(const Alert& alert, const AlertNotification& n,
 
 // ---- telemetry ----------------------------------------------------------------------------
 
+bool IngestService::Admit(Forwarding& f, const std::string& service, int64_t ts, const char* source) {
+  if (!InEventRange(ts)) {
+    ++f.dropped["bad_timestamp"];
+    return false;
+  }
+  if (!KnowService(service, source, ts)) {
+    ++f.dropped["service_limit"];
+    return false;
+  }
+  return true;
+}
+
+Reply IngestService::Forward(const std::string& endpoint, const Forwarding& f, const char* rejected_field) {
+  if (Status s = PublishForwarded(f.out); !s.ok()) return Unavailable(s);
+  SampleCounter(endpoint, "forwarded").Inc(static_cast<double>(f.out.size()));
+  size_t rejected = 0;
+  std::string why;
+  for (const auto& [reason, count] : f.dropped) {
+    SampleCounter(endpoint, reason).Inc(static_cast<double>(count));
+    rejected += count;
+    why += (why.empty() ? "" : ", ") + reason + ": " + std::to_string(count);
+  }
+  // Remote write: 204, drops are ours to count. OTLP/HTTP: a partial success names how many
+  // records were rejected and why.
+  if (!rejected_field) return Reply{204, "", {}};
+  Json reply = Json::object();
+  if (rejected > 0) reply["partialSuccess"] = {{rejected_field, std::to_string(rejected)}, {"errorMessage", why}};
+  return JsonReply(200, reply);
+}
+
 Reply IngestService::RemoteWrite(const Request& r) {
   if (auto refused = Screen(r, "application/x-protobuf")) return *refused;
   // Prometheus sends batches of a few thousand samples; a decompressed body is bounded too.
   auto req = DecodeRemoteWrite(r.body, options_.max_body_bytes * 8);
   if (!req.ok()) return DeadLetter(r, req.status().message());
-  std::vector<OutboundMessage> out;
-  std::map<std::string, size_t> dropped;
+  Forwarding f;
   for (const auto& series : req->series) {
     for (const auto& [ts, value] : series.samples) {
       auto mapped = mapper_->Map(series.labels, ts, value, "remote_write");
       if (auto* reason = std::get_if<DropReason>(&mapped)) {
-        ++dropped[ToString(*reason)];
+        ++f.dropped[ToString(*reason)];
         continue;
       }
       auto& m = std::get<Mapped>(mapped);
-      if (!InEventRange(m.ts_ms)) {
-        ++dropped["bad_timestamp"];
-        continue;
-      }
-      if (!KnowService(m.service, "remote_write", m.ts_ms)) {
-        ++dropped["service_limit"];
-        continue;
-      }
-      out.push_back({topics::kRawMetrics, m.service, Encode(ToRawMetric(m))});
+      if (Admit(f, m.service, m.ts_ms, "remote_write"))
+        f.out.push_back({topics::kRawMetrics, m.service, Encode(ToRawMetric(m))});
     }
   }
-  if (Status s = PublishForwarded(out); !s.ok()) return Unavailable(s);
-  SampleCounter("remote_write", "forwarded").Inc(static_cast<double>(out.size()));
-  for (const auto& [reason, count] : dropped) SampleCounter("remote_write", reason).Inc(static_cast<double>(count));
-  return Reply{204, "", {}};
+  return Forward("remote_write", f, nullptr);
 }
 
 Reply IngestService::OtlpLogs(const Request& r) {
@@ -336,34 +355,11 @@ Reply IngestService::OtlpLogs(const Request& r) {
   if (!body.ok()) return DeadLetter(r, "body: " + body.status().message() + " (OTLP/HTTP with JSON encoding)");
   auto logs = DecodeOtlpLogs(*body);
   if (!logs.ok()) return DeadLetter(r, logs.status().message());
-  std::vector<OutboundMessage> out;
-  std::map<std::string, size_t> dropped = logs->dropped;
-  for (const auto& l : logs->logs) {
-    if (!InEventRange(l.timestamp)) {
-      ++dropped["bad_timestamp"];
-      continue;
-    }
-    if (!KnowService(l.source_service, "otlp", l.timestamp)) {
-      ++dropped["service_limit"];
-      continue;
-    }
-    out.push_back({topics::kRawLogs, l.source_service, Encode(l)});
-  }
-  if (Status s = PublishForwarded(out); !s.ok()) return Unavailable(s);
-  size_t rejected = 0;
-  for (const auto& [reason, count] : dropped) {
-    SampleCounter("otlp_logs", reason).Inc(static_cast<double>(count));
-    rejected += count;
-  }
-  SampleCounter("otlp_logs", "forwarded").Inc(static_cast<double>(out.size()));
-  // OTLP/HTTP: a partial success names how many records were rejected and why.
-  Json reply = Json::object();
-  if (rejected > 0) {
-    std::string why;
-    for (const auto& [reason, count] : dropped) why += (why.empty() ? "" : ", ") + reason + ": " + std::to_string(count);
-    reply["partialSuccess"] = {{"rejectedLogRecords", std::to_string(rejected)}, {"errorMessage", why}};
-  }
-  return JsonReply(200, reply);
+  Forwarding f;
+  f.dropped = logs->dropped;
+  for (const auto& l : logs->logs)
+    if (Admit(f, l.source_service, l.timestamp, "otlp")) f.out.push_back({topics::kRawLogs, l.source_service, Encode(l)});
+  return Forward("otlp_logs", f, "rejectedLogRecords");
 }
 
 Reply IngestService::OtlpMetrics(const Request& r) {
@@ -372,33 +368,11 @@ Reply IngestService::OtlpMetrics(const Request& r) {
   if (!body.ok()) return DeadLetter(r, "body: " + body.status().message() + " (OTLP/HTTP with JSON encoding)");
   auto metrics = DecodeOtlpMetrics(*body, *mapper_);
   if (!metrics.ok()) return DeadLetter(r, metrics.status().message());
-  std::vector<OutboundMessage> out;
-  std::map<std::string, size_t> dropped = metrics->dropped;
-  for (const auto& m : metrics->samples) {
-    if (!InEventRange(m.ts_ms)) {
-      ++dropped["bad_timestamp"];
-      continue;
-    }
-    if (!KnowService(m.service, "otlp", m.ts_ms)) {
-      ++dropped["service_limit"];
-      continue;
-    }
-    out.push_back({topics::kRawMetrics, m.service, Encode(ToRawMetric(m))});
-  }
-  if (Status s = PublishForwarded(out); !s.ok()) return Unavailable(s);
-  size_t rejected = 0;
-  for (const auto& [reason, count] : dropped) {
-    SampleCounter("otlp_metrics", reason).Inc(static_cast<double>(count));
-    rejected += count;
-  }
-  SampleCounter("otlp_metrics", "forwarded").Inc(static_cast<double>(out.size()));
-  Json reply = Json::object();
-  if (rejected > 0) {
-    std::string why;
-    for (const auto& [reason, count] : dropped) why += (why.empty() ? "" : ", ") + reason + ": " + std::to_string(count);
-    reply["partialSuccess"] = {{"rejectedDataPoints", std::to_string(rejected)}, {"errorMessage", why}};
-  }
-  return JsonReply(200, reply);
+  Forwarding f;
+  f.dropped = metrics->dropped;
+  for (const auto& m : metrics->samples)
+    if (Admit(f, m.service, m.ts_ms, "otlp")) f.out.push_back({topics::kRawMetrics, m.service, Encode(ToRawMetric(m))});
+  return Forward("otlp_metrics", f, "rejectedDataPoints");
 }
 
 // ---- HTTP ---------------------------------------------------------------------------------

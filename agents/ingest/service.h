@@ -9,6 +9,7 @@
 // Every answer is given after the broker acknowledged what the request produced: 2xx means it is in
 // the pipeline, 5xx means nothing is known to be (senders retry 5xx), 4xx means it never will be.
 #include <atomic>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -68,6 +69,16 @@ class IngestService {
   // False when the service is new and the cap on discovered services is reached.
   bool KnowService(const std::string& service, const std::string& source, int64_t ts);
   Status PublishForwarded(const std::vector<OutboundMessage>& out);
+  // Telemetry of one request: what goes to the broker, and what was dropped, by reason.
+  struct Forwarding {
+    std::vector<OutboundMessage> out;
+    std::map<std::string, size_t> dropped;
+  };
+  // False (the reason counted) when the record's time or its (new) service is refused.
+  bool Admit(Forwarding& f, const std::string& service, int64_t ts, const char* source);
+  // Publishes, counts, and answers: 204 (remote write, `rejected_field` null) or OTLP's 200 with
+  // a partialSuccess naming `rejected_field` when something was dropped.
+  Reply Forward(const std::string& endpoint, const Forwarding& f, const char* rejected_field);
   Reply DeadLetter(const Request& r, const std::string& error);
 
   RedisClient& redis_;
