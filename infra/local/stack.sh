@@ -106,8 +106,14 @@ pick_port() {
     echo "$p"
     return
   fi
+  # Below the kernel's ephemeral range: outgoing connections and bind(0) (the tests' FreePort,
+  # Prometheus, the devbroker) take their ports from it, and one of them can take a port between
+  # the check here and the server's own bind (a PostgreSQL of a parallel test failed that way).
+  local lo=20000 hi
+  hi="$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)"
+  [ "$hi" -gt $((lo + 2000)) ] 2>/dev/null || hi=32768
   for _ in $(seq 1 200); do
-    p=$(( (RANDOM * 32768 + RANDOM) % 30000 + 20000 ))
+    p=$(( (RANDOM * 32768 + RANDOM) % (hi - lo) + lo ))
     if [[ "$taken_ports" != *" $p "* ]] && ! port_in_use "$p"; then
       taken_ports+="$p "
       echo "$p"
