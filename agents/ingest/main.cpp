@@ -24,9 +24,10 @@ int main(int argc, char** argv) {
       0,  // sre-ingest starts the shared HttpServer itself once its routes are registered
       {"HTTP_PORT                the endpoints, /healthz and /metrics (8200)",
        "INGEST_TOKEN             optional bearer token every POST must carry (none)",
-       "INGEST_MAPPING           which series become raw.metrics (infra/ingest/mapping.json)",
+       "INGEST_MAPPING           which series become raw.metrics (infra/ingest/mapping.json,\n"
+       "                           relative, else the source tree's)",
        "INGEST_SERVICE_LABELS    the alert labels naming the service, first present wins (service,job);\n"
-       "                         telemetry uses service_labels of the mapping file",
+       "                           telemetry uses service_labels of the mapping file",
        "INGEST_MAX_BODY_BYTES    larger bodies get 413, 1024-268435456 (8388608)",
        "INGEST_MAX_SERVICES      services not in the catalogue this process accepts, 0-100000 (1000)",
        "KNOWLEDGE_DIR            where knowledge/architecture/services.json lives (./knowledge)"}};
@@ -34,7 +35,7 @@ int main(int argc, char** argv) {
     int port = ctx.config.Port("HTTP_PORT", 8200, true);
     ingest::IngestOptions options;
     options.token = ctx.config.SecretValue("INGEST_TOKEN");
-    std::string mapping_path = ctx.config.String("INGEST_MAPPING", "infra/ingest/mapping.json");
+    std::string mapping_path = ctx.config.String("INGEST_MAPPING", ingest::DefaultMappingPath());
     std::string labels = ctx.config.String("INGEST_SERVICE_LABELS", "service,job");
     options.max_body_bytes = static_cast<size_t>(ctx.config.Int("INGEST_MAX_BODY_BYTES", 8 << 20, 1024, 256 << 20));
     options.max_discovered_services = static_cast<size_t>(ctx.config.Int("INGEST_MAX_SERVICES", 1000, 0, 100000));
