@@ -53,6 +53,20 @@ enum class IncidentStatus {
   RESOLVED,
   CLOSED
 };
+// The remediation action vocabulary (issue 18; docs/architecture.md, Remediation actions). Wire
+// names are lower_snake.
+enum class RemediationAction {
+  ROLLBACK,           // a deployment, to the previous version
+  RESTART,            // the pods of a service
+  SCALE_OUT,          // more replicas
+  FAILOVER_DB,        // promote the database replica
+  KILL_LONG_QUERIES,  // cancel the database's long-running queries
+  PAUSE_CONSUMER,     // stop a Kafka consumer group
+  RESET_CONSUMER,     // restart a stalled consumer (its group rejoins from the committed offsets)
+  DISABLE_FLAG,       // switch a feature flag off
+  REVERT_CONFIG,      // the previous configuration revision
+  ESCALATE            // a person must act
+};
 enum class NotificationType {
   INCIDENT_ALERT,
   RCA_COMPLETE,
@@ -83,6 +97,8 @@ SRE_ENUM_NAMES(Method, "LLM", "FALLBACK")
 SRE_ENUM_NAMES(Phase, "START", "END")
 SRE_ENUM_NAMES(IncidentStatus, "DETECTING", "CORRELATING", "INVESTIGATING", "RCA_COMPLETE",
                "REMEDIATING", "RESOLVED", "CLOSED")
+SRE_ENUM_NAMES(RemediationAction, "rollback", "restart", "scale_out", "failover_db", "kill_long_queries",
+               "pause_consumer", "reset_consumer", "disable_flag", "revert_config", "escalate")
 SRE_ENUM_NAMES(NotificationType, "INCIDENT_ALERT", "RCA_COMPLETE", "REMEDIATION_PLAN",
                "INCIDENT_RESOLVED", "POSTMORTEM")
 #undef SRE_ENUM_NAMES
