@@ -67,6 +67,19 @@ enum class RemediationAction {
   REVERT_CONFIG,      // the previous configuration revision
   ESCALATE            // a person must act
 };
+// Where a remediation action stands (shared/remediation_actions.h has the moves).
+enum class ActionStatus {
+  AWAITING_APPROVAL,  // a person must approve or reject it (sre-api), before expires_at
+  APPROVED,           // by a person or by the `auto` policy: the runner executes it next
+  EXECUTING,          // handed to the executor; a crash here leaves it in doubt: escalated, never repeated
+  EXECUTED,           // the executor answered success: verification watches the trigger metric
+  VERIFIED,           // the trigger metric went back toward its baseline
+  FAILED,             // execution or verification failed (undone where reversible, and escalated)
+  DRY_RUN,            // recorded what would run; nothing ran
+  BLOCKED,            // a guard refused it (the rule is the reason); escalated
+  REJECTED,           // a person rejected it
+  ESCALATED           // a person must act: the escalate action, an expired approval, an action in doubt
+};
 enum class NotificationType {
   INCIDENT_ALERT,
   RCA_COMPLETE,
@@ -99,6 +112,8 @@ SRE_ENUM_NAMES(IncidentStatus, "DETECTING", "CORRELATING", "INVESTIGATING", "RCA
                "REMEDIATING", "RESOLVED", "CLOSED")
 SRE_ENUM_NAMES(RemediationAction, "rollback", "restart", "scale_out", "failover_db", "kill_long_queries",
                "pause_consumer", "reset_consumer", "disable_flag", "revert_config", "escalate")
+SRE_ENUM_NAMES(ActionStatus, "AWAITING_APPROVAL", "APPROVED", "EXECUTING", "EXECUTED", "VERIFIED", "FAILED",
+               "DRY_RUN", "BLOCKED", "REJECTED", "ESCALATED")
 SRE_ENUM_NAMES(NotificationType, "INCIDENT_ALERT", "RCA_COMPLETE", "REMEDIATION_PLAN",
                "INCIDENT_RESOLVED", "POSTMORTEM")
 #undef SRE_ENUM_NAMES
@@ -131,7 +146,8 @@ std::string EnumChoices() {
   return out;
 }
 
-// Incident states only move forward (ARCHITECTURE §2).
+// Incident states only move forward (ARCHITECTURE §2), in declaration order. The pure rule:
+// AdvanceStatus (shared/incident.h) applies the same rule in SQL, built from kList's order.
 inline bool StatusAdvances(IncidentStatus from, IncidentStatus to) {
   return static_cast<int>(to) > static_cast<int>(from);
 }

@@ -283,6 +283,31 @@ struct ActionStep {
   }
 };
 
+// An action the remediation agent proposed for the plan (shared/remediation_actions.h has the
+// row and its later moves), as it stood when the plan was published.
+struct PlannedAction {
+  std::string action_id;
+  RemediationAction action = RemediationAction::ESCALATE;
+  std::string service, executor;
+  RiskLevel risk = RiskLevel::LOW;
+  bool reversible = false;
+  ActionStatus status = ActionStatus::AWAITING_APPROVAL;
+  std::string reason;
+  std::optional<int64_t> step_id;
+  template <class V>
+  void Visit(V& v) {
+    v("action_id", action_id, Check::Uuid());
+    v("action", action);
+    v("service", service, Check::NonEmpty(128));
+    v("executor", executor);
+    v("risk", risk);
+    v("reversible", reversible);
+    v("status", status);
+    v("reason", reason);
+    v("step_id", step_id);
+  }
+};
+
 struct RemediationPlan : Envelope {
   static constexpr const char* kTopic = topics::kRemediationPlans;
   std::string incident_id, root_cause;
@@ -291,6 +316,8 @@ struct RemediationPlan : Envelope {
   std::vector<std::string> escalation_path, runbook_references;
   std::string estimated_resolution_time;
   Method method = Method::FALLBACK;
+  // The guarded actions proposed with the plan (issue 18); absent from plans of earlier versions.
+  std::optional<std::vector<PlannedAction>> actions;
   template <class V>
   void Visit(V& v) {
     VisitEnvelope(v);
@@ -302,6 +329,7 @@ struct RemediationPlan : Envelope {
     v("runbook_references", runbook_references);
     v("estimated_resolution_time", estimated_resolution_time);
     v("method", method);
+    v("actions", actions);
   }
 };
 
