@@ -7,12 +7,18 @@
 #include <cstdint>
 #include <limits>
 
+#include "shared/log.h"
 #include "shared/text.h"
 
 namespace sre::sim {
 namespace {
 
 constexpr const char* kInjectionsHelp = "Failure scenarios injected, by scenario name";
+constexpr const char* kActionsHelp =
+    "Remediation actions received on POST /api/actions, by action and whether they matched the "
+    "active scenario";
+
+std::shared_ptr<spdlog::logger> Logger() { return log::Get("simulator"); }
 
 // Header values are the client's bytes: the replies that quote them must stay valid JSON.
 HttpReply Reply(int status, const Json& body) {
@@ -137,15 +143,22 @@ Json ActiveJson(const ActiveScenarioInfo& a) {
           {"ends_at_ms", a.ends_at_ms},
           {"progress", a.progress},
           {"phase", a.phase},
-          {"deployment_version", a.deployment_version ? Json(*a.deployment_version) : Json()}};
+          {"deployment_version", a.deployment_version ? Json(*a.deployment_version) : Json()},
+          {"remediated_at_ms", a.remediated_at_ms ? Json(*a.remediated_at_ms) : Json()}};
 }
 
 ScenarioApi::ScenarioApi(Simulator& sim, std::mutex& mu, MetricsRegistry& metrics, RunInfo info,
                          Secret token)
     : sim_(sim), mu_(mu), metrics_(metrics), info_(std::move(info)), token_(std::move(token)) {
-  // Every catalogue scenario shows up at 0 before its first injection.
+  // Every catalogue scenario shows up at 0 before its first injection, every action before its
+  // first use.
   for (const auto& def : sim_.catalogue())
     metrics_.GetCounter("failure_injections_total", kInjectionsHelp, {{"scenario", def.name}});
+  for (size_t i = 0; i < EnumCount<RemediationAction>(); ++i)
+    for (const char* matched : {"true", "false"})
+      metrics_.GetCounter("simulator_actions_total", kActionsHelp,
+                          {{"action", std::string(EnumNames<RemediationAction>::kList[i])},
+                           {"matched", matched}});
 }
 
 void ScenarioApi::CountInjection(const std::string& scenario) {
@@ -199,7 +212,7 @@ std::optional<HttpReply> ScenarioApi::Screen(PostRoute route, const PostHeaders&
   if (!Trim(h.transfer_encoding).empty() && Lower(Trim(h.transfer_encoding)) != "chunked")
     return Error(501, "Transfer-Encoding " + Quote(h.transfer_encoding) +
                           " is not supported (only chunked)");
-  if ((route == PostRoute::kCustom || AnnouncesBody(h)) && !IsJsonMediaType(h.content_type))
+  if ((route != PostRoute::kNamed || AnnouncesBody(h)) && !IsJsonMediaType(h.content_type))
     return Error(415, "Content-Type must be application/json, got " +
                           (h.content_type.empty() ? std::string("none") : Quote(h.content_type)));
   if (length && *length > kMaxBodyBytes)
@@ -232,6 +245,133 @@ HttpReply ScenarioApi::InjectCustom(const PostHeaders& h, std::string_view body)
   CustomScenarioResult parsed = ParseCustomScenario(body, sim_.services(), reserved);
   if (!parsed.ok()) return Reply(400, {{"error", parsed.error}, {"field", parsed.field}});
   return Injected(sim_.InjectCustom(std::move(*parsed.scenario)));
+}
+
+namespace {
+
+bool ServiceNameChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+         c == '_' || c == '-';
+}
+
+HttpReply BadField(const std::string& field, const std::string& what) {
+  return Reply(400, {{"error", field.empty() ? what : "field '" + field + "': " + what},
+                     {"field", field}});
+}
+
+// The member `name` of `j`, nullptr when absent or null.
+const Json* Member(const Json& j, const char* name) {
+  auto it = j.find(name);
+  return it == j.end() || it->is_null() ? nullptr : &*it;
+}
+
+}  // namespace
+
+void ScenarioApi::Remember(const std::string& key, const std::string& body) {
+  if (key.empty() || !replies_.emplace(key, body).second) return;
+  replay_order_.push_back(key);
+  while (replay_order_.size() > kRememberedIdempotencyKeys) {
+    replies_.erase(replay_order_.front());
+    replay_order_.pop_front();
+  }
+}
+
+HttpReply ScenarioApi::Action(const PostHeaders& h, std::string_view body) {
+  if (auto refused = Screen(PostRoute::kAction, h)) return *refused;
+  if (body.size() > kMaxBodyBytes)
+    return Error(413, fmt::format("request body is larger than {} bytes", kMaxBodyBytes));
+  auto parsed = ParseJsonObject(body);
+  if (!parsed.ok()) return BadField("", "body is not a JSON object: " + parsed.status().message());
+  const Json& j = *parsed;
+
+  const Json* a = Member(j, "action");
+  if (!a) return BadField("action", "required (one of " + EnumChoices<RemediationAction>() + ")");
+  if (!a->is_string()) return BadField("action", "must be a string, got " + codec::TypeName(*a));
+  auto action = ParseEnum<RemediationAction>(a->get<std::string>());
+  if (!action)
+    return BadField("action", "unknown value " + Quote(a->get<std::string>()) +
+                                  " (expected one of " + EnumChoices<RemediationAction>() + ")");
+
+  const Json* s = Member(j, "service");
+  if (!s) return BadField("service", "required");
+  if (!s->is_string()) return BadField("service", "must be a string, got " + codec::TypeName(*s));
+  const std::string service = s->get<std::string>();
+  if (service.empty()) return BadField("service", "must not be empty");
+  if (service.size() > kMaxActionServiceBytes)
+    return BadField("service", fmt::format("at most {} bytes", kMaxActionServiceBytes));
+  if (!std::all_of(service.begin(), service.end(), ServiceNameChar))
+    return BadField("service", "only letters, digits, '.', '_' and '-' are allowed");
+
+  std::optional<std::string> version;
+  if (const Json* v = Member(j, "deployment_version")) {
+    if (!v->is_string())
+      return BadField("deployment_version", "must be a string, got " + codec::TypeName(*v));
+    if (v->get_ref<const std::string&>().size() > kMaxActionVersionBytes)
+      return BadField("deployment_version", fmt::format("at most {} bytes", kMaxActionVersionBytes));
+    if (!v->get_ref<const std::string&>().empty()) version = v->get<std::string>();
+  }
+  bool undo = false;
+  if (const Json* u = Member(j, "undo")) {
+    if (!u->is_boolean()) return BadField("undo", "must be true or false, got " + codec::TypeName(*u));
+    undo = u->get<bool>();
+  }
+  std::string key(Trim(h.idempotency_key));
+  if (const Json* k = Member(j, "idempotency_key")) {
+    if (!k->is_string())
+      return BadField("idempotency_key", "must be a string, got " + codec::TypeName(*k));
+    const std::string& in_body = k->get_ref<const std::string&>();
+    if (!in_body.empty()) {
+      if (!key.empty() && key != in_body)
+        return BadField("idempotency_key", "differs from the Idempotency-Key header");
+      key = in_body;
+    }
+  }
+  if (key.size() > kMaxIdempotencyKeyBytes)
+    return BadField("idempotency_key", fmt::format("at most {} bytes", kMaxIdempotencyKeyBytes));
+
+  const std::string verb(ToString(*action));
+  const std::string what =
+      fmt::format("{} on {}{}{}{}", verb, service,
+                  version ? " (deployment_version " + Quote(*version) + ")" : std::string(),
+                  undo ? " (undo)" : "", key.empty() ? std::string() : " key " + Quote(key));
+  HttpReply reply;
+  ActionResult result;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    // An undo is a request of its own, even under the key of the action it undoes (the
+    // remediation agent reuses the action's id).
+    const std::string slot = key.empty() ? key : (undo ? "undo:" : "do:") + key;
+    if (!slot.empty()) {
+      if (auto seen = replies_.find(slot); seen != replies_.end()) {
+        reply = {200, seen->second, {{"Idempotent-Replay", "true"}}};
+        Logger()->info("action {}: replayed, not applied again", what);
+        return reply;
+      }
+    }
+    const int64_t now = sim_.last_tick_ms();
+    result = sim_.ApplyAction(*action, service, version, undo, now);
+    auto opt = [](const auto& v) { return v ? Json(*v) : Json(); };
+    auto phase = [&](const std::string& p) { return result.scenario ? Json(p) : Json(); };
+    reply = Reply(200, {{"action", verb},
+                        {"service", service},
+                        {"matched", result.matched},
+                        {"scenario", opt(result.scenario)},
+                        {"phase", phase(result.phase_after)},
+                        {"phase_before", phase(result.phase_before)},
+                        {"ends_at_ms", opt(result.ends_at_ms)},
+                        {"message", result.message},
+                        {"undo", undo},
+                        {"idempotency_key", key.empty() ? Json() : Json(key)},
+                        {"simulated_time_ms", now}});
+    Remember(slot, reply.body);
+  }
+  metrics_
+      .GetCounter("simulator_actions_total", kActionsHelp,
+                  {{"action", verb}, {"matched", result.matched ? "true" : "false"}})
+      .Inc();
+  Logger()->info("action {}: {} ({})", what, result.matched ? "matched" : "no match",
+                 result.message);
+  return reply;
 }
 
 }  // namespace sre::sim

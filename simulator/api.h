@@ -1,15 +1,18 @@
 #pragma once
-// The scenario API (GET /api/scenarios, POST /api/scenarios/{name}, POST /api/scenarios) as
+// The scenario API (GET /api/scenarios, POST /api/scenarios/{name}, POST /api/scenarios) and
+// the remediation target (POST /api/actions) as
 // plain functions from request to reply, so it is tested without sockets; service.cpp binds
 // them to the HTTP server. Every decision about a POST (origin, token, framing, content type,
 // size) is made here from the header values; service.cpp only copies them in and reads the body.
 // Thread-safe: every call that touches the Simulator takes `mu`, the same mutex the tick loop
 // holds around it.
 #include <cstddef>
+#include <deque>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -34,9 +37,18 @@ struct PostHeaders {
   std::string content_type;
   std::string content_length;
   std::string transfer_encoding;
+  std::string idempotency_key;  // Idempotency-Key (POST /api/actions)
 };
 
-enum class PostRoute { kNamed, kCustom };
+// kNamed: POST /api/scenarios/{name}; kCustom: POST /api/scenarios; kAction: POST /api/actions.
+enum class PostRoute { kNamed, kCustom, kAction };
+
+// POST /api/actions: the longest service name and idempotency key accepted, and how many keys
+// (with their replies) are remembered for replay.
+inline constexpr size_t kMaxActionServiceBytes = 100;
+inline constexpr size_t kMaxIdempotencyKeyBytes = 200;
+inline constexpr size_t kMaxActionVersionBytes = 128;
+inline constexpr size_t kRememberedIdempotencyKeys = 1000;
 
 // The largest body either POST accepts.
 inline constexpr size_t kMaxBodyBytes = kMaxCustomScenarioBytes;
@@ -72,7 +84,7 @@ class ScenarioApi {
   //   401 a token is set and "Authorization: Bearer <token>" is missing or wrong
   //       (WWW-Authenticate: Bearer);
   //   400 a Content-Length that is not a number; 501 a Transfer-Encoding other than chunked;
-  //   415 kCustom: a Content-Type other than application/json (parameters allowed);
+  //   415 kCustom, kAction: a Content-Type other than application/json (parameters allowed);
   //       kNamed: a body announced with such a type (no body needs no type);
   //   413 a Content-Length above kMaxBodyBytes.
   // nullopt: read the body when AnnouncesBody (keeping at most kMaxBodyBytes + 1 bytes) and
@@ -86,17 +98,36 @@ class ScenarioApi {
   // "field"} for an invalid definition; 409 the service is busy.
   HttpReply InjectCustom(const PostHeaders& h, std::string_view body);
 
+  // POST /api/actions, a remediation action on the simulated system (Simulator::ApplyAction at
+  // the last tick's time): Screen, 413 for a body over kMaxBodyBytes, then
+  //   200 {action, service, matched, scenario, phase, phase_before, ends_at_ms, message, undo,
+  //        idempotency_key, simulated_time_ms}, whether or not the action matched;
+  //   400 {error, field} for a body that is not a JSON object, a missing or unknown action, a
+  //       service that is missing, empty, over kMaxActionServiceBytes or not [A-Za-z0-9._-]+,
+  //       and a wrongly typed deployment_version, undo or idempotency_key.
+  // The idempotency key comes from the body's "idempotency_key" or the Idempotency-Key header
+  // (both: they must agree). A key seen among the last kRememberedIdempotencyKeys gets the
+  // first reply again, with "Idempotent-Replay: true", and nothing is applied or counted. Keys
+  // of undos and of actions are kept apart (an undo reuses the id of the action it undoes).
+  // Counts simulator_actions_total{action, matched} and logs every action at INFO.
+  HttpReply Action(const PostHeaders& h, std::string_view body);
+
   // Counts an injection in failure_injections_total{scenario} (the random schedule's too).
   void CountInjection(const std::string& scenario);
 
  private:
   HttpReply Injected(const InjectResult& r);
+  // The remembered reply to an idempotency key; the caller holds mu_.
+  void Remember(const std::string& key, const std::string& body);
 
   Simulator& sim_;
   std::mutex& mu_;
   MetricsRegistry& metrics_;
   RunInfo info_;
   Secret token_;
+  // POST /api/actions replies by idempotency key, oldest key first in replay_order_ (under mu_).
+  std::unordered_map<std::string, std::string> replies_;
+  std::deque<std::string> replay_order_;
 };
 
 // JSON of an active scenario, as listed by GET /api/scenarios.

@@ -21,9 +21,9 @@ int main(int argc, char** argv) {
   spec.summary =
       "Simulates the six services of knowledge/architecture/services.json: metrics, logs and "
       "deployments every 10 simulated seconds on raw.metrics, raw.logs and raw.deployments, "
-      "failure scenarios with ground truth on sim.ground_truth, and /api/scenarios to list and "
-      "inject them. `sre-simulator generate --help`: write simulated days to a JSON-lines file "
-      "offline.";
+      "failure scenarios with ground truth on sim.ground_truth, /api/scenarios to list and "
+      "inject them, and /api/actions for the remediation agent's actions. `sre-simulator "
+      "generate --help`: write simulated days to a JSON-lines file offline.";
   // 0: the simulator starts its own shared HttpServer once its routes are registered.
   spec.default_port = 0;
   spec.env_help = sre::sim::OptionsHelp();
@@ -51,7 +51,7 @@ int main(int argc, char** argv) {
     if (port < 0)
       return sre::Status::Fatal("cannot listen on HTTP_PORT=" + std::to_string(options.http_port));
     sre::log::Get("simulator")
-        ->info("serving /healthz, /metrics and /api/scenarios on port {}", port);
+        ->info("serving /healthz, /metrics, /api/scenarios and /api/actions on port {}", port);
     sre::Status status = service.Run(ctx.stop);
     http.Stop();
     return status;

@@ -29,6 +29,35 @@ int64_t ScenarioDef::RampEndMs() const {
   return out;
 }
 
+bool ActionFixes(RemediationAction action, const ScenarioDef& def) {
+  using A = RemediationAction;
+  using C = RootCauseCategory;
+  const C cause = def.root_cause_category;
+  const std::optional<ChangeType> deployed =
+      def.deployment ? std::optional<ChangeType>(def.deployment->change_type) : std::nullopt;
+  switch (action) {
+    case A::ROLLBACK:
+      return deployed == ChangeType::CODE || deployed == ChangeType::CONFIG;
+    case A::REVERT_CONFIG:
+      return deployed == ChangeType::CONFIG;
+    case A::RESTART:
+      return cause == C::RESOURCE_LEAK || cause == C::INFRASTRUCTURE_FAILURE;
+    case A::SCALE_OUT:
+      return !deployed && (cause == C::CPU_EXHAUSTION || cause == C::TRAFFIC_SURGE);
+    case A::FAILOVER_DB:
+    case A::KILL_LONG_QUERIES:
+      return cause == C::DATABASE_BOTTLENECK;
+    case A::PAUSE_CONSUMER:
+    case A::RESET_CONSUMER:
+      return cause == C::CONSUMER_STALL;
+    case A::DISABLE_FLAG:
+      return cause == C::APPLICATION_BUG;
+    case A::ESCALATE:
+      return false;
+  }
+  return false;
+}
+
 Json ScenarioJson(const ScenarioDef& def) {
   Json effects = Json::array();
   for (const auto& e : def.effects)

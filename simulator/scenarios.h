@@ -65,6 +65,18 @@ std::vector<ScenarioDef> BuiltInScenarios(const ServiceCatalog& catalog);
 // The catalogue entry as served by GET /api/scenarios.
 Json ScenarioJson(const ScenarioDef& def);
 
+// Whether remediation `action` addresses the cause of `def` (POST /api/actions; the table in
+// docs/simulator.md), from its root-cause category and its deployment alone:
+//   rollback           a CODE or CONFIG deployment (the version is checked by the caller)
+//   revert_config      a CONFIG deployment
+//   restart            RESOURCE_LEAK or INFRASTRUCTURE_FAILURE (pods rescheduled off the bad node)
+//   scale_out          CPU_EXHAUSTION or TRAFFIC_SURGE, without a deployment
+//   failover_db, kill_long_queries   DATABASE_BOTTLENECK
+//   reset_consumer, pause_consumer   CONSUMER_STALL
+//   disable_flag       APPLICATION_BUG
+//   escalate           never
+bool ActionFixes(RemediationAction action, const ScenarioDef& def);
+
 // The fraction of a scenario's duration spent recovering.
 inline constexpr double kRecoveryFraction = 0.15;
 

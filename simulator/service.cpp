@@ -76,7 +76,8 @@ ServiceOptions ReadOptions(Config& config, int64_t wall_now_ms, uint64_t random_
 
 std::vector<std::string> OptionsHelp() {
   return {
-      "HTTP_PORT                /healthz, /metrics and /api/scenarios (8100; 0 picks a free one)",
+      "HTTP_PORT                /healthz, /metrics, /api/scenarios, /api/actions (8100; 0: a free "
+      "one)",
       "SIM_SPEED                simulated seconds per wall second, > 0 (1)",
       "SIM_SEED                 seed for values, logs, schedule and event ids (random; logged)",
       "SIM_SCHEDULE             random: inject scenarios by themselves; off: only on request "
@@ -160,10 +161,10 @@ void SimulatorService::Register(HttpServer& http) {
   auto post = [this](PostRoute route) {
     return [this, route](const httplib::Request& req, httplib::Response& res,
                          const httplib::ContentReader& read) {
-      PostHeaders h{
-          req.get_header_value("Origin"),         req.get_header_value("Host"),
-          req.get_header_value("Authorization"),  req.get_header_value("Content-Type"),
-          req.get_header_value("Content-Length"), req.get_header_value("Transfer-Encoding")};
+      PostHeaders h{req.get_header_value("Origin"),          req.get_header_value("Host"),
+                    req.get_header_value("Authorization"),   req.get_header_value("Content-Type"),
+                    req.get_header_value("Content-Length"),  req.get_header_value("Transfer-Encoding"),
+                    req.get_header_value("Idempotency-Key")};
       if (auto refused = api_->Screen(route, h)) return Send(res, *refused, AnnouncesBody(h));
       std::string body;
       bool complete = !AnnouncesBody(h) || read([&body](const char* data, size_t n) {
@@ -173,12 +174,22 @@ void SimulatorService::Register(HttpServer& http) {
       if (!complete && body.size() <= kMaxBodyBytes)
         return Send(res, {400, Json{{"error", "the request body could not be read"}}.dump(), {}},
                     true);
-      Send(res,
-           route == PostRoute::kNamed ? api_->InjectNamed(req.matches[1].str(), h, body)
-                                      : api_->InjectCustom(h, body),
-           !complete);
+      HttpReply reply;
+      switch (route) {
+        case PostRoute::kNamed:
+          reply = api_->InjectNamed(req.matches[1].str(), h, body);
+          break;
+        case PostRoute::kCustom:
+          reply = api_->InjectCustom(h, body);
+          break;
+        case PostRoute::kAction:
+          reply = api_->Action(h, body);
+          break;
+      }
+      Send(res, reply, !complete);
     };
   };
+  routes.Post("/api/actions", post(PostRoute::kAction));
   routes.Post("/api/scenarios", post(PostRoute::kCustom));
   routes.Post(R"(/api/scenarios/([^/]+))", post(PostRoute::kNamed));
   auto not_found = [](const httplib::Request& req, httplib::Response& res,

@@ -236,21 +236,128 @@ ActiveScenarioInfo Simulator::Describe(const Running& r) const {
   a.affected_services.push_back(r.def->service);
   if (r.def->cascade && svc < services_.size())
     for (size_t t : CascadeTargets(svc)) a.affected_services.push_back(services_[t].info->name);
+  a.remediated_at_ms = r.remediated_ms;
   int64_t now = std::max(last_tick_ms_, r.start_ms);
   a.progress = std::clamp(static_cast<double>(now - r.start_ms) /
                               static_cast<double>(std::max<int64_t>(1, r.end_ms - r.start_ms)),
                           0.0, 1.0);
-  if (last_tick_ms_ < r.start_ms)
-    a.phase = "starting";
-  else if (now < r.symptoms_ms)
-    a.phase = "deploying";
-  else if (now < r.symptoms_ms + r.def->RampEndMs())
-    a.phase = "ramping";
-  else if (now < r.end_ms - r.def->recovery_ms)
-    a.phase = "holding";
-  else
-    a.phase = "recovering";
+  a.phase = PhaseAt(r, last_tick_ms_);
   return a;
+}
+
+std::string Simulator::PhaseAt(const Running& r, int64_t t_ms) const {
+  if (last_tick_ms_ < r.start_ms || t_ms < r.start_ms) return "starting";
+  if (r.remediated_ms && t_ms >= *r.remediated_ms) return "recovering";
+  // The scenario's own schedule (end_ms moves only with a remediation).
+  const int64_t natural_end = r.symptoms_ms + r.def->duration_ms;
+  if (t_ms < r.symptoms_ms) return "deploying";
+  if (t_ms < r.symptoms_ms + r.def->RampEndMs()) return "ramping";
+  if (t_ms < natural_end - r.def->recovery_ms) return "holding";
+  return "recovering";
+}
+
+double Simulator::EffectLevel(const Running& r, size_t e, int64_t t_ms) const {
+  const MetricEffect& effect = r.def->effects[e];
+  if (!r.remediated_ms || t_ms < *r.remediated_ms)
+    return EffectIntensity(effect.shape, t_ms, r.symptoms_ms, r.symptoms_ms + r.def->duration_ms,
+                           effect.delay_ms, effect.ramp_ms, r.def->recovery_ms);
+  // Remediated: from the effect's intensity at the action down to 0 over the recovery window,
+  // along the same curve as a natural recovery (continuous, non-increasing).
+  const int64_t recovery = r.def->recovery_ms;
+  const int64_t since = t_ms - *r.remediated_ms;
+  if (recovery <= 0 || since >= recovery) return 0.0;
+  return r.remediated_levels[e] *
+         Recovery(static_cast<double>(since) / static_cast<double>(recovery));
+}
+
+double Simulator::RunningIntensity(const Running& r, int64_t t_ms) const {
+  double out = 0;
+  for (size_t e = 0; e < r.def->effects.size(); ++e) out = std::max(out, EffectLevel(r, e, t_ms));
+  return out;
+}
+
+std::optional<double> Simulator::ActiveIntensity(const std::string& service, int64_t t_ms) const {
+  for (const auto& r : running_)
+    if (r.def->service == service) return RunningIntensity(r, t_ms);
+  return std::nullopt;
+}
+
+ActionResult Simulator::ApplyAction(RemediationAction action, const std::string& service,
+                                    const std::optional<std::string>& deployment_version,
+                                    bool undo, int64_t now_ms) {
+  ActionResult out;
+  const std::string verb(ToString(action));
+  // The scenario on the service itself; a custom scenario may name another root-cause service.
+  auto it = std::find_if(running_.begin(), running_.end(),
+                         [&](const Running& r) { return r.def->service == service; });
+  if (it == running_.end())
+    it = std::find_if(running_.begin(), running_.end(),
+                      [&](const Running& r) { return r.def->root_cause_service == service; });
+  if (it == running_.end()) {
+    out.message = Index(service) == services_.size()
+                      ? fmt::format("{}: unknown service '{}'; nothing changed", verb, service)
+                      : fmt::format("{}: no active scenario on {}; nothing changed", verb, service);
+    return out;
+  }
+  Running& r = *it;
+  const ScenarioDef& def = *r.def;
+  out.scenario = def.name;
+  out.phase_before = out.phase_after = PhaseAt(r, now_ms);
+  out.ends_at_ms = r.end_ms;
+  const std::string cause(ToString(def.root_cause_category));
+  const std::string deployed =
+      r.deploy_type ? fmt::format(", after a {} deployment of {}", ToString(*r.deploy_type),
+                                  r.version)
+                    : std::string();
+  if (undo) {
+    out.message = fmt::format("undo of {} on {}: nothing to undo in the simulator; {} unchanged",
+                              verb, service, def.name);
+    return out;
+  }
+  if (!ActionFixes(action, def)) {
+    out.message = fmt::format("{} does not address {} on {} ({}{}); nothing changed", verb,
+                              def.name, def.service, cause, deployed);
+    return out;
+  }
+  const bool versioned = deployment_version && !deployment_version->empty();
+  if (action == RemediationAction::ROLLBACK && versioned && *deployment_version != r.version) {
+    out.message = fmt::format("{} deployed {}, not {}; nothing changed", def.service, r.version,
+                              *deployment_version);
+    return out;
+  }
+  if (out.phase_before == "starting") {
+    out.message = fmt::format("{} on {} has not started yet; nothing changed", def.name,
+                              def.service);
+    return out;
+  }
+  out.matched = true;
+  if (out.phase_before == "recovering") {
+    out.message = fmt::format("{} on {} is already recovering (ends at {}); nothing changed",
+                              def.name, def.service, r.end_ms);
+    return out;
+  }
+  r.remediated_levels.clear();
+  for (size_t e = 0; e < def.effects.size(); ++e)
+    r.remediated_levels.push_back(EffectLevel(r, e, now_ms));
+  r.remediated_ms = now_ms;
+  r.end_ms = now_ms + def.recovery_ms;
+  out.phase_after = "recovering";
+  out.ends_at_ms = r.end_ms;
+  std::string undone;
+  if ((action == RemediationAction::ROLLBACK || action == RemediationAction::REVERT_CONFIG) &&
+      r.deploy_type && r.deployment_sent) {
+    std::string description =
+        action == RemediationAction::ROLLBACK
+            ? fmt::format("Rollback to {} (remediation)", r.previous_version)
+            : fmt::format("Revert configuration to {} (remediation)", r.previous_version);
+    pending_deploys_.push_back(
+        {Index(def.service), *r.deploy_type, r.previous_version, r.version, description});
+    undone = fmt::format("; {} goes back from {} to {} at the next tick", def.service, r.version,
+                         r.previous_version);
+  }
+  out.message = fmt::format("{} addresses {} on {} ({}{}): recovering now, back to normal at {}{}",
+                            verb, def.name, def.service, cause, deployed, r.end_ms, undone);
+  return out;
 }
 
 std::vector<ActiveScenarioInfo> Simulator::Active() const {
@@ -291,7 +398,7 @@ void Simulator::EmitLog(TickBatch& out, size_t service, LogLevel level, std::str
 
 void Simulator::Deploy(size_t service, ChangeType type, const std::string& version,
                        const std::string& previous, const std::string& description, int64_t now_ms,
-                       TickBatch& out) {
+                       TickBatch& out, bool rollback) {
   ServiceState& s = services_[service];
   RawDeployment d;
   d.event_id = UuidFromRng(id_rng_);
@@ -319,7 +426,7 @@ void Simulator::Deploy(size_t service, ChangeType type, const std::string& versi
     case ChangeType::CODE: {
       long long major = 0, minor = 0, patch = 0;
       const char* text = version.c_str() + (version.rfind('v', 0) == 0 ? 1 : 0);
-      if (std::sscanf(text, "%lld.%lld.%lld", &major, &minor, &patch) == 3) {
+      if (!rollback && std::sscanf(text, "%lld.%lld.%lld", &major, &minor, &patch) == 3) {
         v.major = major;
         v.minor = minor;
         v.patch = patch;
@@ -421,9 +528,9 @@ void Simulator::ComputeLevels(int64_t now_ms, std::vector<MetricValues>& levels,
 
   for (const auto& r : running_) {
     size_t svc = Index(r.def->service);
-    for (const auto& e : r.def->effects) {
-      double intensity = EffectIntensity(e.shape, now_ms, r.symptoms_ms, r.end_ms, e.delay_ms,
-                                         e.ramp_ms, r.def->recovery_ms);
+    for (size_t k = 0; k < r.def->effects.size(); ++k) {
+      const MetricEffect& e = r.def->effects[k];
+      double intensity = EffectLevel(r, k, now_ms);
       levels[svc][e.metric] += intensity * (e.peak - services_[svc].baseline[e.metric]);
     }
   }
@@ -492,7 +599,7 @@ void Simulator::EmitScenarioLogs(const Running& r, int64_t now_ms, TickBatch& ou
   if (now_ms < r.symptoms_ms || now_ms >= r.end_ms) return;
   size_t svc = Index(r.def->service);
   const ScenarioDef& def = *r.def;
-  double intensity = def.Intensity(now_ms, r.symptoms_ms);
+  double intensity = RunningIntensity(r, now_ms);
   ServiceState& s = services_[svc];
   LogContext ctx{text_rng_,
                  *s.info,
@@ -506,7 +613,8 @@ void Simulator::EmitScenarioLogs(const Running& r, int64_t now_ms, TickBatch& ou
       if (intensity >= rule.min_intensity) EmitLog(out, svc, rule.level, rule.render(ctx), ts());
     return;
   }
-  bool young = intensity < 0.3 && now_ms < r.symptoms_ms + def.duration_ms / 2;
+  bool young =
+      !r.remediated_ms && intensity < 0.3 && now_ms < r.symptoms_ms + def.duration_ms / 2;
   if (young && !def.early_logs.empty() && Uniform(text_rng_, 0, 1) < 0.7) {
     const auto& rule = def.early_logs[static_cast<size_t>(
         UniformInt(text_rng_, 0, static_cast<int64_t>(def.early_logs.size()) - 1))];
@@ -555,6 +663,10 @@ TickBatch Simulator::Tick(int64_t now_ms) {
     services_[Index(it->def->service)].cooldown_until_ms = now_ms + kCooldownMs;
     it = running_.erase(it);
   }
+  // Rollbacks and config reverts asked for by remediation actions since the last tick.
+  for (const auto& p : pending_deploys_)
+    Deploy(p.service, p.type, p.version, p.previous, p.description, now_ms, out, /*rollback=*/true);
+  pending_deploys_.clear();
   if (now_ms >= options_.live_start_ms) {
     RunSchedule(now_ms, out);
     MaybeBenignDeployment(now_ms, out);

@@ -67,10 +67,22 @@ struct ActiveScenarioInfo {
   double progress = 0;            // 0..1 over [started_at_ms, ends_at_ms], as of the last tick
   std::string phase;              // "deploying", "ramping", "holding", "recovering"
   std::optional<std::string> deployment_version;
+  // When a remediation action (ApplyAction) started the recovery early; ends_at_ms moved with it.
+  std::optional<int64_t> remediated_at_ms;
   bool cascade = false;
   // The service, then (when the scenario cascades) the callers it reaches, transitively.
   std::vector<std::string> affected_services;
   std::shared_ptr<const ScenarioDef> def;  // the definition (effects, triggers, ground truth)
+};
+
+// What ApplyAction did. Without an active scenario on the service, `scenario` is empty and the
+// phases are empty strings.
+struct ActionResult {
+  bool matched = false;  // the action fits the scenario's cause: it recovers from now on
+  std::optional<std::string> scenario;
+  std::string phase_before, phase_after;  // as in ActiveScenarioInfo::phase
+  std::optional<int64_t> ends_at_ms;      // the scenario's ground-truth END, after the action
+  std::string message;                    // one sentence for people and logs
 };
 
 struct InjectResult {
@@ -97,6 +109,25 @@ class Simulator {
   InjectResult Inject(const std::string& name);
   // Starts a custom scenario (already validated, see custom_scenario.h) the same way.
   InjectResult InjectCustom(ScenarioDef def);
+
+  // A remediation action on `service` at simulated time `now_ms` (the caller passes the last
+  // tick's time). It matches the active scenario whose own service (else whose root-cause
+  // service) is `service` when ActionFixes(action, def) and, for a rollback given a
+  // `deployment_version` (empty counts as not given), that version is the scenario's deployed
+  // one. A match starts the recovery at once: ends_at_ms becomes now_ms + def.recovery_ms and
+  // every effect falls from its intensity at now_ms to 0 over that window (the recovery curve
+  // of ramp.h), so the metrics never jump; ground truth END comes at the new end as usual. A
+  // rollback or revert_config also publishes, at the next tick, a deployment back to the
+  // previous version (which becomes current). Everything else changes nothing at all (no
+  // random draw either): an action that does not fit, a service without an active scenario
+  // (or only a cascade caller of one), a scenario not yet started or already recovering, and
+  // `undo` (the remediation agent undoing its own action).
+  ActionResult ApplyAction(RemediationAction action, const std::string& service,
+                           const std::optional<std::string>& deployment_version, bool undo,
+                           int64_t now_ms);
+  // The intensity (0..1, the largest of its effects) at `t_ms` of the active scenario on
+  // `service`, as the metrics follow it; nullopt when none is active there.
+  std::optional<double> ActiveIntensity(const std::string& service, int64_t t_ms) const;
 
   const std::vector<ScenarioDef>& catalogue() const { return catalogue_; }
   const ServiceCatalog& services() const { return catalog_; }
@@ -159,10 +190,25 @@ class Simulator {
     std::optional<ChangeType> deploy_type;
     std::string version, previous_version;  // of the scenario's deployment
     bool deployment_sent = false, start_sent = false;
+    // Set by a matching remediation action: the recovery starts here, from each effect's
+    // intensity at that moment (remediated_levels, in def->effects order).
+    std::optional<int64_t> remediated_ms;
+    std::vector<double> remediated_levels;
+  };
+  // A rollback (or config revert) an action asked for, published at the next tick.
+  struct PendingDeploy {
+    size_t service = 0;
+    ChangeType type = ChangeType::CODE;
+    std::string version, previous, description;
   };
 
   InjectResult Start(std::shared_ptr<const ScenarioDef> def, int64_t at_ms);
   ActiveScenarioInfo Describe(const Running& r) const;
+  // The phase of `r` at `t_ms` ("starting" when its first tick is still to come).
+  std::string PhaseAt(const Running& r, int64_t t_ms) const;
+  // The intensity of r's effect `e` at t_ms, following a remediation once there is one.
+  double EffectLevel(const Running& r, size_t e, int64_t t_ms) const;
+  double RunningIntensity(const Running& r, int64_t t_ms) const;
   size_t Index(const std::string& service) const;
   bool ServiceActive(const std::string& service, int64_t at_ms) const;
   // Services reached by cascading from `service` (its callers, transitively).
@@ -174,9 +220,11 @@ class Simulator {
                      std::vector<std::vector<std::string>>& failing_callees,
                      std::vector<std::vector<std::string>>& slow_callees) const;
   // Publishes a deployment (and the service's log line about it) and makes `version` current.
+  // `rollback`: a CODE version goes back without rewinding the release counter, so the next
+  // release is numbered past the one rolled back.
   void Deploy(size_t service, ChangeType type, const std::string& version,
               const std::string& previous, const std::string& description, int64_t now_ms,
-              TickBatch& out);
+              TickBatch& out, bool rollback = false);
   // The next version string for a change of `type` on `service`, and the current one.
   std::pair<std::string, std::string> NextVersion(size_t service, ChangeType type,
                                                   bool minor_bump) const;
@@ -190,6 +238,7 @@ class Simulator {
   std::vector<ScenarioDef> catalogue_;
   std::vector<ServiceState> services_;
   std::vector<Running> running_;
+  std::vector<PendingDeploy> pending_deploys_;
   std::vector<std::string> bag_;  // the random schedule draws without replacement, refilled
   std::mt19937_64 noise_rng_, id_rng_, text_rng_, schedule_rng_;
   std::unique_ptr<RealisticModel> realistic_;
