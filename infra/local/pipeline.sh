@@ -75,6 +75,11 @@ load_env() {
   export KNOWLEDGE_DIR="${KNOWLEDGE_DIR:-$repo/knowledge}"
   export TEMPLATES_DIR="${TEMPLATES_DIR:-$repo/agents/communication/templates}"
   export DETECTION_CONFIG="${DETECTION_CONFIG:-$repo/infra/detection/detection.json}"
+  # The native pipeline closes the loop: remediation acts on the simulator (README "Automated
+  # remediation"); REMEDIATION_MODE=approve (or off) in the environment or .env changes that.
+  export REMEDIATION_MODE="${REMEDIATION_MODE:-auto}"
+  export REMEDIATION_POLICY="${REMEDIATION_POLICY:-$repo/infra/remediation/policy.json}"
+  export SIMULATOR_URL="${SIMULATOR_URL:-http://127.0.0.1:${PORTS[simulator]}}"
 }
 
 start_one() {

@@ -33,6 +33,10 @@ PipelineHarness::PipelineHarness(PipelineOptions options) : options_(std::move(o
           {"DETECTION_CONFIG", source_ + "/infra/detection/detection.json"},
           {"RESOLUTION_INTERVAL_MS", "250"},
           {"POSTMORTEM_MAX_WAIT_S", "30"},
+          // Remediation proposes actions and waits for approval unless a test asks for auto.
+          {"REMEDIATION_MODE", "approve"},
+          {"REMEDIATION_POLICY", source_ + "/infra/remediation/policy.json"},
+          {"REMEDIATION_INTERVAL_MS", "250"},
           {"HTTP_PORT", "0"}};
   if (!stack_.kafka_fetch_wait_max_ms.empty()) env_["KAFKA_FETCH_WAIT_MAX_MS"] = stack_.kafka_fetch_wait_max_ms;
   for (const auto& [k, v] : options_.extra_env) env_[k] = v;
@@ -68,10 +72,14 @@ bool PipelineHarness::Start(std::string* error) {
     if (error) *error = "sre-knowledge seed failed: " + out;
     return false;
   }
+  // The simulator's port is known before the agents start: remediation's simulator executor
+  // posts to it.
+  sim_port_ = FreePort();
+  env_["SIMULATOR_URL"] = "http://127.0.0.1:" + std::to_string(sim_port_);
   for (const auto& a : Agents()) StartProcess(a, bin_ + "/sre-" + a, env_);
   // The servers on a port of their own: HTTP_PORT set, known to http_port().
   auto start_server = [this](const std::string& name, std::map<std::string, std::string> extra) {
-    int port = FreePort();
+    int port = name == "simulator" ? sim_port_ : FreePort();
     auto env = env_;
     env["HTTP_PORT"] = std::to_string(port);
     for (auto& [k, v] : extra) env[k] = std::move(v);
