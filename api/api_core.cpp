@@ -46,7 +46,15 @@ std::optional<T> ParseDigits(const std::string& s, size_t max_len) {
   return v;
 }
 
-ApiError Bad(std::string message) { return ApiError{400, std::move(message)}; }
+ApiError Err(int status, std::string message, std::string field = "") {
+  ApiError e;
+  e.status = status;
+  e.message = std::move(message);
+  e.field = std::move(field);
+  return e;
+}
+
+ApiError Bad(std::string message) { return Err(400, std::move(message)); }
 
 // A value from outside for an error message: quoted, cut to 64 bytes, valid UTF-8 without NUL.
 std::string Quote(std::string_view s) { return "'" + SanitizeUtf8(TruncateUtf8(s, 64)) + "'"; }
@@ -248,6 +256,275 @@ bool IsUuid(const std::string& s) {
   return true;
 }
 
+namespace {
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string_view TrimSpace(std::string_view s) {
+  auto space = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
+  while (!s.empty() && space(s.front())) s.remove_prefix(1);
+  while (!s.empty() && space(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+struct Authority {
+  std::string host;  // lower case; an IPv6 literal keeps its brackets
+  std::optional<uint32_t> port;
+};
+
+// "host", "host:port", "[v6]" or "[v6]:port"; nullopt when malformed.
+std::optional<Authority> ParseAuthority(std::string_view s) {
+  Authority a;
+  std::string_view rest;
+  if (!s.empty() && s.front() == '[') {
+    size_t close = s.find(']');
+    if (close == std::string_view::npos) return std::nullopt;
+    a.host = Lower(s.substr(0, close + 1));
+    rest = s.substr(close + 1);
+  } else {
+    size_t colon = s.find(':');
+    a.host = Lower(s.substr(0, colon));
+    rest = colon == std::string_view::npos ? std::string_view() : s.substr(colon);
+  }
+  if (a.host.empty() || a.host.find_first_of("/?#@ \t") != std::string::npos) return std::nullopt;
+  if (rest.empty()) return a;
+  if (rest.front() != ':') return std::nullopt;
+  rest.remove_prefix(1);
+  if (rest.empty() || rest.size() > 5 ||
+      !std::all_of(rest.begin(), rest.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    return std::nullopt;
+  uint32_t port = 0;
+  for (char c : rest) port = port * 10 + static_cast<uint32_t>(c - '0');
+  if (port > 65535) return std::nullopt;
+  a.port = port;
+  return a;
+}
+
+bool IsJsonMediaType(const std::string& content_type) {
+  std::string_view v = content_type;
+  return Lower(TrimSpace(v.substr(0, v.find(';')))) == "application/json";
+}
+
+// The code points of valid UTF-8 `s`, or nullopt when one is not printable: C0 and C1 controls,
+// DEL, line and paragraph separators, and the bidirectional controls that can make a name read
+// as another (U+200E/F, U+202A–U+202E, U+2066–U+2069).
+std::optional<size_t> PrintableLength(std::string_view s) {
+  size_t count = 0;
+  for (size_t i = 0; i < s.size();) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    uint32_t cp = 0;
+    size_t n = 1;
+    if (c < 0x80) {
+      cp = c;
+    } else if ((c & 0xE0) == 0xC0) {
+      n = 2;
+      cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      n = 3;
+      cp = c & 0x0F;
+    } else {
+      n = 4;
+      cp = c & 0x07;
+    }
+    if (i + n > s.size()) return std::nullopt;
+    for (size_t k = 1; k < n; ++k) cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3F);
+    i += n;
+    ++count;
+    if (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || cp == 0x2028 || cp == 0x2029 || cp == 0x200E ||
+        cp == 0x200F || (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069))
+      return std::nullopt;
+  }
+  return count;
+}
+
+// A decision's text member: trimmed, printable, at most `max_chars` characters.
+std::variant<std::string, ApiError> DecisionText(const Json& body, const char* field,
+                                                 size_t max_chars, bool required) {
+  auto bad = [&](std::string message) { return Err(400, std::move(message), field); };
+  if (!body.contains(field) || body[field].is_null()) {
+    if (required)
+      return bad(std::string("'") + field +
+                 "' is required: who decides (a name or an e-mail address)");
+    return std::string();
+  }
+  if (!body[field].is_string()) return bad(std::string("'") + field + "' must be a string");
+  const std::string raw = body[field].get<std::string>();
+  if (!CleanText(raw))
+    return bad(std::string("'") + field + "' contains NUL or is not valid UTF-8");
+  std::string value(TrimSpace(raw));
+  if (value.empty() && required) return bad(std::string("'") + field + "' must not be empty");
+  auto length = PrintableLength(value);
+  if (!length)
+    return bad(std::string("'") + field + "' must be printable text (no control characters)");
+  if (*length > max_chars)
+    return bad(std::string("'") + field + "' is longer than " + std::to_string(max_chars) +
+               " characters");
+  return value;
+}
+
+}  // namespace
+
+bool SameOrigin(const std::string& origin, const std::string& host) {
+  std::string_view o = TrimSpace(origin);
+  if (o.empty()) return true;
+  size_t sep = o.find("://");
+  if (sep == std::string_view::npos) return false;  // "null" among others
+  std::string scheme = Lower(o.substr(0, sep));
+  uint32_t default_port = 0;
+  if (scheme == "http") {
+    default_port = 80;
+  } else if (scheme == "https") {
+    default_port = 443;
+  } else {
+    return false;
+  }
+  auto from = ParseAuthority(o.substr(sep + 3));
+  auto to = ParseAuthority(TrimSpace(host));
+  return from && to && from->host == to->host &&
+         from->port.value_or(default_port) == to->port.value_or(default_port);
+}
+
+std::optional<ApiError> ScreenPost(const PostHeaders& h, size_t body_bytes,
+                                   const std::string& token) {
+  try {
+    if (!SameOrigin(h.origin, h.host))
+      return Err(403, "Origin " + Quote(h.origin) + " is not this server (Host " + Quote(h.host) +
+                          "): cross-site requests are refused");
+    if (!token.empty() && !Authorized(token, h.authorization, ""))
+      return Err(401, "missing or wrong bearer token: send \"Authorization: Bearer <API_TOKEN>\"");
+    if (body_bytes > 0 && !IsJsonMediaType(h.content_type))
+      return Err(415, "Content-Type must be application/json, got " +
+                          (h.content_type.empty() ? std::string("none") : Quote(h.content_type)));
+  } catch (const std::exception&) {
+    return Err(400, "bad request headers");
+  }
+  return std::nullopt;
+}
+
+std::variant<DecisionRequest, ApiError> ParseDecisionBody(const std::string& body) {
+  try {
+    Json j = Json::object();
+    if (!TrimSpace(body).empty()) {
+      if (!CleanText(body)) return Err(400, "the body contains NUL or is not valid UTF-8");
+      auto parsed = ParseJsonObject(body);
+      if (!parsed.ok())
+        return Err(400, "the body must be a JSON object {\"by\": ..., \"note\": ...}: " +
+                            SanitizeUtf8(TruncateUtf8(parsed.status().message(), 128)));
+      j = std::move(*parsed);
+    }
+    for (const auto& [key, value] : j.items())
+      if (key != "by" && key != "note")
+        return Err(400, "unknown field " + Quote(key) + " (a decision takes \"by\" and \"note\")",
+                   SanitizeUtf8(TruncateUtf8(key, 64)));
+    DecisionRequest out;
+    auto by = DecisionText(j, "by", kMaxDecidedByChars, /*required=*/true);
+    if (auto* err = std::get_if<ApiError>(&by)) return *err;
+    out.by = std::get<std::string>(by);
+    auto note = DecisionText(j, "note", kMaxDecisionNoteChars, /*required=*/false);
+    if (auto* err = std::get_if<ApiError>(&note)) return *err;
+    out.note = std::get<std::string>(note);
+    return out;
+  } catch (const std::exception&) {
+    return Err(400, "the body could not be read");
+  }
+}
+
+DecisionAnswer AnswerDecision(DecisionOutcome outcome, const Json& action,
+                              const std::string& incident_id, const std::string& action_id) {
+  const Json shaped = action.is_object() ? ShapeAction(action) : Json();
+  switch (outcome) {
+    case DecisionOutcome::kDecided:
+      return {200, shaped};
+    case DecisionOutcome::kNotFound:
+      return {404, Json{{"error", "no action " + action_id + " on incident " + incident_id}}};
+    case DecisionOutcome::kConflict: {
+      std::string status = StrOf(action, "status");
+      if (status.empty()) status = "not awaiting approval";
+      return {409, Json{{"error", "action is " + status}, {"status", status}, {"action", shaped}}};
+    }
+    case DecisionOutcome::kExpired:
+      return {410, Json{{"error", "approval expired; escalated"},
+                        {"status", "ESCALATED"},
+                        {"action", shaped}}};
+  }
+  return {500, Json{{"error", "unexpected decision outcome"}}};
+}
+
+namespace {
+
+// "kill long queries" for kill_long_queries: the wire name, read as words.
+std::string ActionWords(std::string name) {
+  std::replace(name.begin(), name.end(), '_', ' ');
+  return name;
+}
+
+// "rollback on user-service via simulator" from an action row or an ACTION_* payload.
+std::string ActionHead(const Json& a) {
+  std::string out = ActionWords(StrOf(a, "action"));
+  if (out.empty()) out = "action";
+  if (auto svc = StrOf(a, "service"); !svc.empty()) out += " on " + svc;
+  if (auto ex = StrOf(a, "executor"); !ex.empty() && ex != "none") out += " via " + ex;
+  return out;
+}
+
+// The ACTION_* events (shared/remediation_actions.h): "<head>: <what happened> — <detail>", e.g.
+// "rollback on user-service via simulator: executed — HTTP 200: matched"; "" for another type.
+std::string DescribeActionEvent(const std::string& type, const Json& p) {
+  static const std::vector<std::pair<std::string, std::string>> kVerbs = {
+      {"ACTION_PROPOSED", "proposed"}, {"ACTION_APPROVAL_REQUESTED", "awaiting approval"},
+      {"ACTION_APPROVED", "approved"}, {"ACTION_REJECTED", "rejected"},
+      {"ACTION_BLOCKED", "blocked"},   {"ACTION_EXECUTED", "executed"},
+      {"ACTION_DRY_RUN", "dry run"},   {"ACTION_VERIFIED", "verified"},
+      {"ACTION_FAILED", "failed"},     {"ACTION_ESCALATED", "escalated"}};
+  std::string verb;
+  for (const auto& [t, v] : kVerbs)
+    if (t == type) verb = v;
+  if (verb.empty()) return "";
+  std::string detail = StrOf(p, "reason");
+  auto strip = [&detail](const std::string& prefix) {
+    if (detail.rfind(prefix, 0) != 0) return false;
+    detail.erase(0, prefix.size());
+    while (!detail.empty() && (detail.front() == ':' || detail.front() == ' ')) detail.erase(0, 1);
+    return true;
+  };
+  if (type == "ACTION_DRY_RUN" && strip("dry run failed")) verb = "dry run failed";
+  if (auto by = StrOf(p, "by");
+      !by.empty() && (type == "ACTION_APPROVED" || type == "ACTION_REJECTED")) {
+    strip(verb + " by " + by);
+    verb += " by " + by;
+  } else if (detail == verb || detail.rfind(verb + ":", 0) == 0) {
+    strip(verb);
+  }
+  if (type == "ACTION_DRY_RUN" && verb == "dry run") verb = "dry run (nothing changed)";
+  std::string out = ActionHead(p) + ": " + verb;
+  if (!detail.empty()) out += " — " + detail;
+  return out;
+}
+
+}  // namespace
+
+Json ShapeAction(Json action) {
+  if (!action.is_object()) return Json::object();
+  try {
+    action["summary"] = SanitizeUtf8(TruncateUtf8(ActionHead(action), 200));
+    action["awaiting_approval"] = StrOf(action, "status") == "AWAITING_APPROVAL";
+  } catch (const std::exception&) {
+  }
+  return action;
+}
+
+Json ShapeActions(const std::string& incident_id, Json actions) {
+  Json out = Json::array();
+  if (actions.is_array())
+    for (auto& a : actions)
+      if (a.is_object()) out.push_back(ShapeAction(std::move(a)));
+  return {{"incident_id", incident_id}, {"actions", std::move(out)}};
+}
+
 Json ShapeIncidentList(Json rows, int limit, bool group_cascades) {
   Json out = {{"incidents", Json::array()}, {"next_before", nullptr}};
   if (!rows.is_array()) return out;
@@ -310,8 +587,9 @@ Json GroupCascades(Json incidents) {
   return out;
 }
 
-Json ShapeIncidentDetail(Json incident, Json emails, Json related, Json linked) {
+Json ShapeIncidentDetail(Json incident, Json emails, Json related, Json linked, Json actions) {
   if (!incident.is_object()) return Json::object();
+  incident["actions"] = ShapeActions(StrOf(incident, "id"), std::move(actions))["actions"];
   if (incident.contains("id") && incident["id"].is_string())
     incident["incident_number"] = IncidentNumber(incident["id"].get<std::string>());
   incident["emails"] = emails.is_array() ? std::move(emails) : Json::array();
@@ -477,6 +755,8 @@ Json ComputeStats(const std::vector<StatsRow>& rows, int64_t now_ms) {
 namespace {
 
 std::string DescribeUnchecked(const std::string& type, const Json& p) {
+  if (type.rfind("ACTION_", 0) == 0)
+    if (auto line = DescribeActionEvent(type, p); !line.empty()) return line;
   if (type == "EMAIL_SENT") {
     std::string kind = StrOf(p, "notification_type");
     const Json& to = MemberOf(p, "recipients");
@@ -875,6 +1155,15 @@ std::string RouteTemplate(const std::string& path) {
       std::string_view tail = rest.substr(slash);
       if (tail == "/timeline") return "/api/incidents/{id}/timeline";
       if (tail == "/postmortem") return "/api/incidents/{id}/postmortem";
+      if (tail == "/actions") return "/api/incidents/{id}/actions";
+      constexpr std::string_view kActions = "/actions/";
+      if (tail.starts_with(kActions)) {
+        std::string_view decided = tail.substr(kActions.size());
+        size_t cut = decided.find('/');
+        if (cut != 0 && cut != std::string_view::npos &&
+            (decided.substr(cut) == "/approve" || decided.substr(cut) == "/reject"))
+          return "/api/incidents/{id}/actions/{action_id}/{decision}";
+      }
     }
   }
   return "/api/unknown";

@@ -16,11 +16,13 @@
 
 namespace sre::api {
 
-// A 400/404 answer: {"error": message}. `message` is valid UTF-8 and short (a value from the
-// request or a payload is quoted at most 64 bytes long, NUL and ill-formed bytes as U+FFFD).
+// A 400/404 answer: {"error": message}, plus "field" when `field` is set (the body member at
+// fault). `message` is valid UTF-8 and short (a value from the request or a payload is quoted at
+// most 64 bytes long, NUL and ill-formed bytes as U+FFFD).
 struct ApiError {
   int status = 400;
   std::string message;
+  std::string field;
 };
 
 // The functions that take request bytes (CheckQueryParameters, ParseIncidentQuery, ResumePoint,
@@ -58,6 +60,62 @@ std::variant<IncidentQuery, ApiError> ParseIncidentQuery(
 // A canonical lower-case UUID string (8-4-4-4-12 hex digits).
 bool IsUuid(const std::string& s);
 
+// ---- remediation actions: a person's approval or rejection (issue 18) ----
+
+// The headers a POST is judged by (httplib has read its body, at most kMaxPayloadBytes).
+struct PostHeaders {
+  std::string origin, host, authorization, content_type;
+};
+
+// True when `origin` (an Origin header: "scheme://host[:port]") names the same host and port as
+// `host` (a Host header: "host[:port]", the port defaulting to the origin scheme's). An empty
+// origin (curl, scripts) passes; "null" and anything unparsable do not. The same rule as the
+// simulator's POST routes (simulator/api.h SameOrigin). Never throws.
+bool SameOrigin(const std::string& origin, const std::string& host);
+
+// Judges a POST of the API before its body is parsed; the first that applies:
+//   403 an Origin whose host:port is not the Host's (a browser posting from another site);
+//   401 a token is set and "Authorization: Bearer <token>" is missing or wrong: a mutating
+//       request must carry the header (the access_token parameter, which EventSource needs and
+//       which ends up in logs and browser history, is not enough) (WWW-Authenticate: Bearer);
+//   415 a non-empty body (`body_bytes`) whose Content-Type is not application/json (parameters
+//       allowed): an HTML form cannot send one.
+// nullopt: go on. Never throws.
+std::optional<ApiError> ScreenPost(const PostHeaders& h, size_t body_bytes,
+                                   const std::string& token);
+
+// The longest `by` (characters) and `note` accepted by a decision.
+inline constexpr size_t kMaxDecidedByChars = 100;
+inline constexpr size_t kMaxDecisionNoteChars = 500;
+
+// The body of POST /api/incidents/{id}/actions/{action_id}/approve|reject: {"by": who (required),
+// "note": why (optional)}. Both trimmed; `by` 1..kMaxDecidedByChars printable characters, `note`
+// at most kMaxDecisionNoteChars printable characters (no control characters, valid UTF-8). An
+// empty body is {} (so a 400 naming "by"). Unknown members are an error naming them. Never
+// throws.
+struct DecisionRequest {
+  std::string by, note;
+};
+std::variant<DecisionRequest, ApiError> ParseDecisionBody(const std::string& body);
+
+// What DecideAction (shared/remediation_actions.h) came to, as the answer of the route.
+enum class DecisionOutcome { kDecided, kNotFound, kConflict, kExpired };
+struct DecisionAnswer {
+  int status = 200;
+  Json body;
+};
+// 200 the action (ShapeAction); 404 {"error"}; 409 {"error": "action is <STATUS>", "status",
+// "action"} (a replayed decision changes nothing); 410 {"error": "approval expired; escalated",
+// "status": "ESCALATED", "action"}. `action`: the action after the decision (null when none).
+DecisionAnswer AnswerDecision(DecisionOutcome outcome, const Json& action,
+                              const std::string& incident_id, const std::string& action_id);
+
+// One remediation_actions row (ToJson(ActionRecord)) as the API shows it: unchanged, plus
+// "summary" ("rollback on user-service via simulator") and "awaiting_approval". Never throws.
+Json ShapeAction(Json action);
+// GET /api/incidents/{id}/actions: {"incident_id", "actions": [ShapeAction...]}.
+Json ShapeActions(const std::string& incident_id, Json actions);
+
 // The list answer: {"incidents": [...], "next_before": id or null}. `rows` holds limit + 1 rows
 // at most (the extra one tells whether another page exists), newest first; each row gets
 // "incident_number", and "related_incident_number" when it has a related_incident_id.
@@ -83,8 +141,9 @@ Json GroupCascades(Json incidents);
 // incident_number, or null) and "linked_incidents" (each with its incident_number).
 // "pipeline_delay_seconds": PipelineDelaySeconds of detection_time_ms and created_at_ms (null
 // when either is missing or the event time is ahead of the wall clock).
+// "actions": its remediation actions in proposal order (each through ShapeAction).
 Json ShapeIncidentDetail(Json incident, Json emails, Json related = nullptr,
-                         Json linked = Json::array());
+                         Json linked = Json::array(), Json actions = Json::array());
 
 // Wall-clock seconds from the triggering sample's timestamp (`detection_ms`, event time: the
 // telemetry's clock) to the incident row being written (`recorded_ms`, created_at: the
@@ -121,8 +180,10 @@ Json ComputeStats(const std::vector<StatsRow>& rows, int64_t now_ms);
 // ---- agent events (timeline and recent events) ----
 
 // A one-line, human-readable account of an agent_events row from its event_type and payload,
-// e.g. "INCIDENT_ALERT email sent to 3 recipients — <subject>"; "" for an unknown type whose
-// payload says nothing readable. At most 400 bytes, valid UTF-8. Never throws.
+// e.g. "INCIDENT_ALERT email sent to 3 recipients — <subject>", or for the ACTION_* events of the
+// remediation actions "rollback on user-service via simulator: executed — HTTP 200: matched";
+// "" for an unknown type whose payload says nothing readable. At most 400 bytes, valid UTF-8. Never
+// throws.
 std::string DescribeAgentEvent(const std::string& event_type, const Json& payload);
 
 // The lifecycle topic whose message announces an agent event of this type (ANOMALY_DETECTED:
@@ -239,10 +300,12 @@ std::string ContentTypeFor(const std::string& path);
 
 // The `route` label of sre_api_requests_total for a request path: always one of a fixed set, so
 // that no request can create a new time series. "/api/incidents", "/api/incidents/{id}",
-// "/api/incidents/{id}/timeline", "/api/incidents/{id}/postmortem", "/api/stats",
+// "/api/incidents/{id}/timeline", "/api/incidents/{id}/postmortem",
+// "/api/incidents/{id}/actions", "/api/incidents/{id}/actions/{action_id}/{decision}" (approve
+// and reject), "/api/stats",
 // "/api/services", "/api/stream", "/api/events"; "/api/unknown" for any other path under /api/;
-// "/healthz", "/metrics"; "static" for everything else (the dashboard's files). {id} is any non-empty segment,
-// as the routes match it (a bad id is a 400 of that route). Never throws.
+// "/healthz", "/metrics"; "static" for everything else (the dashboard's files). {id} is any
+// non-empty segment, as the routes match it (a bad id is a 400 of that route). Never throws.
 std::string RouteTemplate(const std::string& path);
 
 // ---- stream admission ----

@@ -869,6 +869,15 @@ TEST(RouteTemplateTest, Table) {
       {"/api/incidents//timeline", "/api/unknown"},
       {"/api/incidents/" + kId + "/timeline/x", "/api/unknown"},
       {"/api/incidents/" + kId + "/emails", "/api/unknown"},
+      {"/api/incidents/" + kId + "/actions", "/api/incidents/{id}/actions"},
+      {"/api/incidents/" + kId + "/actions/" + kId + "/approve",
+       "/api/incidents/{id}/actions/{action_id}/{decision}"},
+      {"/api/incidents/" + kId + "/actions/x/reject",
+       "/api/incidents/{id}/actions/{action_id}/{decision}"},
+      {"/api/incidents/" + kId + "/actions/" + kId, "/api/unknown"},
+      {"/api/incidents/" + kId + "/actions//approve", "/api/unknown"},
+      {"/api/incidents/" + kId + "/actions/" + kId + "/approve/x", "/api/unknown"},
+      {"/api/incidents/" + kId + "/actions/" + kId + "/execute", "/api/unknown"},
       {"/api/stats/", "/api/unknown"},
       {"/api/streams", "/api/unknown"},
       {"/api/" + std::string(10240, 'x'), "/api/unknown"},
@@ -892,6 +901,8 @@ TEST(RouteTemplateTest, AnyBytesGiveOneOfTheFixedLabels) {
                                         "/api/incidents/{id}",
                                         "/api/incidents/{id}/timeline",
                                         "/api/incidents/{id}/postmortem",
+                                        "/api/incidents/{id}/actions",
+                                        "/api/incidents/{id}/actions/{action_id}/{decision}",
                                         "/api/stats",
                                         "/api/services",
                                         "/api/stream",
@@ -914,6 +925,235 @@ TEST(RouteTemplateTest, AnyBytesGiveOneOfTheFixedLabels) {
   }
   EXPECT_LE(seen.size(), labels.size());
   EXPECT_TRUE(seen.count("/api/unknown"));
+}
+
+// ---- remediation actions (issue 18) ----
+
+TEST(SameOriginTest, ComparesHostAndPortWithSchemeDefaults) {
+  struct Case {
+    std::string origin, host;
+    bool same;
+  } cases[] = {
+      {"", "localhost:8000", true},  // curl, scripts: no Origin
+      {"http://localhost:8000", "localhost:8000", true},
+      {"HTTP://LocalHost:8000", "localhost:8000", true},
+      {"http://example.com", "example.com:80", true},
+      {"https://example.com", "example.com", true},
+      {"https://example.com:443", "example.com", true},
+      {"http://[::1]:8000", "[::1]:8000", true},
+      {"http://evil.example", "localhost:8000", false},
+      {"http://localhost:8001", "localhost:8000", false},
+      {"https://localhost:8000", "localhost:80", false},
+      {"http://example.com", "example.com:443", false},
+      {"null", "localhost:8000", false},
+      {"file://", "localhost", false},
+      {"ftp://localhost:8000", "localhost:8000", false},
+      {"http://localhost:8000", "", false},
+      {"http://user@localhost:8000", "localhost:8000", false},
+      {"http://localhost:99999", "localhost:99999", false},
+      {"http://localhost:", "localhost", false},
+  };
+  for (const auto& c : cases)
+    EXPECT_EQ(SameOrigin(c.origin, c.host), c.same) << c.origin << " vs " << c.host;
+}
+
+TEST(ScreenPostTest, CrossSiteThenTokenThenContentType) {
+  const std::string token = "t0k";
+  PostHeaders ok{"http://localhost:8000", "localhost:8000", "Bearer t0k",
+                 "application/json; charset=utf-8"};
+  EXPECT_FALSE(ScreenPost(ok, 20, token));
+  EXPECT_FALSE(ScreenPost(ok, 0, ""));
+  // A page of another site, even with the right token: 403 first.
+  PostHeaders cross = ok;
+  cross.origin = "http://evil.example";
+  auto r = ScreenPost(cross, 20, token);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 403);
+  EXPECT_NE(r->message.find("evil.example"), std::string::npos);
+  cross.origin = "null";  // a sandboxed frame or a file: page
+  EXPECT_EQ(ScreenPost(cross, 0, "")->status, 403);
+  // The token: only from the header (never ?access_token=, which Authorized would accept).
+  for (const std::string auth : {"", "Bearer wrong", "Basic dDBrOg==", "Bearer ", "t0k"}) {
+    PostHeaders h = ok;
+    h.authorization = auth;
+    auto refused = ScreenPost(h, 20, token);
+    ASSERT_TRUE(refused) << auth;
+    EXPECT_EQ(refused->status, 401) << auth;
+  }
+  // No token configured: no header needed.
+  PostHeaders anonymous = ok;
+  anonymous.authorization.clear();
+  EXPECT_FALSE(ScreenPost(anonymous, 20, ""));
+  // A body must be JSON (an HTML form cannot send it); no body needs no type.
+  for (const std::string type :
+       {"", "text/plain", "application/x-www-form-urlencoded", "multipart/form-data",
+        "application/jsonp", "application/json-seq"}) {
+    PostHeaders h = ok;
+    h.content_type = type;
+    auto refused = ScreenPost(h, 20, token);
+    ASSERT_TRUE(refused) << type;
+    EXPECT_EQ(refused->status, 415) << type;
+    EXPECT_FALSE(ScreenPost(h, 0, token)) << type;
+  }
+  PostHeaders upper = ok;
+  upper.content_type = " Application/JSON ";
+  EXPECT_FALSE(ScreenPost(upper, 20, token));
+}
+
+TEST(ParseDecisionBodyTest, ByIsRequiredTrimmedAndNoteOptional) {
+  auto ok = ParseDecisionBody(R"({"by": "  alice@example.com ", "note": " looks right "})");
+  ASSERT_TRUE(std::holds_alternative<DecisionRequest>(ok));
+  EXPECT_EQ(std::get<DecisionRequest>(ok).by, "alice@example.com");
+  EXPECT_EQ(std::get<DecisionRequest>(ok).note, "looks right");
+  auto no_note = ParseDecisionBody(R"({"by": "Zoë Ångström", "note": null})");
+  ASSERT_TRUE(std::holds_alternative<DecisionRequest>(no_note));
+  EXPECT_EQ(std::get<DecisionRequest>(no_note).by, "Zoë Ångström");
+  EXPECT_EQ(std::get<DecisionRequest>(no_note).note, "");
+  // Exactly 100 characters (multi-byte ones count once).
+  std::string hundred;
+  for (int i = 0; i < 100; ++i) hundred += "é";
+  EXPECT_TRUE(
+      std::holds_alternative<DecisionRequest>(ParseDecisionBody(Json{{"by", hundred}}.dump())));
+}
+
+TEST(ParseDecisionBodyTest, BadBodiesAre400NamingTheField) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"", "by"},
+      {"   ", "by"},
+      {"{}", "by"},
+      {R"({"by": ""})", "by"},
+      {R"({"by": "   "})", "by"},
+      {R"({"by": null})", "by"},
+      {R"({"by": 42})", "by"},
+      {R"({"by": ["alice"]})", "by"},
+      {Json{{"by", std::string(101, 'a')}}.dump(), "by"},
+      {R"({"by": "ali\nce"})", "by"},
+      {R"({"by": "ali\u0000ce"})", "by"},
+      {R"({"by": "alice\u001b[31m"})", "by"},
+      {R"({"by": "\u202eecila"})", "by"},
+      {R"({"by": "alice\u0085"})", "by"},
+      {R"({"by": "alice", "note": 5})", "note"},
+      {Json{{"by", "alice"}, {"note", std::string(501, 'n')}}.dump(), "note"},
+      {R"({"by": "alice", "note": "a\u0007b"})", "note"},
+      {R"({"by": "alice", "approve": true})", "approve"},
+      {"not json", ""},
+      {"[\"alice\"]", ""},
+      {"\"alice\"", ""},
+      {std::string("{\"by\": \"a\xff\"}"), ""},
+      {std::string(200, '[') + std::string(200, ']'), ""},
+  };
+  for (const auto& [body, field] : cases) {
+    auto r = ParseDecisionBody(body);
+    ASSERT_TRUE(std::holds_alternative<ApiError>(r)) << body.substr(0, 60);
+    const auto& e = std::get<ApiError>(r);
+    EXPECT_EQ(e.status, 400) << body.substr(0, 60);
+    EXPECT_EQ(e.field, field) << body.substr(0, 60) << ": " << e.message;
+    EXPECT_TRUE(IsValidUtf8(e.message)) << body.substr(0, 60);
+    EXPECT_LE(e.message.size(), 300u);
+  }
+}
+
+Json Action(const std::string& status) {
+  return {{"id", kId},         {"incident_id", Id(1)},    {"action", "kill_long_queries"},
+          {"service", "db-1"}, {"executor", "simulator"}, {"status", status},
+          {"risk", "MEDIUM"},  {"reversible", false},     {"decided_by", nullptr}};
+}
+
+TEST(AnswerDecisionTest, EachOutcomeHasItsStatusAndBody) {
+  auto decided = AnswerDecision(DecisionOutcome::kDecided, Action("APPROVED"), Id(1), kId);
+  EXPECT_EQ(decided.status, 200);
+  EXPECT_EQ(decided.body["status"], "APPROVED");
+  EXPECT_EQ(decided.body["summary"], "kill long queries on db-1 via simulator");
+  EXPECT_EQ(decided.body["awaiting_approval"], false);
+  auto missing = AnswerDecision(DecisionOutcome::kNotFound, nullptr, Id(1), kId);
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_NE(missing.body["error"].get<std::string>().find(kId), std::string::npos);
+  auto replay = AnswerDecision(DecisionOutcome::kConflict, Action("REJECTED"), Id(1), kId);
+  EXPECT_EQ(replay.status, 409);
+  EXPECT_EQ(replay.body["error"], "action is REJECTED");
+  EXPECT_EQ(replay.body["status"], "REJECTED");
+  EXPECT_EQ(replay.body["action"]["id"], kId);
+  auto expired = AnswerDecision(DecisionOutcome::kExpired, Action("ESCALATED"), Id(1), kId);
+  EXPECT_EQ(expired.status, 410);
+  EXPECT_EQ(expired.body["error"], "approval expired; escalated");
+  EXPECT_EQ(expired.body["action"]["status"], "ESCALATED");
+}
+
+TEST(ShapeActionsTest, ListAndDetailCarryTheActions) {
+  Json list =
+      ShapeActions(Id(1), Json::array({Action("AWAITING_APPROVAL"), "odd", Action("VERIFIED")}));
+  EXPECT_EQ(list["incident_id"], Id(1));
+  ASSERT_EQ(list["actions"].size(), 2u);
+  EXPECT_EQ(list["actions"][0]["awaiting_approval"], true);
+  EXPECT_EQ(list["actions"][1]["awaiting_approval"], false);
+  EXPECT_TRUE(ShapeActions(Id(1), nullptr)["actions"].empty());
+  Json d = ShapeIncidentDetail({{"id", Id(1)}}, Json::array(), nullptr, Json::array(),
+                               Json::array({Action("AWAITING_APPROVAL")}));
+  ASSERT_EQ(d["actions"].size(), 1u);
+  EXPECT_EQ(d["actions"][0]["summary"], "kill long queries on db-1 via simulator");
+  EXPECT_TRUE(ShapeIncidentDetail({{"id", Id(1)}}, Json::array())["actions"].empty());
+}
+
+TEST(DescribeAgentEventTest, ActionEventsReadAsSentences) {
+  auto p = [](const char* action, const char* service, const char* executor,
+              const std::string& reason, Json extra = Json::object()) {
+    Json j = {{"action_id", kId}, {"action", action}, {"service", service}, {"executor", executor},
+              {"reason", reason}, {"risk", "LOW"},    {"reversible", true}};
+    for (const auto& [k, v] : extra.items()) j[k] = v;
+    return j;
+  };
+  const std::vector<std::tuple<std::string, Json, std::string>> cases = {
+      {"ACTION_EXECUTED", p("rollback", "user-service", "simulator", "executed: HTTP 200: matched"),
+       "rollback on user-service via simulator: executed — HTTP 200: matched"},
+      {"ACTION_PROPOSED",
+       p("rollback", "user-service", "simulator", "deployment 2.4.1 preceded detection"),
+       "rollback on user-service via simulator: proposed — deployment 2.4.1 preceded detection"},
+      {"ACTION_APPROVAL_REQUESTED",
+       p("scale_out", "api-gateway", "webhook", "approve mode: every action waits for a person"),
+       "scale out on api-gateway via webhook: awaiting approval — approve mode: every action waits "
+       "for a person"},
+      {"ACTION_APPROVED",
+       p("rollback", "user-service", "simulator", "approved by alice: go", {{"by", "alice"}}),
+       "rollback on user-service via simulator: approved by alice — go"},
+      {"ACTION_APPROVED",
+       p("rollback", "user-service", "simulator", "approved by alice", {{"by", "alice"}}),
+       "rollback on user-service via simulator: approved by alice"},
+      {"ACTION_REJECTED",
+       p("restart", "cart", "command", "rejected by bob: not now", {{"by", "bob"}}),
+       "restart on cart via command: rejected by bob — not now"},
+      {"ACTION_BLOCKED",
+       p("restart", "cart", "command", "cooldown: the same action ran on this service 60 s ago"),
+       "restart on cart via command: blocked — cooldown: the same action ran on this service 60 s "
+       "ago"},
+      {"ACTION_DRY_RUN",
+       p("rollback", "user-service", "webhook", "dry run: would POST https://hooks.example"),
+       "rollback on user-service via webhook: dry run (nothing changed) — would POST "
+       "https://hooks.example"},
+      {"ACTION_DRY_RUN", p("rollback", "user-service", "webhook", "dry run failed: timeout"),
+       "rollback on user-service via webhook: dry run failed — timeout"},
+      {"ACTION_VERIFIED",
+       p("rollback", "user-service", "simulator", "error_rate back to 0.4% (baseline 0.5%)"),
+       "rollback on user-service via simulator: verified — error_rate back to 0.4% (baseline "
+       "0.5%)"},
+      {"ACTION_FAILED",
+       p("rollback", "user-service", "simulator",
+         "did not work: error_rate still 12%; undone (roll forward)"),
+       "rollback on user-service via simulator: failed — did not work: error_rate still 12%; "
+       "undone (roll forward)"},
+      {"ACTION_ESCALATED", p("escalate", "user-service", "none", "a person must act"),
+       "escalate on user-service: escalated — a person must act"},
+      {"ACTION_ESCALATED", Json::object(), "action: escalated"},
+  };
+  for (const auto& [type, payload, want] : cases)
+    EXPECT_EQ(DescribeAgentEvent(type, payload), want) << type << " " << payload.dump();
+  // Odd payloads: no exception, short valid text.
+  for (const Json& odd :
+       {Json(), Json::array(), Json{{"action", 5}, {"reason", std::string(3000, 'r') + "\xff"}}}) {
+    std::string out;
+    ASSERT_NO_THROW(out = DescribeAgentEvent("ACTION_FAILED", odd));
+    EXPECT_LE(out.size(), 400u);
+    EXPECT_TRUE(IsValidUtf8(out));
+  }
 }
 
 TEST(ContentTypeForTest, ByExtension) {

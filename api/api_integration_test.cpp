@@ -9,9 +9,11 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
-#include <limits>
+#include <chrono>
 #include <filesystem>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <regex>
@@ -24,6 +26,7 @@
 #include "shared/kafka.h"
 #include "shared/messages.h"
 #include "shared/postgres.h"
+#include "shared/remediation_actions.h"
 #include "tests/support/process.h"
 #include "tests/support/test_stack.h"
 
@@ -154,6 +157,16 @@ class ApiIntegration : public ::testing::Test {
     EXPECT_EQ(r->status, want_status) << path << ": " << r->body;
     EXPECT_EQ(r->get_header_value("Content-Type"), "application/json") << path;
     return Json::parse(r->body, nullptr, false);
+  }
+  // A POST with a JSON body (or `type`), the bearer token unless `with_token` is false, and
+  // `headers` (e.g. an Origin).
+  static httplib::Result Post(const std::string& path, const std::string& body,
+                              bool with_token = true, httplib::Headers headers = {},
+                              const std::string& type = "application/json") {
+    httplib::Client c("127.0.0.1", port_);
+    c.set_read_timeout(10);
+    if (with_token) headers.emplace("Authorization", std::string("Bearer ") + kToken);
+    return c.Post(path.c_str(), headers, body, type.c_str());
   }
   static std::vector<std::string> Ids(const Json& page) {
     std::vector<std::string> out;
@@ -680,6 +693,8 @@ TEST_F(ApiIntegration, UnknownApiPathsDoNotGrowMetrics) {
                                          "/api/incidents/{id}",
                                          "/api/incidents/{id}/timeline",
                                          "/api/incidents/{id}/postmortem",
+                                         "/api/incidents/{id}/actions",
+                                         "/api/incidents/{id}/actions/{action_id}/{decision}",
                                          "/api/stats",
                                          "/api/services",
                                          "/api/stream",
@@ -724,6 +739,203 @@ TEST_F(ApiIntegration, NulAndInvalidUtf8ParametersAre400) {
   ASSERT_TRUE(post);
   EXPECT_EQ(post->status, 413);
   EXPECT_EQ(Get("/healthz", false)->status, 200);
+}
+
+// Issue 18: a person approves or rejects a remediation action AWAITING_APPROVAL; who decided is
+// recorded with an ACTION_* event; a replay is a visible 409, an expired approval a 410.
+TEST_F(ApiIntegration, ApproveAndRejectRemediationActions) {
+  SRE_REQUIRE_STACK();
+  Database db(Stack().database_url);
+  const std::string incident = NewUuid(), other_incident = NewUuid();
+  const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  // approve, reject, expired (expires_at in the past), verified (already decided, for the list).
+  std::vector<ActionRecord> actions(4);
+  ActionRecord foreign;
+  Status s = db.Transact([&](pqxx::work& tx) {
+    for (const auto& id : {incident, other_incident})
+      tx.exec_params(
+          "INSERT INTO incidents (id, status, anomaly_type, severity, service, trigger_metric, "
+          "detection_time)"
+          " VALUES ($1::uuid, 'REMEDIATING', 'ERROR_RATE_SPIKE', 'HIGH', $2, 'error_rate',"
+          " to_timestamp($3::bigint / 1000.0))",
+          id, service_ + "-actions", now - 60000);
+    const std::vector<std::tuple<RemediationAction, ActionStatus, int64_t>> kinds = {
+        {RemediationAction::ROLLBACK, ActionStatus::AWAITING_APPROVAL, now + 1800000},
+        {RemediationAction::RESTART, ActionStatus::AWAITING_APPROVAL, now + 1800000},
+        {RemediationAction::SCALE_OUT, ActionStatus::AWAITING_APPROVAL, now - 60000},
+        {RemediationAction::KILL_LONG_QUERIES, ActionStatus::VERIFIED, now + 1800000}};
+    for (size_t i = 0; i < kinds.size(); ++i) {
+      ActionRecord& a = actions[i];
+      a.id = NewUuid();
+      a.incident_id = incident;
+      a.ordinal = static_cast<int64_t>(i) + 1;
+      a.action = std::get<0>(kinds[i]);
+      a.service = service_ + "-actions";
+      a.executor = "simulator";
+      a.risk = RiskLevel::MEDIUM;
+      a.reversible = true;
+      a.trigger_metric = "error_rate";
+      a.status = std::get<1>(kinds[i]);
+      a.mode = "approve";
+      a.reason = "approve mode: every action waits for a person";
+      a.expires_at_ms = std::get<2>(kinds[i]);
+      a.proposed_time_ms = now - 30000;
+      EXPECT_TRUE(InsertAction(tx, a));
+    }
+    foreign = actions[0];
+    foreign.id = NewUuid();
+    foreign.incident_id = other_incident;
+    EXPECT_TRUE(InsertAction(tx, foreign));
+    return Status::Ok();
+  });
+  ASSERT_TRUE(s.ok()) << s.message();
+  const std::string base = "/api/incidents/" + incident + "/actions/";
+  auto path = [&](size_t i, const char* decision) { return base + actions[i].id + "/" + decision; };
+  auto events = [&](const std::string& type) {
+    std::vector<Json> out;
+    EXPECT_TRUE(db.Transact([&](pqxx::work& tx) {
+                    for (const auto& row :
+                         tx.exec_params("SELECT payload::text FROM agent_events WHERE incident_id "
+                                        "= $1::uuid AND event_type = $2"
+                                        " ORDER BY id",
+                                        incident, type))
+                      out.push_back(Json::parse(row[0].as<std::string>()));
+                    return Status::Ok();
+                  }).ok());
+    return out;
+  };
+  auto json = [](const httplib::Result& r) {
+    return r ? Json::parse(r->body, nullptr, false) : Json();
+  };
+
+  // The list and the detail.
+  Json list = GetJson("/api/incidents/" + incident + "/actions");
+  ASSERT_EQ(list["actions"].size(), 4u) << list.dump();
+  EXPECT_EQ(list["actions"][0]["id"], actions[0].id);
+  EXPECT_EQ(list["actions"][0]["action"], "rollback");
+  EXPECT_EQ(list["actions"][0]["status"], "AWAITING_APPROVAL");
+  EXPECT_EQ(list["actions"][0]["awaiting_approval"], true);
+  EXPECT_EQ(list["actions"][3]["status"], "VERIFIED");
+  Json detail = GetJson("/api/incidents/" + incident);
+  ASSERT_EQ(detail["actions"].size(), 4u);
+  EXPECT_EQ(detail["actions"][1]["action"], "restart");
+  EXPECT_TRUE(GetJson("/api/incidents/" + rows_[0].id + "/actions")["actions"].empty());
+  EXPECT_EQ(Get("/api/incidents/" + NewUuid() + "/actions")->status, 404);
+  EXPECT_EQ(Get("/api/incidents/" + incident + "/actions", false)->status, 401);
+
+  // Refusals, none of which changes anything.
+  auto r = Post(path(0, "approve"), R"({"by": "alice"})", /*with_token=*/false);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 401);
+  r = Post(path(0, "approve") + "?access_token=" + kToken, R"({"by": "alice"})", false);
+  EXPECT_EQ(r->status, 401) << "a mutating request needs the header, not ?access_token=";
+  r = Post(path(0, "approve"), R"({"by": "alice"})", true, {{"Origin", "http://evil.example"}});
+  EXPECT_EQ(r->status, 403) << r->body;
+  r = Post(path(0, "approve"), "by=alice", true, {}, "application/x-www-form-urlencoded");
+  EXPECT_EQ(r->status, 415) << r->body;
+  for (const std::string& body :
+       {std::string(), std::string("{}"), std::string(R"({"by": "  "})"),
+        Json{{"by", std::string(101, 'a')}}.dump(), std::string(R"({"by": "a\u0007"})")}) {
+    r = Post(path(0, "approve"), body);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 400) << body;
+    EXPECT_EQ(json(r)["field"], "by") << body << ": " << r->body;
+  }
+  EXPECT_EQ(Post(base + "not-a-uuid/approve", R"({"by": "alice"})")->status, 400);
+  EXPECT_EQ(Post("/api/incidents/nope/actions/" + actions[0].id + "/approve", R"({"by": "alice"})")
+                ->status,
+            400);
+  EXPECT_EQ(Post(base + NewUuid() + "/approve", R"({"by": "alice"})")->status, 404);
+  EXPECT_EQ(Post("/api/incidents/" + NewUuid() + "/actions/" + actions[0].id + "/approve",
+                 R"({"by": "alice"})")
+                ->status,
+            404);
+  // An action of another incident is not found under this one.
+  EXPECT_EQ(Post(base + foreign.id + "/approve", R"({"by": "alice"})")->status, 404);
+  EXPECT_EQ(Post(base + actions[0].id + "/execute", R"({"by": "alice"})")->status, 404);
+  EXPECT_TRUE(events("ACTION_APPROVED").empty());
+  EXPECT_EQ(GetJson("/api/incidents/" + incident + "/actions")["actions"][0]["status"],
+            "AWAITING_APPROVAL");
+
+  // Approve (the dashboard's way: same-origin page, token header): 200, recorded with who.
+  const std::string self = "http://127.0.0.1:" + std::to_string(port_);
+  r = Post(path(0, "approve"),
+           R"({"by": " alice@example.com ", "note": "deploy 2.4.1 is the cause"})", true,
+           {{"Origin", self}});
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  Json approved = json(r);
+  EXPECT_EQ(approved["id"], actions[0].id);
+  EXPECT_EQ(approved["status"], "APPROVED");
+  EXPECT_EQ(approved["decided_by"], "alice@example.com");
+  EXPECT_TRUE(approved["decided_at_ms"].is_number());
+  auto approvals = events("ACTION_APPROVED");
+  ASSERT_EQ(approvals.size(), 1u);
+  EXPECT_EQ(approvals[0]["by"], "alice@example.com");
+  EXPECT_EQ(approvals[0]["action_id"], actions[0].id);
+  EXPECT_EQ(approvals[0]["status"], "APPROVED");
+  EXPECT_NE(approvals[0]["reason"].get<std::string>().find("deploy 2.4.1 is the cause"),
+            std::string::npos);
+
+  // A replayed approval, or a rejection after it: 409, nothing changes.
+  r = Post(path(0, "approve"), R"({"by": "alice@example.com"})");
+  EXPECT_EQ(r->status, 409) << r->body;
+  EXPECT_EQ(json(r)["error"], "action is APPROVED");
+  EXPECT_EQ(json(r)["status"], "APPROVED");
+  r = Post(path(0, "reject"), R"({"by": "mallory"})");
+  EXPECT_EQ(r->status, 409) << r->body;
+  EXPECT_EQ(events("ACTION_APPROVED").size(), 1u);
+  EXPECT_TRUE(events("ACTION_REJECTED").empty());
+
+  // Reject another.
+  r = Post(path(1, "reject"), R"({"by": "bob"})");
+  ASSERT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(json(r)["status"], "REJECTED");
+  EXPECT_EQ(json(r)["decided_by"], "bob");
+  auto rejections = events("ACTION_REJECTED");
+  ASSERT_EQ(rejections.size(), 1u);
+  EXPECT_EQ(rejections[0]["by"], "bob");
+  EXPECT_EQ(Post(path(1, "approve"), R"({"by": "bob"})")->status, 409);
+
+  // An expired approval: 410, escalated and recorded (not rolled back with the answer).
+  r = Post(path(2, "approve"), R"({"by": "carol"})");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 410) << r->body;
+  EXPECT_EQ(json(r)["error"], "approval expired; escalated");
+  auto escalations = events("ACTION_ESCALATED");
+  ASSERT_EQ(escalations.size(), 1u);
+  EXPECT_EQ(escalations[0]["action_id"], actions[2].id);
+  EXPECT_EQ(escalations[0]["status"], "ESCALATED");
+  EXPECT_EQ(Post(path(2, "approve"), R"({"by": "carol"})")->status, 409) << "escalated now";
+  EXPECT_EQ(Post(path(3, "approve"), R"({"by": "carol"})")->status, 409) << "already verified";
+
+  Json after = GetJson("/api/incidents/" + incident + "/actions");
+  std::vector<std::string> statuses;
+  for (const auto& a : after["actions"]) statuses.push_back(a["status"]);
+  EXPECT_EQ(statuses, (std::vector<std::string>{"APPROVED", "REJECTED", "ESCALATED", "VERIFIED"}));
+  EXPECT_EQ(after["actions"][0]["decided_by"], "alice@example.com");
+  // The timeline reads as sentences.
+  Json t = GetJson("/api/incidents/" + incident + "/timeline");
+  std::vector<std::string> lines;
+  for (const auto& e : t["events"]) lines.push_back(e["summary"]);
+  const std::string svc = service_ + "-actions";
+  EXPECT_NE(
+      std::find(lines.begin(), lines.end(),
+                "rollback on " + svc +
+                    " via simulator: approved by alice@example.com — deploy 2.4.1 is the cause"),
+      lines.end())
+      << t.dump();
+  EXPECT_NE(std::find(lines.begin(), lines.end(),
+                      "restart on " + svc + " via simulator: rejected by bob"),
+            lines.end())
+      << t.dump();
+  // The other incident's action was never touched.
+  EXPECT_TRUE(db.Transact([&](pqxx::work& tx) {
+                  EXPECT_EQ(LoadAction(tx, foreign.id)->status, ActionStatus::AWAITING_APPROVAL);
+                  return Status::Ok();
+                }).ok());
 }
 
 // Runs last (tests run in declaration order): by now requests were served and events consumed.

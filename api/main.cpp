@@ -14,9 +14,10 @@ int main(int argc, char** argv) {
   using namespace sre;
   ExecutableSpec spec{
       "sre-api",
-      "Read-only HTTP API and dashboard: incidents (with their cascades), timelines, recent agent "
+      "HTTP API and dashboard: incidents (with their cascades), timelines, recent agent "
       "events,\n"
-      "postmortems, statistics and service health\n"
+      "postmortems, statistics, service health and remediation actions (approve or reject with\n"
+      "POST /api/incidents/{id}/actions/{action_id}/approve|reject)\n"
       "(REST, JSON), a Server-Sent Events stream of every lifecycle event (GET /api/stream, "
       "resumable with\n"
       "Last-Event-ID or ?since=), and the on-call dashboard at /.",

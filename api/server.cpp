@@ -25,6 +25,13 @@ void SendError(httplib::Response& res, int status, const std::string& message) {
   SendJson(res, status, {{"error", message}});
 }
 
+void SendApiError(httplib::Response& res, const ApiError& e) {
+  Json body = {{"error", e.message}};
+  if (!e.field.empty() || e.status == 400) body["field"] = e.field;
+  if (e.status == 401) res.set_header("WWW-Authenticate", "Bearer");
+  SendJson(res, e.status, body);
+}
+
 void SendFailure(httplib::Response& res, const Status& s) {
   log::Get("api")->warn("request failed: {}", s.message());
   SendError(res, 503, s.transient() ? "store unavailable, retry" : "internal error");
@@ -230,6 +237,41 @@ void RegisterRoutes(httplib::Server& server, ApiStore& store, EventHub& hub,
                  return SendError(res, 404, "incident " + id + " has no postmortem yet");
                res.set_content(**pm, "text/markdown; charset=utf-8");
              });
+  server.Get(R"(/api/incidents/([^/]+)/actions)",
+             [&store](const httplib::Request& req, httplib::Response& res) {
+               std::string id = req.matches[1];
+               if (!ValidId(id, res)) return;
+               auto actions = store.Actions(id);
+               if (!actions.ok()) return SendFailure(res, actions.status());
+               if (!*actions) return SendError(res, 404, "no incident " + id);
+               SendJson(res, 200, **actions);
+             });
+  // A person's decision on a remediation action (issue 18): the API's only write. Refused from
+  // another site's page (Origin), without the bearer header when a token is set, and with a body
+  // that is not JSON; `by` is recorded as who decided.
+  server.Post(
+      R"(/api/incidents/([^/]+)/actions/([^/]+)/(approve|reject))",
+      [&store, token](const httplib::Request& req, httplib::Response& res) {
+        PostHeaders h{req.get_header_value("Origin"), req.get_header_value("Host"),
+                      req.get_header_value("Authorization"), req.get_header_value("Content-Type")};
+        if (auto refused = ScreenPost(h, req.body.size(), token))
+          return SendApiError(res, *refused);
+        const std::string id = req.matches[1], action_id = req.matches[2];
+        const bool approve = req.matches[3] == "approve";
+        if (!ValidId(id, res)) return;
+        if (!IsUuid(action_id)) return SendError(res, 400, "action id must be a UUID");
+        auto parsed = ParseDecisionBody(req.body);
+        if (auto* err = std::get_if<ApiError>(&parsed)) return SendApiError(res, *err);
+        const auto& who = std::get<DecisionRequest>(parsed);
+        auto decided = store.Decide(id, action_id, approve, who);
+        if (!decided.ok()) return SendFailure(res, decided.status());
+        DecisionAnswer answer = AnswerDecision(decided->outcome, decided->action, id, action_id);
+        if (answer.status == 200 || answer.status == 410)
+          log::Get("api")->info("action {} of incident {} {} by {}: {}", action_id, id,
+                                approve ? "approved" : "rejected", who.by,
+                                answer.status == 200 ? "decided" : "expired, escalated");
+        SendJson(res, answer.status, answer.body);
+      });
   server.Get("/api/stats", [&store](const httplib::Request&, httplib::Response& res) {
     auto stats = store.Stats();
     if (!stats.ok()) return SendFailure(res, stats.status());
@@ -313,6 +355,9 @@ void RegisterRoutes(httplib::Server& server, ApiStore& store, EventHub& hub,
 
   server.Get("/api/.*", [](const httplib::Request& req, httplib::Response& res) {
     SendError(res, 404, "no such endpoint " + SanitizeUtf8(TruncateUtf8(req.path, 128)));
+  });
+  server.Post("/api/.*", [](const httplib::Request& req, httplib::Response& res) {
+    SendError(res, 404, "no such endpoint POST " + SanitizeUtf8(TruncateUtf8(req.path, 128)));
   });
 
   std::filesystem::path root = options.static_dir;

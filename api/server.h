@@ -73,7 +73,8 @@ inline constexpr int kKeepAliveTimeoutS = 2;
 // Requests per keep-alive connection before the server closes it: a client sending without pause
 // gives its worker up to queued connections this often.
 inline constexpr size_t kKeepAliveMaxCount = 5;
-// Largest request body accepted (413 beyond); the API is read-only GET.
+// Largest request body accepted (413 beyond); the only bodies the API reads are the small JSON
+// decisions on remediation actions.
 inline constexpr size_t kMaxPayloadBytes = 64 * 1024;
 // Retry-After (seconds) of the 503 answering a stream request beyond the cap.
 inline constexpr int kStreamRetryAfterS = 5;
@@ -91,7 +92,9 @@ struct ApiOptions {
 ApiOptions ReadApiOptions(Config& config);
 
 // Registers every route of sre-api on `server` (besides /healthz and /metrics, which HttpServer
-// owns; /metrics is token-protected too when a token is set) and sizes its worker pool
+// owns; /metrics is token-protected too when a token is set), among them the one write:
+// POST /api/incidents/{id}/actions/{action_id}/approve|reject (ScreenPost, ParseDecisionBody,
+// ApiStore::Decide, AnswerDecision) and sizes its worker pool
 // (max_streams + kReservedWorkers), keep-alive and payload limits; call before the server starts.
 // `store` and `hub` must outlive it.
 void RegisterRoutes(httplib::Server& server, ApiStore& store, EventHub& hub,

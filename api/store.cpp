@@ -1,6 +1,7 @@
 #include "api/store.h"
 
 #include "shared/redis_keys.h"
+#include "shared/remediation_actions.h"
 
 namespace sre::api {
 namespace {
@@ -39,6 +40,12 @@ constexpr const char* kCascadeRowSql =
 
 bool IncidentExists(pqxx::work& tx, const std::string& id) {
   return !tx.exec_params("SELECT 1 FROM incidents WHERE id = $1::uuid", id).empty();
+}
+
+Json ActionsJson(pqxx::work& tx, const std::string& id) {
+  Json out = Json::array();
+  for (const auto& a : ListActions(tx, id)) out.push_back(ToJson(a));
+  return out;
 }
 
 }  // namespace
@@ -98,10 +105,10 @@ Expected<std::optional<Json>> ApiStore::Incident(const std::string& id) {
               "::jsonb AS c FROM incidents WHERE related_incident_id = $1::uuid AND id <> $1::uuid "
               "ORDER BY detection_time, id LIMIT $2) linked",
           id, kMaxLinkedIncidents);
-      out = ShapeIncidentDetail(Json::parse(r[0][0].as<std::string>()),
-                                Json::parse(emails[0].as<std::string>()),
-                                related.empty() ? Json() : Json::parse(related[0][0].as<std::string>()),
-                                Json::parse(linked[0].as<std::string>()));
+      out = ShapeIncidentDetail(
+          Json::parse(r[0][0].as<std::string>()), Json::parse(emails[0].as<std::string>()),
+          related.empty() ? Json() : Json::parse(related[0][0].as<std::string>()),
+          Json::parse(linked[0].as<std::string>()), ActionsJson(tx, id));
       return Status::Ok();
     });
   });
@@ -122,6 +129,51 @@ Expected<std::optional<Json>> ApiStore::Timeline(const std::string& id) {
           " ORDER BY event_time, id), '[]')::text FROM agent_events WHERE incident_id = $1::uuid",
           id);
       out = ShapeTimeline(id, Json::parse(r[0].as<std::string>()));
+      return Status::Ok();
+    });
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+Expected<std::optional<Json>> ApiStore::Actions(const std::string& id) {
+  std::optional<Json> out;
+  Status s = db_.With([&](Database& db) {
+    return db.Transact([&](pqxx::work& tx) {
+      if (!IncidentExists(tx, id)) return Status::Ok();
+      out = ShapeActions(id, ActionsJson(tx, id));
+      return Status::Ok();
+    });
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+Expected<ApiStore::Decided> ApiStore::Decide(const std::string& incident_id,
+                                             const std::string& action_id, bool approve,
+                                             const DecisionRequest& who) {
+  Decided out;
+  Status s = db_.With([&](Database& db) {
+    return db.Transact([&](pqxx::work& tx) {
+      out = Decided{};
+      if (!IncidentExists(tx, incident_id)) return Status::Ok();
+      Decision d = DecideAction(tx, incident_id, action_id, approve, who.by, who.note);
+      switch (d.outcome) {
+        case Decision::Outcome::kDecided:
+          out.outcome = DecisionOutcome::kDecided;
+          break;
+        case Decision::Outcome::kNotFound:
+          out.outcome = DecisionOutcome::kNotFound;
+          break;
+        case Decision::Outcome::kConflict:
+          out.outcome = DecisionOutcome::kConflict;
+          break;
+        case Decision::Outcome::kExpired:
+          out.outcome = DecisionOutcome::kExpired;
+          break;
+      }
+      if (d.action) out.action = ToJson(*d.action);
+      // Committed in every case: a decision, or the escalation of an expired approval.
       return Status::Ok();
     });
   });

@@ -1,7 +1,9 @@
 #pragma once
-// The read side of sre-api: incidents, timelines, emails and statistics from PostgreSQL (SQL only
-// parameterised) and service series from Redis (the keys of shared/redis_keys.h). Thread-safe:
-// each call borrows a connection from a small pool, so HTTP worker threads never share one.
+// The store of sre-api: incidents, timelines, emails, remediation actions and statistics from
+// PostgreSQL (SQL only parameterised) and service series from Redis (the keys of
+// shared/redis_keys.h). Its one write is a person's decision on a remediation action (Decide).
+// Thread-safe: each call borrows a connection from a small pool, so HTTP worker threads never
+// share one.
 #include <condition_variable>
 #include <functional>
 #include <memory>
@@ -66,8 +68,8 @@ class ApiStore {
 
   // {"incidents": [...], "next_before": ...}; nullopt when before_id names no incident.
   Expected<std::optional<Json>> ListIncidents(const IncidentQuery& q);
-  // The whole record with emails and its cascade (origin, and at most kMaxLinkedIncidents linked
-  // incidents); nullopt when there is no such incident.
+  // The whole record with emails, remediation actions and its cascade (origin, and at most
+  // kMaxLinkedIncidents linked incidents); nullopt when there is no such incident.
   Expected<std::optional<Json>> Incident(const std::string& id);
   // agent_events of the incident in event-time order, each with a readable "summary"; nullopt
   // when there is no such incident.
@@ -75,6 +77,18 @@ class ApiStore {
   // The `limit` most recently recorded agent_events across incidents, newest first
   // (ShapeRecentEvents).
   Expected<Json> RecentEvents(const EventsQuery& q);
+  // The incident's remediation actions in proposal order (ShapeActions); nullopt when there is no
+  // such incident.
+  Expected<std::optional<Json>> Actions(const std::string& id);
+  // Approves or rejects an action AWAITING_APPROVAL of the incident (DecideAction, in one
+  // transaction with its ACTION_* event, `who.by` recorded as decided_by). kNotFound also when
+  // the incident does not exist; an expired approval is escalated and committed (kExpired).
+  struct Decided {
+    DecisionOutcome outcome = DecisionOutcome::kNotFound;
+    Json action;  // ToJson(ActionRecord) after the decision, null when not found
+  };
+  Expected<Decided> Decide(const std::string& incident_id, const std::string& action_id,
+                           bool approve, const DecisionRequest& who);
   // The postmortem Markdown; nullopt when there is no such incident; "" when none yet.
   Expected<std::optional<std::string>> Postmortem(const std::string& id);
   Expected<Json> Stats();

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -24,6 +25,7 @@
 #include "agents/communication/service.h"
 #include "shared/ids.h"
 #include "shared/metrics.h"
+#include "shared/remediation_actions.h"
 #include "tests/support/process.h"
 #include "tests/support/test_stack.h"
 
@@ -305,6 +307,95 @@ TEST_F(CommunicationTest, FiveStagesFiveEmailsAndReplaysSendNothingNew) {
     EXPECT_EQ(row["status"], "SENT") << type;
     EXPECT_EQ(row["attempts"], 1) << type;
   }
+}
+
+// Issue 18: the plan email lists the plan's actions (their deadline from the table); the
+// resolution email reads what became of them from the table.
+TEST_F(CommunicationTest, PlanAndResolvedEmailsTellWhatTheAutomatedActionsDid) {
+  auto messages = Lifecycle();
+  const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  ActionRecord awaiting, failed;
+  awaiting.id = NewUuid();
+  awaiting.incident_id = incident_;
+  awaiting.ordinal = 1;
+  awaiting.action = RemediationAction::KILL_LONG_QUERIES;
+  awaiting.service = "payment-service";
+  awaiting.executor = "simulator";
+  awaiting.risk = RiskLevel::MEDIUM;
+  awaiting.status = ActionStatus::AWAITING_APPROVAL;
+  awaiting.mode = "approve";
+  awaiting.reason = "approve mode: every action waits for a person";
+  awaiting.expires_at_ms = 1763893800000;  // 2025-11-23 10:30:00 UTC
+  awaiting.proposed_time_ms = 1763892003000;
+  failed = awaiting;
+  failed.id = NewUuid();
+  failed.ordinal = 2;
+  failed.action = RemediationAction::ROLLBACK;
+  failed.reversible = true;
+  failed.status = ActionStatus::APPROVED;
+  failed.params = Json{{"team", "payments"}};
+  ASSERT_TRUE(db_->Transact([&](pqxx::work& tx) {
+                   EXPECT_TRUE(InsertAction(tx, awaiting));
+                   EXPECT_TRUE(InsertAction(tx, failed));
+                   return Status::Ok();
+                 }).ok());
+  RemediationPlan plan = *Decode<RemediationPlan>(messages[2].payload);
+  plan.actions = std::vector<PlannedAction>{
+      {awaiting.id, awaiting.action, awaiting.service, awaiting.executor, awaiting.risk, awaiting.reversible,
+       awaiting.status, awaiting.reason, 1},
+      {failed.id, failed.action, failed.service, failed.executor, failed.risk, failed.reversible, failed.status,
+       "auto: low risk, reversible, confident and corroborated", std::nullopt}};
+  messages[2].payload = Encode(plan);
+  ASSERT_TRUE(service_->Handle(messages[2]).ok());
+  // Meanwhile: the first is approved by a person, the second ran, did not help and was undone.
+  ASSERT_TRUE(db_->Transact([&](pqxx::work& tx) {
+                   ActionUpdate by_alice;
+                   by_alice.decided_by = "alice";
+                   by_alice.decided_now = true;
+                   EXPECT_TRUE(MoveAction(tx, awaiting.id, {ActionStatus::AWAITING_APPROVAL}, ActionStatus::VERIFIED,
+                                          "verified: p99 back to 410 ms", by_alice));
+                   ActionUpdate ran;
+                   ran.executed_now = true;
+                   ran.executed_time_ms = now;
+                   EXPECT_TRUE(MoveAction(tx, failed.id, {ActionStatus::APPROVED}, ActionStatus::FAILED,
+                                          "did not work: p99 still 2300 ms; undone (roll forward to the version it "
+                                          "replaced: HTTP 200)",
+                                          ran));
+                   return Status::Ok();
+                 }).ok());
+  ASSERT_TRUE(service_->Handle(messages[3]).ok());
+  auto body = [&](const char* type) {
+    std::string text;
+    EXPECT_TRUE(db_->Transact([&](pqxx::work& tx) {
+                     text = tx.exec_params1("SELECT body_text FROM emails WHERE incident_id = $1::uuid AND "
+                                            "notification_type = $2",
+                                            incident_, type)[0]
+                                .as<std::string>();
+                     return Status::Ok();
+                   }).ok());
+    return text;
+  };
+  const std::string plan_text = body("REMEDIATION_PLAN");
+  EXPECT_NE(plan_text.find("kill long queries on payment-service via simulator (risk MEDIUM, not reversible)\n"
+                           "    awaiting approval — approve or reject it on the incident page before "
+                           "2025-11-23 10:30:00 UTC (wall clock), or it is escalated"),
+            std::string::npos)
+      << plan_text;
+  EXPECT_NE(plan_text.find("rollback on payment-service via simulator (risk MEDIUM, reversible)\n"
+                           "    will run automatically"),
+            std::string::npos)
+      << plan_text;
+  EXPECT_EQ(plan_text.find("/approve"), std::string::npos);
+  const std::string resolved = body("INCIDENT_RESOLVED");
+  EXPECT_NE(resolved.find("2 automated actions: 1 ran and verified, 1 failed. The automated rollback on "
+                          "payment-service did not help: it was undone and escalated to payments."),
+            std::string::npos)
+      << resolved;
+  EXPECT_NE(resolved.find("kill long queries on payment-service via simulator: ran and was verified"), std::string::npos)
+      << resolved;
+  EXPECT_NE(resolved.find("decided by alice"), std::string::npos) << resolved;
 }
 
 TEST_F(CommunicationTest, WithSmtpDownTheEmailWaitsAndArrivesWhenItReturns) {

@@ -237,8 +237,35 @@ Email RcaEmail(const RcaCompleted& r, Severity severity, const std::string& serv
   return e;
 }
 
+std::string PlannedActionStatus(const PlannedAction& a, const ActionRecord* recorded) {
+  auto with = [](const std::string& head, const std::string& reason) {
+    return reason.empty() ? head : head + ": " + reason;
+  };
+  switch (a.status) {
+    case ActionStatus::AWAITING_APPROVAL: {
+      std::string out = "awaiting approval — approve or reject it on the incident page";
+      if (recorded && recorded->expires_at_ms)
+        out += " before " + FormatTime(*recorded->expires_at_ms) + " (wall clock), or it is escalated";
+      return out;
+    }
+    case ActionStatus::APPROVED:
+      if ((recorded && recorded->mode == "dry-run") || a.reason.rfind("dry-run", 0) == 0)
+        return "dry run: the executor is asked what it would do; nothing changes";
+      return "will run automatically";
+    case ActionStatus::DRY_RUN: return "dry run: nothing changes";
+    case ActionStatus::BLOCKED: return with("blocked", a.reason);
+    case ActionStatus::ESCALATED: return with("escalated: a person must act", a.reason);
+    case ActionStatus::REJECTED: return with("rejected", a.reason);
+    case ActionStatus::EXECUTING: return "running";
+    case ActionStatus::EXECUTED: return "executed; being verified";
+    case ActionStatus::VERIFIED: return "executed and verified";
+    case ActionStatus::FAILED: return with("failed", a.reason);
+  }
+  return std::string(ToString(a.status));
+}
+
 Email PlanEmail(const RemediationPlan& p, Severity severity, const std::string& service, AnomalyType type,
-                const std::string& url) {
+                const std::string& url, const std::vector<ActionRecord>& recorded) {
   Email e;
   e.type = NotificationType::REMEDIATION_PLAN;
   e.incident_id = p.incident_id;
@@ -262,7 +289,33 @@ Email PlanEmail(const RemediationPlan& p, Severity severity, const std::string& 
     }
     if (!steps.empty()) out.push_back({{"label", label}, {"priority", ToString(priority)}, {"color", color}, {"steps", steps}});
   }
-  e.view.update(Json{{"root_cause", p.root_cause},
+  Json actions = Json::array();
+  bool awaiting = false;
+  for (const auto& a : p.actions.value_or(std::vector<PlannedAction>{})) {
+    const ActionRecord* row = nullptr;
+    for (const auto& r : recorded)
+      if (r.id == a.action_id) row = &r;
+    awaiting = awaiting || a.status == ActionStatus::AWAITING_APPROVAL;
+    const char* color = a.status == ActionStatus::AWAITING_APPROVAL ? "#a16207"
+                        : a.status == ActionStatus::APPROVED          ? "#1d4ed8"
+                        : a.status == ActionStatus::BLOCKED || a.status == ActionStatus::ESCALATED ||
+                                a.status == ActionStatus::FAILED
+                            ? "#b91c1c"
+                            : "#374151";
+    actions.push_back({{"action", postmortem::ActionWords(a.action)},
+                       {"service", a.service},
+                       {"executor", a.executor.empty() ? std::string("none") : a.executor},
+                       {"risk", ToString(a.risk)},
+                       {"reversible", a.reversible ? "reversible" : "not reversible"},
+                       {"status", ToString(a.status)},
+                       {"status_color", color},
+                       {"status_text", PlannedActionStatus(a, row)},
+                       {"step", a.step_id ? "step " + std::to_string(*a.step_id) : std::string()}});
+  }
+  e.view.update(Json{{"has_actions", !actions.empty()},
+                     {"actions", actions},
+                     {"has_awaiting", awaiting},
+                     {"root_cause", p.root_cause},
                      {"confidence_pct", Pct(p.confidence)},
                      {"estimated_resolution_time", p.estimated_resolution_time},
                      {"method", ToString(p.method)},
@@ -276,7 +329,8 @@ Email PlanEmail(const RemediationPlan& p, Severity severity, const std::string& 
 
 Email ResolvedEmail(const IncidentResolved& r, Severity severity, const std::string& service, AnomalyType type,
                     const std::vector<TimelineLine>& timeline, const std::string& root_cause,
-                    const std::vector<postmortem::CascadeMember>& cascade, const std::string& url) {
+                    const std::vector<postmortem::CascadeMember>& cascade, const std::string& url,
+                    const std::vector<ActionRecord>& actions) {
   Email e;
   e.type = NotificationType::INCIDENT_RESOLVED;
   e.incident_id = r.incident_id;
@@ -312,7 +366,64 @@ Email ResolvedEmail(const IncidentResolved& r, Severity severity, const std::str
                                     " linked incident(s) on services that depend on " + service + "."
                               : "This incident is part of a cascade that started with " +
                                     (origin_number.empty() ? std::string("another incident") : origin_number) + ".";
-  e.view.update(Json{{"mttr", FormatDuration(r.mttr_seconds)},
+  // The automated actions: what ran, whether it was verified, what failed, was undone or escalated.
+  Json done = Json::array();
+  std::vector<std::string> plain;
+  std::map<std::string, int> counts;  // by what became of them, in words
+  for (const auto& a : actions) {
+    const char* color = a.status == ActionStatus::VERIFIED ? "#15803d"
+                        : a.status == ActionStatus::FAILED || a.status == ActionStatus::ESCALATED ||
+                                a.status == ActionStatus::BLOCKED
+                            ? "#b91c1c"
+                            : "#374151";
+    done.push_back({{"target", postmortem::DescribeActionTarget(a)},
+                    {"status", ToString(a.status)},
+                    {"status_color", color},
+                    {"outcome", postmortem::ActionOutcome(a)},
+                    {"reason", a.reason},
+                    {"has_reason", !a.reason.empty()},
+                    {"decided_by", a.decided_by.value_or("")},
+                    {"has_decided_by", a.decided_by.has_value() && a.status != ActionStatus::REJECTED}});
+    const std::string what = "The automated " + postmortem::ActionWords(a.action) + " on " + a.service;
+    const std::string team = postmortem::EscalatedTo(a, std::nullopt);
+    switch (a.status) {
+      case ActionStatus::VERIFIED: ++counts["ran and verified"]; break;
+      case ActionStatus::EXECUTED: ++counts["ran, verification pending"]; break;
+      case ActionStatus::FAILED:
+        ++counts["failed"];
+        plain.push_back(what + (postmortem::ActionUndone(a) ? " did not help: it was undone and escalated to "
+                                                           : " did not help: it was escalated to ") + team + ".");
+        break;
+      case ActionStatus::ESCALATED:
+        ++counts["escalated"];
+        if (a.action != RemediationAction::ESCALATE) plain.push_back(what + " was escalated to " + team + " instead.");
+        break;
+      case ActionStatus::BLOCKED:
+        ++counts["blocked"];
+        plain.push_back(what + " was blocked by a guard and escalated to " + team + ".");
+        break;
+      case ActionStatus::REJECTED: ++counts["rejected"]; break;
+      case ActionStatus::DRY_RUN: ++counts["dry run only"]; break;
+      default: ++counts["not run"]; break;
+    }
+  }
+  std::string actions_summary;
+  if (!actions.empty()) {
+    actions_summary = std::to_string(actions.size()) + (actions.size() == 1 ? " automated action: " : " automated actions: ");
+    bool first = true;
+    for (const char* k : {"ran and verified", "ran, verification pending", "failed", "escalated", "blocked", "rejected",
+                          "dry run only", "not run"}) {
+      if (!counts.count(k)) continue;
+      actions_summary += (first ? "" : ", ") + std::to_string(counts[k]) + " " + k;
+      first = false;
+    }
+    actions_summary += ".";
+    for (const auto& p : plain) actions_summary += " " + p;
+  }
+  e.view.update(Json{{"has_actions", !done.empty()},
+                     {"actions", done},
+                     {"actions_summary", actions_summary},
+                     {"mttr", FormatDuration(r.mttr_seconds)},
                      {"mttr_seconds", Num(r.mttr_seconds, 0)},
                      {"detection_time", FormatTime(r.detection_time)},
                      {"resolution_time", FormatTime(r.resolution_time)},

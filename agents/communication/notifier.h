@@ -11,6 +11,7 @@
 
 #include "agents/postmortem/writer.h"
 #include "shared/messages.h"
+#include "shared/remediation_actions.h"
 
 namespace sre::communication {
 
@@ -40,15 +41,27 @@ struct Email {
 Email AlertEmail(const AnomalyDetected& a, const std::string& dashboard_url);
 Email RcaEmail(const RcaCompleted& r, Severity severity, const std::string& service, AnomalyType type,
                const std::string& dashboard_url);
+// The plan's guarded actions (`p.actions`, when present) are listed with what happens to each
+// (PlannedActionStatus); approving happens on the incident page only: the email carries the page's
+// link, never a link that decides (mail scanners follow links). `recorded`: the incident's
+// remediation_actions rows (ListActions), for what the plan message does not carry (the mode,
+// the approval deadline); empty when unknown.
 Email PlanEmail(const RemediationPlan& p, Severity severity, const std::string& service, AnomalyType type,
-                const std::string& dashboard_url);
+                const std::string& dashboard_url, const std::vector<ActionRecord>& recorded = {});
+// What happens to a planned action, for the plan email: "will run automatically", "awaiting
+// approval — approve or reject it on the incident page", "blocked: <reason>", "dry run: ...".
+// `recorded`: its row, when known (a dry run is APPROVED with mode dry-run).
+std::string PlannedActionStatus(const PlannedAction& a, const ActionRecord* recorded = nullptr);
 struct TimelineLine {
   std::string time, line;
 };
 // `cascade`: the incidents of its cascade (postmortem::LoadCascade), empty when it stands alone.
+// `actions`: its remediation actions (ListActions) for the "Automated actions" section: what ran,
+// whether it was verified, what failed, was undone or escalated; none: no section.
 Email ResolvedEmail(const IncidentResolved& r, Severity severity, const std::string& service, AnomalyType type,
                     const std::vector<TimelineLine>& timeline, const std::string& root_cause,
-                    const std::vector<postmortem::CascadeMember>& cascade, const std::string& dashboard_url);
+                    const std::vector<postmortem::CascadeMember>& cascade, const std::string& dashboard_url,
+                    const std::vector<ActionRecord>& actions = {});
 Email PostmortemEmail(const PostmortemGenerated& p, Severity severity, const std::string& service, AnomalyType type,
                       const std::string& dashboard_url);
 

@@ -148,10 +148,24 @@ std::vector<Email> EveryStage(bool complete) {
   }
   std::vector<TimelineLine> timeline;
   if (complete) timeline = {{"10:00:00", "detection: anomaly " + kHostile}};
+  std::vector<ActionRecord> actions;
+  if (complete) {
+    plan.actions = {{"aa000000-0000-4000-8000-000000000001", RemediationAction::KILL_LONG_QUERIES, "payment-service",
+                     "simulator", RiskLevel::MEDIUM, false, ActionStatus::BLOCKED, "cooldown " + kHostile, 1}};
+    ActionRecord failed;
+    failed.id = "aa000000-0000-4000-8000-000000000001";
+    failed.incident_id = rca.incident_id;
+    failed.action = RemediationAction::KILL_LONG_QUERIES;
+    failed.service = "payment-service";
+    failed.executor = "simulator";
+    failed.status = ActionStatus::FAILED;
+    failed.reason = "did not work: " + kHostile;
+    actions = {failed};
+  }
   return {AlertEmail(a, "http://d"), RcaEmail(rca, Severity::HIGH, "payment-service", AnomalyType::LATENCY_SPIKE, "http://d"),
           PlanEmail(plan, Severity::HIGH, "payment-service", AnomalyType::LATENCY_SPIKE, "http://d"),
           ResolvedEmail(resolved, Severity::HIGH, "payment-service", AnomalyType::LATENCY_SPIKE, timeline,
-                        complete ? "slow queries" : "", {}, "http://d"),
+                        complete ? "slow queries" : "", {}, "http://d", actions),
           PostmortemEmail(pm, Severity::HIGH, "payment-service", AnomalyType::LATENCY_SPIKE, "http://d")};
 }
 
@@ -197,6 +211,144 @@ TEST_F(TemplateTest, PlanStepsAreGroupedByPriority) {
   ASSERT_NE(hour, std::string::npos);
   EXPECT_LT(immediate, hour);
   EXPECT_EQ(r->html.find("Within 15 minutes"), std::string::npos);  // no step of that priority
+}
+
+// Issue 18: the plan email lists the guarded actions and what happens to each; approving happens
+// on the incident page, never through a link in the email.
+TEST_F(TemplateTest, ThePlanEmailListsItsActionsWithoutAnApprovalLink) {
+  RemediationPlan plan;
+  plan.incident_id = Anomaly().incident_id;
+  plan.root_cause = "deployment 2.4.1";
+  plan.confidence = 0.9;
+  plan.action_steps = {{1, Priority::IMMEDIATE, "roll back", "r", RiskLevel::LOW, "roll forward", "payments", "ok"}};
+  const std::string awaiting_id = "aa000000-0000-4000-8000-000000000001";
+  plan.actions = std::vector<PlannedAction>{
+      {awaiting_id, RemediationAction::ROLLBACK, "payment-service", "simulator", RiskLevel::MEDIUM, true,
+       ActionStatus::AWAITING_APPROVAL, "approve mode: every action waits for a person", 1},
+      {"aa000000-0000-4000-8000-000000000002", RemediationAction::RESTART, "payment-service", "command", RiskLevel::LOW,
+       true, ActionStatus::APPROVED, "auto: low risk, reversible, confident and corroborated", std::nullopt},
+      {"aa000000-0000-4000-8000-000000000003", RemediationAction::SCALE_OUT, "payment-service", "webhook",
+       RiskLevel::LOW, true, ActionStatus::APPROVED, "dry-run mode: the dry-run form runs, nothing changes",
+       std::nullopt},
+      {"aa000000-0000-4000-8000-000000000004", RemediationAction::KILL_LONG_QUERIES, "payment-service", "simulator",
+       RiskLevel::HIGH, false, ActionStatus::BLOCKED, "circuit breaker open: 3 failed actions in a row", std::nullopt}};
+  ActionRecord row;
+  row.id = awaiting_id;
+  row.expires_at_ms = 1763893800000;  // 2025-11-23 10:30:00 UTC
+  Email e = PlanEmail(plan, Severity::HIGH, "payment-service", AnomalyType::ERROR_RATE_SPIKE, "http://d", {row});
+  auto r = Render(templates_, e, kSentMs);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_NE(r->text.find("AUTOMATED ACTIONS"), std::string::npos) << r->text;
+  EXPECT_NE(r->html.find("Automated actions"), std::string::npos);
+  for (const std::string& body : {r->html, r->text}) {
+    EXPECT_NE(body.find("rollback on payment-service via simulator"), std::string::npos) << body;
+    EXPECT_NE(body.find("awaiting approval — approve or reject it on the incident page before 2025-11-23 10:30:00 UTC"),
+              std::string::npos)
+        << body;
+    EXPECT_NE(body.find("restart on payment-service via command"), std::string::npos);
+    EXPECT_NE(body.find("will run automatically"), std::string::npos);
+    EXPECT_NE(body.find("scale out on payment-service via webhook"), std::string::npos);
+    EXPECT_NE(body.find("dry run: the executor is asked what it would do; nothing changes"), std::string::npos);
+    EXPECT_NE(body.find("blocked: circuit breaker open: 3 failed actions in a row"), std::string::npos);
+    EXPECT_NE(body.find("not reversible"), std::string::npos);
+    // Only the incident page's link; nothing that decides when a scanner follows it.
+    EXPECT_NE(body.find(IncidentLink("http://d", plan.incident_id)), std::string::npos);
+    EXPECT_EQ(body.find("/approve"), std::string::npos);
+    EXPECT_EQ(body.find("/reject"), std::string::npos);
+    EXPECT_EQ(body.find("/actions/"), std::string::npos);
+    EXPECT_EQ(body.find(awaiting_id), std::string::npos);
+  }
+  EXPECT_NE(r->text.find("Approve or reject on the incident page (this email has no approval link):\n" +
+                         IncidentLink("http://d", plan.incident_id)),
+            std::string::npos)
+      << r->text;
+  EXPECT_EQ(r->text.find("\n\n\n"), std::string::npos) << r->text;
+  // Without actions (a plan of an earlier version): no section, no stray blank lines.
+  plan.actions.reset();
+  auto bare = Render(templates_, PlanEmail(plan, Severity::HIGH, "payment-service", AnomalyType::ERROR_RATE_SPIKE,
+                                           "http://d"),
+                     kSentMs);
+  ASSERT_TRUE(bare.ok());
+  EXPECT_EQ(bare->text.find("AUTOMATED ACTIONS"), std::string::npos);
+  EXPECT_EQ(bare->html.find("Automated actions"), std::string::npos);
+  EXPECT_EQ(bare->text.find("\n\n\n"), std::string::npos) << bare->text;
+}
+
+TEST(PlannedActionStatusTest, EveryStatusReads) {
+  PlannedAction a;
+  a.reason = "why";
+  const std::vector<std::pair<ActionStatus, std::string>> cases = {
+      {ActionStatus::AWAITING_APPROVAL, "awaiting approval — approve or reject it on the incident page"},
+      {ActionStatus::APPROVED, "will run automatically"},
+      {ActionStatus::EXECUTING, "running"},
+      {ActionStatus::EXECUTED, "executed; being verified"},
+      {ActionStatus::VERIFIED, "executed and verified"},
+      {ActionStatus::FAILED, "failed: why"},
+      {ActionStatus::DRY_RUN, "dry run: nothing changes"},
+      {ActionStatus::BLOCKED, "blocked: why"},
+      {ActionStatus::REJECTED, "rejected: why"},
+      {ActionStatus::ESCALATED, "escalated: a person must act: why"}};
+  for (const auto& [status, want] : cases) {
+    a.status = status;
+    EXPECT_EQ(PlannedActionStatus(a), want) << ToString(status);
+  }
+  // A dry run is APPROVED with the dry-run mode (from its row).
+  a.status = ActionStatus::APPROVED;
+  ActionRecord row;
+  row.mode = "dry-run";
+  EXPECT_EQ(PlannedActionStatus(a, &row), "dry run: the executor is asked what it would do; nothing changes");
+}
+
+// Issue 18: the resolution email says what the automated actions did.
+TEST_F(TemplateTest, TheResolvedEmailSaysWhatTheAutomatedActionsDid) {
+  IncidentResolved resolved;
+  resolved.incident_id = Anomaly().incident_id;
+  resolved.detection_time = 1763892000000;
+  resolved.resolution_time = resolved.detection_time + 250000;
+  resolved.mttr_seconds = 250;
+  resolved.resolution_method = "METRICS_RECOVERED";
+  auto action = [&](RemediationAction what, ActionStatus status, const std::string& reason) {
+    ActionRecord a;
+    a.id = NewUuid();
+    a.incident_id = resolved.incident_id;
+    a.action = what;
+    a.service = "payment-service";
+    a.executor = "simulator";
+    a.status = status;
+    a.reason = reason;
+    a.params = Json{{"team", "payments"}};
+    return a;
+  };
+  auto failed = action(RemediationAction::ROLLBACK, ActionStatus::FAILED,
+                       "did not work: error_rate still 12%; undone (roll forward to the version it replaced: HTTP 200)");
+  auto verified = action(RemediationAction::KILL_LONG_QUERIES, ActionStatus::VERIFIED, "verified: p99 back to 400 ms");
+  verified.decided_by = "alice";
+  auto escalated = action(RemediationAction::RESTART, ActionStatus::ESCALATED, "approval expired after 30 min");
+  Email e = ResolvedEmail(resolved, Severity::HIGH, "payment-service", AnomalyType::ERROR_RATE_SPIKE, {}, "", {},
+                          "http://d", {failed, verified, escalated});
+  auto r = Render(templates_, e, kSentMs);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_NE(r->text.find("AUTOMATED ACTIONS"), std::string::npos) << r->text;
+  EXPECT_NE(r->html.find("Automated actions"), std::string::npos);
+  for (const std::string& body : {r->html, r->text}) {
+    EXPECT_NE(body.find("3 automated actions: 1 ran and verified, 1 failed, 1 escalated."), std::string::npos) << body;
+    EXPECT_NE(body.find("The automated rollback on payment-service did not help: it was undone and escalated to "
+                        "payments."),
+              std::string::npos)
+        << body;
+    EXPECT_NE(body.find("The automated restart on payment-service was escalated to payments instead."),
+              std::string::npos);
+    EXPECT_NE(body.find("kill long queries on payment-service via simulator"), std::string::npos);
+    EXPECT_NE(body.find("ran and was verified: the metric recovered"), std::string::npos);
+    EXPECT_NE(body.find("decided by alice"), std::string::npos);
+    EXPECT_NE(body.find("did not work: error_rate still 12%"), std::string::npos);
+  }
+  EXPECT_EQ(r->text.find("\n\n\n"), std::string::npos) << r->text;
+  // No action: no section.
+  auto none = Render(templates_, EveryStage(false)[3], kSentMs);
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(none->text.find("AUTOMATED ACTIONS"), std::string::npos);
+  EXPECT_EQ(none->html.find("Automated actions"), std::string::npos);
 }
 
 TEST(LinkTest, IncidentLinkHasOneSlashWhateverTheDashboardUrl) {

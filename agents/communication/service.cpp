@@ -6,6 +6,7 @@
 #include "agents/postmortem/service.h"
 #include "shared/log.h"
 #include "shared/metrics.h"
+#include "shared/remediation_actions.h"
 
 namespace sre::communication {
 namespace {
@@ -72,8 +73,17 @@ Expected<Email> CommunicationService::Build(const InboundMessage& m, int64_t& ts
     if (!p.ok()) return p.status();
     auto f = Facts(db_, p->incident_id);
     if (!f.ok()) return f.status();
+    // The rows of the plan's actions: their mode and approval deadline, which the message lacks.
+    std::vector<ActionRecord> recorded;
+    if (p->actions && !p->actions->empty()) {
+      Status s = db_.Transact([&](pqxx::work& tx) {
+        recorded = ListActions(tx, p->incident_id);
+        return Status::Ok();
+      });
+      if (!s.ok()) return s;
+    }
     ts = p->timestamp;
-    return PlanEmail(*p, f->severity, f->service, f->type, dashboard_url_);
+    return PlanEmail(*p, f->severity, f->service, f->type, dashboard_url_, recorded);
   }
   if (m.topic == topics::kIncidentsResolved) {
     auto r = Decode<IncidentResolved>(m.payload);
@@ -82,6 +92,7 @@ Expected<Email> CommunicationService::Build(const InboundMessage& m, int64_t& ts
     if (!f.ok()) return f.status();
     std::vector<TimelineLine> lines;
     std::vector<postmortem::CascadeMember> cascade;
+    std::vector<ActionRecord> actions;
     Status s = db_.Transact([&](pqxx::work& tx) {
       for (const auto& e : postmortem::LoadTimeline(tx, r->incident_id)) {
         if (e.event_type == "EMAIL_SENT") continue;
@@ -89,11 +100,13 @@ Expected<Email> CommunicationService::Build(const InboundMessage& m, int64_t& ts
         lines.push_back({d.substr(0, 8), d.substr(9)});
       }
       cascade = postmortem::LoadCascade(tx, r->incident_id);
+      actions = ListActions(tx, r->incident_id);
       return Status::Ok();
     });
     if (!s.ok()) return s;
     ts = r->timestamp;
-    return ResolvedEmail(*r, f->severity, f->service, f->type, lines, f->top_root_cause, cascade, dashboard_url_);
+    return ResolvedEmail(*r, f->severity, f->service, f->type, lines, f->top_root_cause, cascade, dashboard_url_,
+                         actions);
   }
   if (m.topic == topics::kPostmortemsGenerated) {
     auto p = Decode<PostmortemGenerated>(m.payload);

@@ -58,7 +58,88 @@ std::string Join(const std::vector<std::string>& v, const std::string& sep) {
   return out;
 }
 
+// An ACTION_* event (shared/remediation_actions.h): "<target>: <what happened> — <detail>"; ""
+// for another type. The same sentences as the API's timeline (api/api_core.cpp).
+std::string DescribeActionEvent(const std::string& type, const Json& p) {
+  static const std::vector<std::pair<std::string, std::string>> kVerbs = {
+      {"ACTION_PROPOSED", "proposed"}, {"ACTION_APPROVAL_REQUESTED", "awaiting approval"},
+      {"ACTION_APPROVED", "approved"}, {"ACTION_REJECTED", "rejected"},
+      {"ACTION_BLOCKED", "blocked"},   {"ACTION_EXECUTED", "executed"},
+      {"ACTION_DRY_RUN", "dry run"},   {"ACTION_VERIFIED", "verified"},
+      {"ACTION_FAILED", "failed"},     {"ACTION_ESCALATED", "escalated"}};
+  std::string verb;
+  for (const auto& [t, v] : kVerbs)
+    if (t == type) verb = v;
+  if (verb.empty() || !p.is_object()) return "";
+  auto str = [&p](const char* k) { return p.contains(k) && p[k].is_string() ? p[k].get<std::string>() : std::string(); };
+  std::string target = str("action");
+  std::replace(target.begin(), target.end(), '_', ' ');
+  if (target.empty()) target = "action";
+  if (auto svc = str("service"); !svc.empty()) target += " on " + svc;
+  if (auto ex = str("executor"); !ex.empty() && ex != "none") target += " via " + ex;
+  std::string detail = str("reason");
+  auto strip = [&detail](const std::string& prefix) {
+    if (detail.rfind(prefix, 0) != 0) return false;
+    detail.erase(0, prefix.size());
+    while (!detail.empty() && (detail.front() == ':' || detail.front() == ' ')) detail.erase(0, 1);
+    return true;
+  };
+  if (type == "ACTION_DRY_RUN" && strip("dry run failed")) verb = "dry run failed";
+  if (auto by = str("by"); !by.empty() && (type == "ACTION_APPROVED" || type == "ACTION_REJECTED")) {
+    strip(verb + " by " + by);
+    verb += " by " + by;
+  } else if (detail == verb || detail.rfind(verb + ":", 0) == 0) {
+    strip(verb);
+  }
+  if (type == "ACTION_DRY_RUN" && verb == "dry run") verb = "dry run (nothing changed)";
+  return target + ": " + verb + (detail.empty() ? "" : " — " + detail);
+}
+
 }  // namespace
+
+std::string ActionWords(RemediationAction a) {
+  std::string out(ToString(a));
+  std::replace(out.begin(), out.end(), '_', ' ');
+  return out;
+}
+
+std::string DescribeActionTarget(const ActionRecord& a) {
+  std::string out = ActionWords(a.action) + " on " + a.service;
+  if (!a.executor.empty() && a.executor != "none") out += " via " + a.executor;
+  return out;
+}
+
+bool ActionUndone(const ActionRecord& a) {
+  return a.status == ActionStatus::FAILED && a.reason.find("; undone (") != std::string::npos;
+}
+
+std::string ActionOutcome(const ActionRecord& a) {
+  switch (a.status) {
+    case ActionStatus::AWAITING_APPROVAL: return "was still awaiting approval: it never ran";
+    case ActionStatus::APPROVED: return "was approved but had not run yet";
+    case ActionStatus::EXECUTING: return "was handed to the executor; whether it ran is not known";
+    case ActionStatus::EXECUTED: return "ran; its verification had not finished";
+    case ActionStatus::VERIFIED: return "ran and was verified: the metric recovered";
+    case ActionStatus::FAILED:
+      if (a.reason.rfind("the executor reported failure", 0) == 0) return "failed to run and was escalated";
+      return ActionUndone(a) ? "did not help: it was undone and escalated" : "did not help and was escalated";
+    case ActionStatus::DRY_RUN: return "dry run only: nothing changed";
+    case ActionStatus::BLOCKED: return "was blocked by a guard and escalated";
+    case ActionStatus::REJECTED:
+      return a.decided_by ? "was rejected by " + *a.decided_by : std::string("was rejected");
+    case ActionStatus::ESCALATED: return "was escalated to a person";
+  }
+  return "status unknown";
+}
+
+std::string EscalatedTo(const ActionRecord& a, const std::optional<RemediationPlan>& plan) {
+  if (a.params.is_object() && a.params.contains("team") && a.params["team"].is_string() &&
+      !a.params["team"].get<std::string>().empty())
+    return a.params["team"].get<std::string>();
+  if (plan && !plan->escalation_path.empty() && !plan->escalation_path.front().empty())
+    return plan->escalation_path.front();
+  return "the on-call team";
+}
 
 std::string DescribeEvent(const TimelineEntry& e) {
   const Json& p = e.payload;
@@ -82,6 +163,8 @@ std::string DescribeEvent(const TimelineEntry& e) {
     what = "resolved after " + FormatDuration(p.value("mttr_seconds", 0.0)) + ": " + p.value("reason", std::string());
   } else if (e.event_type == "EMAIL_SENT") {
     what = p.value("notification_type", std::string("email")) + " email sent";
+  } else if (auto action = DescribeActionEvent(e.event_type, p); !action.empty()) {
+    what = action;
   } else {
     what = e.event_type;
   }
@@ -195,7 +278,13 @@ Narrative FallbackNarrative(const IncidentRecord& r, const std::vector<TimelineE
   if (r.rca) n.went_well.push_back("A root cause was proposed with its evidence and ranked alternatives");
   if (r.plan) n.went_well.push_back("A remediation plan with " + std::to_string(r.plan->action_steps.size()) +
                                     " prioritised steps and rollbacks was available");
+  for (const auto& a : r.actions)
+    if (a.status == ActionStatus::VERIFIED)
+      n.went_well.push_back("The automated " + DescribeActionTarget(a) + " ran and was verified against the trigger metric");
   if (r.resolution_time) n.went_well.push_back("Recovery was confirmed automatically against the pre-incident baseline");
+  for (const auto& a : r.actions)
+    if (a.status == ActionStatus::FAILED)
+      n.could_improve.push_back("The automated " + DescribeActionTarget(a) + " " + ActionOutcome(a));
   if (!r.rca) n.could_improve.push_back("The root-cause analysis did not finish before resolution");
   if (r.rca && r.rca->top_confidence < 0.5)
     n.could_improve.push_back("Root-cause confidence was low; better signals (traces, DB metrics) would help");
@@ -223,6 +312,11 @@ std::vector<ActionItem> BuildActionItems(const IncidentRecord& r, const ServiceC
   };
   auto prevention = Prevention(category, svc);
   for (size_t i = 0; i < prevention.size(); ++i) add(prevention[i], i == 0 ? "HIGH" : "MEDIUM", i == 0 ? 7 : 14);
+  for (const auto& a : r.actions)
+    if (a.status == ActionStatus::FAILED)
+      add("Find out why the automated " + DescribeActionTarget(a) + " " + ActionOutcome(a) +
+              " and fix it, or take " + ActionWords(a.action) + " out of the remediation policy for " + a.service,
+          "HIGH", 7);
   if (r.plan)
     for (const auto& s : r.plan->action_steps)
       if (s.priority == Priority::WITHIN_1HOUR) add("Follow up: " + s.action, "MEDIUM", 14);
@@ -251,6 +345,43 @@ std::string RenderMarkdown(const IncidentRecord& r, const std::vector<TimelineEn
   for (const auto& e : timeline) md += "- " + DescribeEvent(e) + "\n";
   if (timeline.empty()) md += "- (no events recorded)\n";
   md += "\n## Root Cause\n\n" + n.root_cause + "\n\n";
+  if (!r.actions.empty()) {
+    md += "## Automated Remediation\n\n";
+    for (const auto& a : r.actions) {
+      md += "- " + ActionWords(a.action) + " on " + a.service + " via " +
+            (a.executor.empty() || a.executor == "none" ? std::string("no executor (a person acts)") : a.executor) +
+            " (risk " + std::string(ToString(a.risk)) + ", " + (a.reversible ? "reversible" : "not reversible") +
+            (a.mode.empty() ? "" : ", mode " + a.mode) + "): " + ActionOutcome(a) + " (" +
+            std::string(ToString(a.status)) + ")" + (a.reason.empty() ? "" : ". Reason: " + a.reason) +
+            (a.decided_by && a.status != ActionStatus::REJECTED ? ". Decided by " + *a.decided_by : "") + ".\n";
+    }
+    std::vector<std::string> plain;
+    for (const auto& a : r.actions) {
+      const std::string what = "The automated " + ActionWords(a.action) + " on " + a.service;
+      if (a.status == ActionStatus::FAILED)
+        plain.push_back(what + (a.reason.rfind("the executor reported failure", 0) == 0
+                                    ? " failed to run: it was escalated to "
+                                    : (ActionUndone(a) ? " did not help: it was undone and escalated to "
+                                                       : " did not help: it was escalated to ")) +
+                        EscalatedTo(a, r.plan) + ".");
+      else if (a.status == ActionStatus::ESCALATED && a.action == RemediationAction::ESCALATE)
+        plain.push_back("No automated action fit on " + a.service + ": it was escalated to " + EscalatedTo(a, r.plan) +
+                        (a.reason.empty() ? "" : " (" + a.reason + ")") + ".");
+      else if (a.status == ActionStatus::ESCALATED)
+        plain.push_back(what + " was escalated to " + EscalatedTo(a, r.plan) + " instead" +
+                        (a.reason.empty() ? "" : " (" + a.reason + ")") + ".");
+      else if (a.status == ActionStatus::BLOCKED)
+        plain.push_back(what + " was blocked" + (a.reason.empty() ? "" : " (" + a.reason + ")") +
+                        " and escalated to " + EscalatedTo(a, r.plan) + ".");
+    }
+    if (!plain.empty()) {
+      md += "\n";
+      for (const auto& p : plain) md += p + " ";
+      md.pop_back();
+      md += "\n";
+    }
+    md += "\n";
+  }
   md += "## Contributing Factors\n\n";
   for (const auto& f : n.contributing_factors) md += "- " + f + "\n";
   md += "\n## What Went Well\n\n";

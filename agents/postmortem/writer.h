@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "shared/messages.h"
+#include "shared/remediation_actions.h"
 #include "shared/services.h"
 #include "shared/time_format.h"
 
@@ -45,6 +46,9 @@ struct IncidentRecord {
   // The whole cascade this incident belongs to, itself included, oldest first; empty (or only
   // itself) when it stands alone.
   std::vector<CascadeMember> cascade;
+  // The remediation actions proposed for it (ListActions: proposal order, as they stand when the
+  // postmortem is written); empty when none was proposed.
+  std::vector<ActionRecord> actions;
   bool is_log() const { return trigger_metric.rfind("log:", 0) == 0; }
   // Services hit: the incident's own affected services, then those of the rest of its cascade.
   std::vector<std::string> AllAffectedServices() const;
@@ -59,12 +63,14 @@ struct Narrative {
 // Deterministic narrative from the record: no placeholders, every sentence from stored data.
 Narrative FallbackNarrative(const IncidentRecord& r, const std::vector<TimelineEntry>& timeline);
 
-// Action items: the plan's follow-up steps plus category-specific prevention, owners from the
-// catalogue, due dates counted from the detection date (HIGH +7 days, MEDIUM +14, LOW +30).
+// Action items: category-specific prevention, one HIGH item per automated action that FAILED
+// (why it did not help), the plan's follow-up steps, owners from the catalogue, due dates counted
+// from the detection date (HIGH +7 days, MEDIUM +14, LOW +30).
 std::vector<ActionItem> BuildActionItems(const IncidentRecord& r, const ServiceCatalog& catalog);
 
-// The document: # title, then ## Summary, Impact, Timeline, Root Cause, Contributing Factors,
-// What Went Well, What Could Be Improved, Action Items (a table: Action | Owner | Priority | Due).
+// The document: # title, then ## Summary, Impact, Timeline, Root Cause, Automated Remediation
+// (only when actions were proposed), Contributing Factors, What Went Well, What Could Be Improved,
+// Action Items (a table: Action | Owner | Priority | Due).
 std::string RenderMarkdown(const IncidentRecord& r, const std::vector<TimelineEntry>& timeline, const Narrative& n,
                            const std::vector<ActionItem>& items);
 
@@ -72,7 +78,24 @@ std::string RenderMarkdown(const IncidentRecord& r, const std::vector<TimelineEn
 // text) only inside untrusted delimiters.
 std::string NarrativePrompt(const IncidentRecord& r, const std::vector<TimelineEntry>& timeline);
 
-// One line per timeline entry, for people ("14:05:09 detection: anomaly detected ...").
+// One line per timeline entry, for people ("14:05:09 detection: anomaly detected ...", or for an
+// ACTION_* event "14:06:10 remediation: rollback on user-service via simulator: executed — HTTP
+// 200: matched").
 std::string DescribeEvent(const TimelineEntry& e);
+
+// ---- remediation actions (issue 18), also used by the communication agent's emails ----
+
+// "kill long queries" for kill_long_queries: the action's wire name read as words.
+std::string ActionWords(RemediationAction a);
+// "rollback on user-service via simulator" (no "via" for the executor "none").
+std::string DescribeActionTarget(const ActionRecord& a);
+// What became of an action, for people, without its reason: "ran and was verified", "did not
+// help: it was undone and escalated", "was rejected by alice", "dry run only: nothing changed"...
+std::string ActionOutcome(const ActionRecord& a);
+// Whether a FAILED action was undone (its reason says so: "...; undone (...)").
+bool ActionUndone(const ActionRecord& a);
+// Who a failed or escalated action went to: the team the remediation agent recorded with it
+// (params.team), else the first of the plan's escalation path, else "the on-call team".
+std::string EscalatedTo(const ActionRecord& a, const std::optional<RemediationPlan>& plan);
 
 }  // namespace sre::postmortem

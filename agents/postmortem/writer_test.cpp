@@ -108,6 +108,116 @@ TEST(PostmortemWriterTest, TableCellsCannotBreakTheTable) {
   EXPECT_NE(md.find("Follow up: a / b c"), std::string::npos);
 }
 
+ActionRecord Act(RemediationAction action, ActionStatus status, const std::string& reason) {
+  ActionRecord a;
+  a.id = "aa000000-0000-4000-8000-000000000001";
+  a.incident_id = "3f2a9c1d-0000-4000-8000-000000000000";
+  a.action = action;
+  a.service = "payment-service";
+  a.executor = "simulator";
+  a.risk = RiskLevel::LOW;
+  a.reversible = true;
+  a.status = status;
+  a.mode = "auto";
+  a.reason = reason;
+  a.params = Json{{"team", "payments"}};
+  return a;
+}
+
+// Issue 18: what the automated actions did, plainly, with an action item for each failed one.
+TEST(PostmortemWriterTest, AutomatedRemediationSaysWhatRanAndWhatDidNotHelp) {
+  auto r = Record(true);
+  r.actions = {Act(RemediationAction::ROLLBACK, ActionStatus::FAILED,
+                   "did not work: error_rate still 12% after 6 samples; undone (roll forward to the version it "
+                   "replaced: HTTP 200)"),
+               Act(RemediationAction::KILL_LONG_QUERIES, ActionStatus::VERIFIED, "verified: p99 back to 400 ms")};
+  r.actions[1].decided_by = "alice";
+  auto items = BuildActionItems(r, Catalog());
+  auto md = RenderMarkdown(r, {}, FallbackNarrative(r, {}), items);
+  size_t root = md.find("## Root Cause"), section = md.find("## Automated Remediation"),
+         factors = md.find("## Contributing Factors");
+  ASSERT_NE(section, std::string::npos) << md;
+  EXPECT_LT(root, section);
+  EXPECT_LT(section, factors);
+  const std::string part = md.substr(section, factors - section);
+  EXPECT_NE(part.find("- rollback on payment-service via simulator (risk LOW, reversible, mode auto): did not help: "
+                      "it was undone and escalated (FAILED). Reason: did not work: error_rate still 12%"),
+            std::string::npos)
+      << part;
+  EXPECT_NE(part.find("- kill long queries on payment-service via simulator (risk LOW, reversible, mode auto): ran and "
+                      "was verified: the metric recovered (VERIFIED). Reason: verified: p99 back to 400 ms. Decided by "
+                      "alice."),
+            std::string::npos)
+      << part;
+  EXPECT_NE(part.find("The automated rollback on payment-service did not help: it was undone and escalated to payments."),
+            std::string::npos)
+      << part;
+  // An action item for the failed one, HIGH, a week out; none for the verified one.
+  bool failed_item = false;
+  for (const auto& i : items) {
+    if (i.action.find("rollback on payment-service") != std::string::npos) {
+      failed_item = true;
+      EXPECT_EQ(i.priority, "HIGH");
+      EXPECT_EQ(i.due, "2025-11-30");
+    }
+    EXPECT_EQ(i.action.find("kill long queries"), std::string::npos) << i.action;
+  }
+  EXPECT_TRUE(failed_item);
+  EXPECT_NE(md.find("The automated kill long queries on payment-service via simulator ran and was verified"),
+            std::string::npos)
+      << "what went well";
+  EXPECT_NE(md.find("The automated rollback on payment-service via simulator did not help"), std::string::npos)
+      << "what could be improved";
+}
+
+TEST(PostmortemWriterTest, EscalatedBlockedAndRejectedActionsReadPlainly) {
+  auto r = Record(true);
+  r.plan->escalation_path = {"payments-oncall@example.com"};
+  auto escalate = Act(RemediationAction::ESCALATE, ActionStatus::ESCALATED, "a person must act");
+  escalate.executor = "none";
+  escalate.params = Json::object();
+  auto expired = Act(RemediationAction::RESTART, ActionStatus::ESCALATED, "approval expired after 30 min");
+  expired.params = Json::object();
+  auto blocked = Act(RemediationAction::SCALE_OUT, ActionStatus::BLOCKED, "cooldown: the same action ran 60 s ago");
+  auto rejected = Act(RemediationAction::DISABLE_FLAG, ActionStatus::REJECTED, "rejected by bob: not now");
+  rejected.decided_by = "bob";
+  r.actions = {escalate, expired, blocked, rejected};
+  auto md = RenderMarkdown(r, {}, FallbackNarrative(r, {}), BuildActionItems(r, Catalog()));
+  EXPECT_NE(md.find("- escalate on payment-service via no executor (a person acts)"), std::string::npos) << md;
+  EXPECT_NE(md.find("No automated action fit on payment-service: it was escalated to payments-oncall@example.com "
+                    "(a person must act)."),
+            std::string::npos)
+      << md;
+  EXPECT_NE(md.find("The automated restart on payment-service was escalated to payments-oncall@example.com instead "
+                    "(approval expired after 30 min)."),
+            std::string::npos)
+      << md;
+  EXPECT_NE(md.find("The automated scale out on payment-service was blocked (cooldown: the same action ran 60 s ago) "
+                    "and escalated to payments."),
+            std::string::npos)
+      << md;
+  EXPECT_NE(md.find("was rejected by bob (REJECTED)"), std::string::npos) << md;
+  for (const auto& i : BuildActionItems(r, Catalog())) EXPECT_EQ(i.action.find("automated"), std::string::npos);
+  // Without actions the section is left out.
+  auto none = Record(true);
+  EXPECT_EQ(RenderMarkdown(none, {}, FallbackNarrative(none, {}), BuildActionItems(none, Catalog()))
+                .find("Automated Remediation"),
+            std::string::npos);
+}
+
+TEST(PostmortemWriterTest, ActionEventsInTheTimelineReadAsSentences) {
+  TimelineEntry executed{1763892060000, "remediation", "ACTION_EXECUTED",
+                         Json{{"action", "rollback"}, {"service", "user-service"}, {"executor", "simulator"},
+                              {"reason", "executed: HTTP 200: matched"}}};
+  EXPECT_EQ(DescribeEvent(executed), "10:01:00 remediation: rollback on user-service via simulator: executed — HTTP 200: matched");
+  TimelineEntry approved{1763892060000, "api", "ACTION_APPROVED",
+                         Json{{"action", "kill_long_queries"}, {"service", "db"}, {"executor", "command"},
+                              {"reason", "approved by alice: go"}, {"by", "alice"}}};
+  EXPECT_EQ(DescribeEvent(approved), "10:01:00 api: kill long queries on db via command: approved by alice — go");
+  TimelineEntry odd{1763892060000, "x", "ACTION_FAILED", Json::array()};
+  EXPECT_EQ(DescribeEvent(odd), "10:01:00 x: ACTION_FAILED");
+}
+
 TEST(PostmortemWriterTest, FormatsTimesAndDurations) {
   EXPECT_EQ(FormatTime(1763892000000), "2025-11-23 10:00:00 UTC");
   EXPECT_EQ(FormatDuration(45), "45 s");

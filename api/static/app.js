@@ -9,7 +9,7 @@
 (function () {
   const $ = (id) => document.getElementById(id);
   const state = { token: localStorage.getItem("sre-api-token") || "", selected: null, known: new Set(), firstLoad: true,
-                  nextBefore: null, timer: null };
+                  nextBefore: null, timer: null, decisions: {} };
   const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
   const CLOCKS = {
     event: { tag: "event time",
@@ -162,6 +162,113 @@
     li.appendChild(node("span", c.severity, "sev sev-" + c.severity));
     return li;
   }
+  // ---- remediation actions: a person approves or rejects (POST, with the API token) ----
+  const OPERATOR_KEY = "sre-operator";
+  // What each status means to the person reading it (shared/enums.h ActionStatus).
+  const ACTION_STATUS = {
+    AWAITING_APPROVAL: "waits for a person to approve or reject it",
+    APPROVED: "approved: runs next", EXECUTING: "handed to the executor",
+    EXECUTED: "ran; verification watches the trigger metric", VERIFIED: "ran, and the metric recovered",
+    FAILED: "failed or did not help (undone where reversible) and escalated", DRY_RUN: "dry run: nothing changed",
+    BLOCKED: "a guard refused it; escalated", REJECTED: "a person rejected it", ESCALATED: "a person must act",
+  };
+  function actionWords(a) { return String(a || "action").replace(/_/g, " "); }
+  // The operator's name, asked once and remembered in this browser; null when they cancel.
+  function operatorName(askAgain) {
+    let name = localStorage.getItem(OPERATOR_KEY) || "";
+    if (!name || askAgain) {
+      const given = window.prompt("Your name or e-mail address, recorded as who decided (remembered in this browser):", name);
+      if (given === null) return null;
+      name = given.trim().slice(0, 100);
+      if (!name) return null;
+      localStorage.setItem(OPERATOR_KEY, name);
+    }
+    return name;
+  }
+  function showOperator() {
+    const who = clear($("d-actions-who"));
+    const name = localStorage.getItem(OPERATOR_KEY);
+    who.appendChild(document.createTextNode(name ? "deciding as " + name + " · " : ""));
+    const change = node("button", name ? "change" : "set your name", "link-button");
+    change.type = "button";
+    change.addEventListener("click", () => { operatorName(true); showOperator(); });
+    who.appendChild(change);
+  }
+  async function decide(incidentId, a, approve, buttons) {
+    const by = operatorName(false);
+    showOperator();
+    if (!by) return;
+    let note = "";
+    if (approve) {
+      if (!window.confirm("Approve " + a.summary + "?\n\nThe remediation agent runs it next, as " + by + " approved.")) return;
+    } else {
+      const why = window.prompt("Reject " + a.summary + "?\nWhy (optional):", "");
+      if (why === null) return;
+      note = why.trim().slice(0, 500);
+    }
+    buttons.forEach((b) => { b.disabled = true; });
+    const headers = { "Content-Type": "application/json" };
+    if (state.token) headers.Authorization = "Bearer " + state.token;
+    const body = { by };
+    if (note) body.note = note;
+    let text;
+    try {
+      const r = await fetch("/api/incidents/" + incidentId + "/actions/" + a.id + "/" + (approve ? "approve" : "reject"),
+                            { method: "POST", headers, body: JSON.stringify(body), cache: "no-store" });
+      let data = {};
+      try { data = await r.json(); } catch (e) { /* not JSON */ }
+      if (r.status === 401) $("token-form").hidden = false;
+      if (r.status === 400 && data.field === "by") localStorage.removeItem(OPERATOR_KEY);
+      text = r.ok ? "" : "not " + (approve ? "approved" : "rejected") + ": " + (data.error || "HTTP " + r.status);
+    } catch (e) {
+      text = "not sent: " + (e && e.message);
+    }
+    // A refusal stays visible under the action; a decision shows in the action itself.
+    if (text) state.decisions[a.id] = text; else delete state.decisions[a.id];
+    buttons.forEach((b) => { b.disabled = false; });
+    await loadDetail(incidentId).catch(console.warn);
+  }
+  function actionRow(incidentId, a) {
+    const li = node("li", null, "action");
+    li.dataset.actionId = a.id;
+    li.dataset.status = a.status;
+    const top = node("div", null, "top");
+    top.appendChild(node("strong", actionWords(a.action), "act-name"));
+    top.appendChild(document.createTextNode(" on " + a.service + (a.executor && a.executor !== "none" ? " via " + a.executor : "")));
+    const badge = node("span", a.status, "badge st-" + a.status);
+    badge.title = ACTION_STATUS[a.status] || "";
+    top.appendChild(badge);
+    li.appendChild(top);
+    li.appendChild(node("div", "risk " + a.risk + " · " + (a.reversible ? "reversible" : "not reversible") +
+                               (a.executor && a.executor !== "none" ? "" : " · no executor: a person acts") +
+                               (a.mode ? " · mode " + a.mode : ""), "muted"));
+    if (a.reason) li.appendChild(node("div", a.reason, "reason"));
+    if (a.decided_by) {
+      const d = node("div", "decided by " + a.decided_by, "muted decided");
+      if (a.decided_at_ms) { d.appendChild(document.createTextNode(" · ")); d.appendChild(timeNode(a.decided_at_ms, "wall", true)); }
+      li.appendChild(d);
+    }
+    if (a.status === "AWAITING_APPROVAL") {
+      const bar = node("div", null, "decide");
+      const yes = node("button", "Approve", "approve"), no = node("button", "Reject", "reject");
+      yes.type = no.type = "button";
+      yes.addEventListener("click", () => decide(incidentId, a, true, [yes, no]));
+      no.addEventListener("click", () => decide(incidentId, a, false, [yes, no]));
+      bar.appendChild(yes);
+      bar.appendChild(no);
+      if (a.expires_at_ms) { bar.appendChild(document.createTextNode(" expires ")); bar.appendChild(timeNode(a.expires_at_ms, "wall", true)); }
+      li.appendChild(bar);
+    }
+    if (state.decisions[a.id]) li.appendChild(node("div", state.decisions[a.id], "decision-result"));
+    return li;
+  }
+  function renderActions(incidentId, actions) {
+    const list = clear($("d-actions"));
+    (actions || []).forEach((a) => list.appendChild(actionRow(incidentId, a)));
+    if (!list.firstChild) list.appendChild(node("li", "none proposed", "muted"));
+    showOperator();
+  }
+
   async function loadDetail(id) {
     const [inc, tl] = await Promise.all([api("/api/incidents/" + id), api("/api/incidents/" + id + "/timeline")]);
     if (state.selected !== id) return;
@@ -245,6 +352,8 @@
       plan.appendChild(box);
     });
     if (!plan.firstChild) plan.appendChild(node("p", "no plan yet", "muted"));
+
+    renderActions(id, inc.actions);
 
     const em = clear($("d-emails"));
     (inc.emails || []).forEach((e) => {
