@@ -25,6 +25,16 @@ void AttachTrigger(pqxx::work& tx, const std::string& incident_id, const std::st
       incident_id, trigger, Dump(baseline));
 }
 
+void InsertDetectedIncident(pqxx::work& tx, const AnomalyDetected& a, const std::string& trigger,
+                            const TriggerBaseline& baseline) {
+  InsertDetectedIncident(tx, a, trigger, ToJson(baseline));
+}
+
+void AttachTrigger(pqxx::work& tx, const std::string& incident_id, const std::string& trigger,
+                   const TriggerBaseline& baseline) {
+  AttachTrigger(tx, incident_id, trigger, ToJson(baseline));
+}
+
 std::vector<std::string> ResolveAlertTrigger(pqxx::work& tx, const std::string& trigger,
                                              const std::string& fingerprint, int64_t resolved_at_ms) {
   pqxx::result rows = tx.exec_params(

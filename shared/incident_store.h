@@ -5,11 +5,13 @@
 //
 // `baselines` (jsonb, keyed by trigger) tells the resolution monitor what "recovered" means for
 // each trigger: {mean, std, threshold, direction} for a metric, {pattern} for a log pattern,
-// {kind: "alert", fingerprint, ...} for an alert from Alertmanager or Grafana.
+// {kind: "alert", fingerprint, ...} for an alert from Alertmanager or Grafana. Its entries are
+// the TriggerBaseline structs of shared/incident.h, which owns the row and its status.
 #include <cstdint>
 #include <pqxx/pqxx>
 #include <string>
 
+#include "shared/incident.h"
 #include "shared/json_codec.h"
 #include "shared/messages.h"
 
@@ -18,10 +20,17 @@ namespace sre {
 // INSERT of a new incident in status DETECTING, from the anomaly that opened it; a row that
 // exists already is left as it is (a redelivered anomaly).
 void InsertDetectedIncident(pqxx::work& tx, const AnomalyDetected& a, const std::string& trigger,
-                            const Json& baseline);
+                            const TriggerBaseline& baseline);
 
 // Adds a trigger to an open incident. The first baseline recorded for a trigger wins: it is the
 // pre-incident one.
+void AttachTrigger(pqxx::work& tx, const std::string& incident_id, const std::string& trigger,
+                   const TriggerBaseline& baseline);
+
+// The same with the entry as JSON, stored as it is, for writers not yet on TriggerBaseline
+// (sre-ingest's alert entries).
+void InsertDetectedIncident(pqxx::work& tx, const AnomalyDetected& a, const std::string& trigger,
+                            const Json& baseline);
 void AttachTrigger(pqxx::work& tx, const std::string& incident_id, const std::string& trigger,
                    const Json& baseline);
 

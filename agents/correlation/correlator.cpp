@@ -87,11 +87,18 @@ CorrelationResult Correlate(const CorrelationInput& in, const ServiceCatalog& ca
     s.evidence = {"git_sha " + d.git_sha, d.description};
     for (const auto& risk : d.known_risks) s.evidence.push_back("known risk: " + risk);
     r.signals.push_back(s);
-    r.deployment_context = Json{{"service", d.source_service},     {"version", d.version},
-                                {"previous_version", d.previous_version}, {"change_type", ToString(d.change_type)},
-                                {"git_sha", d.git_sha},            {"description", d.description},
-                                {"known_risks", d.known_risks},    {"deployed_at", d.timestamp},
-                                {"minutes_before_detection", m->minutes_before}, {"confidence", m->confidence}};
+    DeploymentContext dc;
+    dc.service = d.source_service;
+    dc.version = d.version;
+    dc.previous_version = d.previous_version;
+    dc.change_type = d.change_type;
+    dc.git_sha = d.git_sha;
+    dc.description = d.description;
+    dc.known_risks = d.known_risks;
+    dc.deployed_at = d.timestamp;
+    dc.minutes_before_detection = m->minutes_before;
+    dc.confidence = m->confidence;
+    r.deployment_context = std::move(dc);
     story.push_back(s.description + " (confidence " + Fmt(m->confidence, 2) + ")");
   }
 
@@ -230,7 +237,7 @@ IncidentOpened BuildOpened(const CorrelationInput& in, const CorrelationResult& 
   o.affected_services = r.affected_services;
   o.blast_radius = r.blast_radius;
   o.correlation_signals = r.signals;
-  o.deployment_context = r.deployment_context;
+  if (r.deployment_context) o.deployment_context = ToJson(*r.deployment_context);
   o.recent_metrics = in.recent_metrics;
   o.recent_errors = in.recent_errors;
   o.related_incident_id = r.related_incident_id;

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "shared/incident.h"
 #include "shared/messages.h"
 #include "shared/services.h"
 
@@ -46,7 +47,7 @@ struct CorrelationResult {
   std::vector<std::string> affected_services;
   BlastRadius blast_radius;
   std::vector<CorrelationSignal> signals;
-  std::optional<Json> deployment_context;
+  std::optional<DeploymentContext> deployment_context;  // also stored in correlation_context.deployment
   std::optional<std::string> related_incident_id;  // an open incident on a dependency (the origin)
   // Open incidents of callers that this incident explains (set only when it has no origin of its
   // own): they are re-linked to it, so a cascade reads as one story whichever service alerted first.

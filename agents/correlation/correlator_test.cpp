@@ -76,7 +76,7 @@ TEST(CorrelatorTest, NewestDeploymentWinsAndOtherServicesAreIgnored) {
   ASSERT_NE(s, nullptr);
   EXPECT_NEAR(s->strength, 1.0 - 5.0 / 60.0, 1e-9);
   ASSERT_TRUE(r.deployment_context.has_value());
-  EXPECT_EQ((*r.deployment_context)["version"], "2.1.0");
+  EXPECT_EQ(r.deployment_context->version, "2.1.0");
 
   CorrelationInput other = Input("order-service");
   other.deployments = {Deploy("payment-service", 2, "3.0.0")};

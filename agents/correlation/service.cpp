@@ -4,6 +4,7 @@
 
 #include "shared/text.h"
 #include "shared/ids.h"
+#include "shared/incident.h"
 #include "shared/log.h"
 #include "shared/metrics.h"
 #include "shared/redis_keys.h"
@@ -126,18 +127,20 @@ Status CorrelationService::OnAnomaly(const AnomalyDetected& a) {
   std::string event_id = UuidFromName("opened/" + a.incident_id);
   IncidentOpened opened = BuildOpened(*in, r, event_id);
   auto processed = ProcessOnce(db_, "sre-correlation", a.event_id, [&](pqxx::work& tx) -> Expected<std::vector<OutboundMessage>> {
-    Json context = {{"signals", ToJson(r.signals)},
-                    {"deployment", r.deployment_context ? *r.deployment_context : Json(nullptr)},
-                    {"summary", r.summary},
-                    {"recent_errors", in->recent_errors}};
+    CorrelationContext context;
+    context.signals = r.signals;
+    context.deployment = r.deployment_context;
+    context.summary = r.summary;
+    context.recent_errors = in->recent_errors;
     auto updated = tx.exec_params(
         "UPDATE incidents SET correlation_context = $2::jsonb, blast_radius = $3::jsonb, affected_services = $4::jsonb, "
         " related_incident_id = (SELECT id FROM incidents WHERE id = NULLIF($5, '')::uuid AND id <> $1::uuid), "
-        " status = CASE WHEN status IN ('DETECTING', 'CORRELATING') THEN 'INVESTIGATING' ELSE status END, "
         " updated_at = now() WHERE id = $1::uuid",
-        a.incident_id, Dump(context), Dump(ToJson(r.blast_radius)), Dump(Json(r.affected_services)),
+        a.incident_id, Dump(ToJson(context)), Dump(ToJson(r.blast_radius)), Dump(Json(r.affected_services)),
         r.related_incident_id.value_or(""));
     if (updated.affected_rows() == 0) return UnknownIncident(a.incident_id);
+    // DETECTING (or CORRELATING) moves to INVESTIGATING; a later status stays.
+    if (auto moved = AdvanceStatus(tx, a.incident_id, IncidentStatus::INVESTIGATING); !moved.ok()) return moved.status();
     // A caller already linked to another adopted caller (api-gateway → order, before payment's
     // incident existed) is re-pointed at the origin too.
     std::string adopted = "{";

@@ -246,11 +246,23 @@ std::vector<Status> DetectionService::HandleBatch(std::span<const InboundMessage
 }
 
 // The trigger's entry in incidents.baselines: what "recovered" means for it.
-Json DetectionService::BaselineEntry(const Raised& r) {
-  if (!r.log_line.empty())
-    return Json{{"pattern", r.trigger.substr(4)}, {"since", r.ts}, {"unit", "lines"}, {"lines", r.observed}};
-  return Json{{"mean", r.verdict.mean}, {"std", r.verdict.std}, {"threshold", r.threshold},
-              {"direction", r.direction}, {"since", r.ts}, {"unit", r.unit}};
+TriggerBaseline DetectionService::BaselineEntry(const Raised& r) {
+  if (!r.log_line.empty()) {
+    LogPatternBaseline p;
+    p.pattern = r.trigger.substr(4);
+    p.since = r.ts;
+    p.unit = "lines";
+    p.lines = r.observed;
+    return TriggerBaseline{p};
+  }
+  MetricBaseline m;
+  m.mean = r.verdict.mean;
+  m.std = r.verdict.std;
+  m.threshold = r.threshold;
+  m.direction = r.direction;
+  m.since = r.ts;
+  m.unit = r.unit;
+  return TriggerBaseline{m};
 }
 
 Classification DetectionService::Classify(const AnomalyFacts& facts, Json& audit, std::string& method) {

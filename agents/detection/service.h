@@ -10,6 +10,7 @@
 #include "agents/detection/baseline_script.h"
 #include "agents/detection/detector.h"
 #include "agents/detection/settings.h"
+#include "shared/incident.h"
 #include "shared/kafka.h"
 #include "shared/postgres.h"
 #include "shared/redis.h"
@@ -36,7 +37,7 @@ class DetectionService : public MessageHandler {
   struct Raised;
   Status OnRaise(const Raised& r);
   Status OnAttach(const Raised& r);
-  static Json BaselineEntry(const Raised& r);
+  static TriggerBaseline BaselineEntry(const Raised& r);
   Classification Classify(const AnomalyFacts& facts, Json& audit, std::string& method);
 
   RedisClient& redis_;

@@ -166,7 +166,7 @@ TEST(RcaFallbackTest, NoEvidenceIsUnknownNotACrash) {
 TEST(ResolutionTest, ThreeSamplesBackInBaselineResolveWithMttrAtRecoveryStart) {
   ResolutionInput in;
   in.detection_time = 1000000;
-  in.baselines = ParseBaselines(Json::parse(R"({"error_rate":{"mean":0.5,"std":0.1,"threshold":2.5,"direction":"up"}})"));
+  in.baselines = ParseBaselines(Json::parse(R"({"error_rate":{"mean":0.5,"std":0.1,"threshold":2.5,"direction":"up"}})")).value();
   auto& s = in.samples["error_rate"];
   int64_t t = in.detection_time;
   for (double v : {5.0, 20.0, 30.0, 10.0, 0.6, 0.55, 0.52}) s.emplace_back(t += 10000, v);
@@ -181,7 +181,7 @@ TEST(ResolutionTest, ARampStillRisingIsNeverResolved) {
   // A six-minute memory ramp: every sample after detection is above the band.
   ResolutionInput in;
   in.detection_time = 0;
-  in.baselines = ParseBaselines(Json::parse(R"({"memory_percent":{"mean":55,"std":1.1,"threshold":2.5,"direction":"up"}})"));
+  in.baselines = ParseBaselines(Json::parse(R"({"memory_percent":{"mean":55,"std":1.1,"threshold":2.5,"direction":"up"}})")).value();
   for (int i = 1; i <= 36; ++i) {
     in.samples["memory_percent"].emplace_back(i * 10000, 58 + i * 1.1);
     EXPECT_FALSE(Decide(in).resolved) << i;
@@ -203,7 +203,7 @@ TEST(ResolutionTest, EverySeriesMustRecoverAndLogsMustBeQuiet) {
   in.baselines = ParseBaselines(Json::parse(
       R"({"latency_p99_ms":{"mean":380,"std":20,"threshold":2.5,"direction":"up"},
           "error_rate":{"mean":0.5,"std":0.1,"threshold":2.5,"direction":"up"},
-          "log:oom":{"pattern":"oom","since":0}})"));
+          "log:oom":{"pattern":"oom","since":0}})")).value();
   for (int i = 1; i <= 5; ++i) {
     in.samples["latency_p99_ms"].emplace_back(i * 10000, 385);
     in.samples["error_rate"].emplace_back(i * 10000, i < 5 ? 0.5 : 9);
@@ -231,7 +231,7 @@ TEST(SignalLossTest, ResolvesOnlyAfterTheTimeoutWithoutProgress) {
   const int64_t clock = t0 + 3600000;  // the rest of the system is an hour ahead
   ResolutionInput in;
   in.detection_time = t0;
-  in.baselines = ParseBaselines(Json::parse(R"({"log:panic":{"pattern":"panic","since":0}})"));
+  in.baselines = ParseBaselines(Json::parse(R"({"log:panic":{"pattern":"panic","since":0}})")).value();
   in.last_pattern_error_ts = t0 + 5000;
   EXPECT_EQ(NewestEvidence(in), t0 + 5000);
   SignalWatch w = Observe({}, NewestEvidence(in), 1000);
@@ -331,15 +331,18 @@ TEST(RcaPromptTest, OutsideTextOnlyInsideTheDelimiters) {
 namespace sre::investigation {
 namespace {
 
-TEST(ResolutionTest, OddBaselinesAreReadWithDefaultsNotExceptions) {
+TEST(ResolutionTest, OddBaselinesAreAnErrorNamingTheFieldNotDefaults) {
   auto b = ParseBaselines(Json::parse(
       R"({"cpu_percent": {"mean": "thirty", "std": null, "threshold": [], "direction": 7}, "log:x": {"pattern": 5}, "junk": 3})"));
-  ASSERT_EQ(b.series.count("cpu_percent"), 1u);
-  EXPECT_EQ(b.series["cpu_percent"].mean, 0.0);
-  EXPECT_EQ(b.series["cpu_percent"].std, 1.0);
-  EXPECT_EQ(b.series["cpu_percent"].threshold, 2.5);
-  EXPECT_EQ(b.series["cpu_percent"].direction, "up");
-  EXPECT_EQ(b.patterns, std::vector<std::string>{""});
+  ASSERT_FALSE(b.ok());
+  EXPECT_EQ(b.status().message(), "field 'cpu_percent.mean': expected a number, got a string");
+  auto log = ParseBaselines(Json::parse(R"({"log:x": {"pattern": 5}})"));
+  ASSERT_FALSE(log.ok());
+  EXPECT_EQ(log.status().message(), "field 'log:x.pattern': expected a string, got a number");
+  // A flat series (std 0) still gets a usable spread.
+  auto flat = ParseBaselines(Json::parse(R"({"cpu_percent": {"mean": 30, "std": 0, "threshold": 2.5, "direction": "up"}})"));
+  ASSERT_TRUE(flat.ok()) << flat.status().message();
+  EXPECT_GT(flat->series["cpu_percent"].std, 0.0);
 }
 
 }  // namespace
@@ -362,14 +365,14 @@ TEST(ResolutionTest, AlertTriggersResolveWhenTheirSourceSaysSo) {
   ResolutionInput in;
   in.detection_time = 1000000;
   in.baselines = ParseBaselines(Json::parse(
-      R"({"alert:HighErrorRate":{"kind":"alert","fingerprint":"f1","expr":"x > 5","since":1000000}})"));
+      R"({"alert:HighErrorRate":{"kind":"alert","fingerprint":"f1","expr":"x > 5","since":1000000}})")).value();
   ASSERT_EQ(in.baselines.alerts.size(), 1u);
   EXPECT_TRUE(in.baselines.series.empty()) << "an alert entry is not a metric series";
   auto d = Decide(in);
   EXPECT_FALSE(d.resolved);
   EXPECT_EQ(d.reason, "alert:HighErrorRate still firing");
   in.baselines = ParseBaselines(Json::parse(
-      R"({"alert:HighErrorRate":{"kind":"alert","fingerprint":"f1","since":1000000,"resolved_at":1090000}})"));
+      R"({"alert:HighErrorRate":{"kind":"alert","fingerprint":"f1","since":1000000,"resolved_at":1090000}})")).value();
   d = Decide(in);
   ASSERT_TRUE(d.resolved) << d.reason;
   EXPECT_EQ(d.method, kAlertsResolved);
@@ -381,7 +384,7 @@ TEST(ResolutionTest, AnAlertAndAMetricMustBothRecover) {
   in.detection_time = 1000000;
   in.baselines = ParseBaselines(Json::parse(
       R"({"error_rate":{"mean":0.5,"std":0.1,"threshold":2.5,"direction":"up"},
-          "alert:HighErrorRate":{"kind":"alert","fingerprint":"f1","since":1000000}})"));
+          "alert:HighErrorRate":{"kind":"alert","fingerprint":"f1","since":1000000}})")).value();
   int64_t t = in.detection_time;
   for (double v : {20.0, 0.6, 0.55, 0.52}) in.samples["error_rate"].emplace_back(t += 10000, v);
   EXPECT_FALSE(Decide(in).resolved) << "the metric recovered, the alert still fires";
@@ -397,7 +400,7 @@ TEST(ResolutionTest, AnAlertAndAMetricMustBothRecover) {
 TEST(ResolutionTest, AFiringAlertIsNeverSignalLost) {
   ResolutionInput in;
   in.detection_time = 1000;
-  in.baselines = ParseBaselines(Json::parse(R"({"alert:TargetDown":{"kind":"alert","fingerprint":"f2","since":1000}})"));
+  in.baselines = ParseBaselines(Json::parse(R"({"alert:TargetDown":{"kind":"alert","fingerprint":"f2","since":1000}})")).value();
   SignalWatch w = Observe({}, 1000, 0);
   EXPECT_FALSE(DecideSignalLost(in, w, 10000000, int64_t{100000000}, 60000).resolved);
   in.baselines.alerts["alert:TargetDown"].resolved_at = 2000;

@@ -748,14 +748,15 @@ TEST(FallbackTelemetryTest, NothingToReRunWithoutAnAlertExpression) {
 // ---- the alert trigger ----
 
 TEST(AlertInfoTest, ReadFromBaselinesOnlyForAlertTriggers) {
-  Json baselines = Json::parse(R"({
+  auto baselines = FromJson<IncidentBaselines>(Json::parse(R"({
     "alert:HighErrorRate": {"kind": "alert", "alertname": "HighErrorRate", "expr": "sum(rate(x[5m])) > 1",
-                            "fingerprint": "abc", "since": 1763891990000, "labels": {"service": "checkout", "n": 3},
+                            "fingerprint": "abc", "since": 1763891990000, "labels": {"service": "checkout", "n": "3"},
                             "generator_url": "http://prom/graph?g0.expr=x", "resolved_at": 1763892300000},
-    "alert:Odd": {"kind": "alert", "expr": 7, "since": "yesterday"},
-    "alert:NotAnAlert": {"kind": "metric"},
-    "error_rate": {"mean": 1, "std": 0.1}})");
-  auto a = ParseAlertInfo("alert:HighErrorRate", baselines);
+    "alert:Sparse": {"kind": "alert", "fingerprint": "f"},
+    "alert:NotAnAlert": {"mean": 1, "std": 0.1, "threshold": 2.5, "direction": "up"},
+    "error_rate": {"mean": 1, "std": 0.1, "threshold": 2.5, "direction": "up"}})"));
+  ASSERT_TRUE(baselines.ok()) << baselines.status().message();
+  auto a = ParseAlertInfo("alert:HighErrorRate", *baselines);
   ASSERT_TRUE(a);
   EXPECT_EQ(a->alertname, "HighErrorRate");
   EXPECT_EQ(a->expr, "sum(rate(x[5m])) > 1");
@@ -764,16 +765,21 @@ TEST(AlertInfoTest, ReadFromBaselinesOnlyForAlertTriggers) {
   EXPECT_EQ(a->labels.at("service"), "checkout");
   EXPECT_EQ(a->labels.at("n"), "3");
   EXPECT_EQ(a->resolved_at_ms, 1763892300000);
-  auto odd = ParseAlertInfo("alert:Odd", baselines);
-  ASSERT_TRUE(odd);
-  EXPECT_EQ(odd->alertname, "Odd");
-  EXPECT_EQ(odd->expr, "");
-  EXPECT_EQ(odd->since_ms, 0);
-  EXPECT_FALSE(odd->resolved_at_ms);
-  EXPECT_FALSE(ParseAlertInfo("alert:NotAnAlert", baselines));
-  EXPECT_FALSE(ParseAlertInfo("alert:Missing", baselines));
-  EXPECT_FALSE(ParseAlertInfo("error_rate", baselines));
-  EXPECT_FALSE(ParseAlertInfo("alert:HighErrorRate", Json("not an object")));
+  // Fields an entry lacks read as empty; the name falls back to the trigger's.
+  auto sparse = ParseAlertInfo("alert:Sparse", *baselines);
+  ASSERT_TRUE(sparse);
+  EXPECT_EQ(sparse->alertname, "Sparse");
+  EXPECT_EQ(sparse->expr, "");
+  EXPECT_EQ(sparse->since_ms, 0);
+  EXPECT_FALSE(sparse->resolved_at_ms);
+  EXPECT_FALSE(ParseAlertInfo("alert:NotAnAlert", *baselines));
+  EXPECT_FALSE(ParseAlertInfo("alert:Missing", *baselines));
+  EXPECT_FALSE(ParseAlertInfo("error_rate", *baselines));
+  EXPECT_FALSE(ParseAlertInfo("alert:HighErrorRate", IncidentBaselines{}));
+  // Odd field types are no longer read as empty: the column does not decode, naming the field.
+  auto odd = FromJson<IncidentBaselines>(Json::parse(R"({"alert:Odd": {"kind": "alert", "fingerprint": "f", "expr": 7, "since": "yesterday"}})"));
+  ASSERT_FALSE(odd.ok());
+  EXPECT_EQ(odd.status().message(), "field 'alert:Odd.expr': expected a string, got a number");
 }
 
 TEST(AlertInfoTest, TheWatchedMetricIsGuessedFromNameThenExpression) {

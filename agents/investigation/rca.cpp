@@ -126,34 +126,22 @@ std::string Lower(std::string s) {
   return s;
 }
 
-std::string StringField(const Json& j, const char* key) {
-  return j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : std::string();
-}
-
-std::optional<int64_t> IntField(const Json& j, const char* key) {
-  if (!j.contains(key) || !j[key].is_number()) return std::nullopt;
-  double v = j[key].get<double>();
-  if (!std::isfinite(v)) return std::nullopt;
-  return static_cast<int64_t>(v);
-}
-
 }  // namespace
 
-std::optional<AlertInfo> ParseAlertInfo(const std::string& trigger_metric, const Json& baselines) {
-  if (trigger_metric.rfind("alert:", 0) != 0 || !baselines.is_object() || !baselines.contains(trigger_metric))
-    return std::nullopt;
-  const Json& b = baselines[trigger_metric];
-  if (!b.is_object() || StringField(b, "kind") != "alert") return std::nullopt;
+std::optional<AlertInfo> ParseAlertInfo(const std::string& trigger_metric, const IncidentBaselines& baselines) {
+  if (trigger_metric.rfind("alert:", 0) != 0) return std::nullopt;
+  const TriggerBaseline* entry = baselines.Find(trigger_metric);
+  const AlertBaseline* b = entry ? entry->alert() : nullptr;
+  if (!b) return std::nullopt;
   AlertInfo a;
-  a.alertname = StringField(b, "alertname");
+  a.alertname = b->alertname.value_or("");
   if (a.alertname.empty()) a.alertname = trigger_metric.substr(6);
-  a.expr = StringField(b, "expr");
-  a.fingerprint = StringField(b, "fingerprint");
-  a.generator_url = StringField(b, "generator_url");
-  if (b.contains("labels") && b["labels"].is_object())
-    for (const auto& [k, v] : b["labels"].items()) a.labels[k] = v.is_string() ? v.get<std::string>() : v.dump();
-  a.since_ms = IntField(b, "since").value_or(0);
-  a.resolved_at_ms = IntField(b, "resolved_at");
+  a.expr = b->expr.value_or("");
+  a.fingerprint = b->fingerprint;
+  a.generator_url = b->generator_url.value_or("");
+  a.labels = b->labels.value_or(Labels{});
+  a.since_ms = b->since.value_or(0);
+  a.resolved_at_ms = b->resolved_at;
   return a;
 }
 

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "shared/incident.h"
 #include "shared/messages.h"
 
 namespace sre::investigation {
@@ -24,9 +25,10 @@ struct AlertInfo {
   std::optional<int64_t> resolved_at_ms;
 };
 
-// The alert behind `trigger_metric` when it is "alert:<name>" and `baselines` holds its entry
-// (kind "alert"); odd field types read as empty. std::nullopt for metric and log triggers.
-std::optional<AlertInfo> ParseAlertInfo(const std::string& trigger_metric, const Json& baselines);
+// The alert behind `trigger_metric` when it is "alert:<name>" and `baselines` (decoded by
+// shared/incident.h) holds its alert entry; fields the entry lacks read as empty. std::nullopt for
+// metric and log triggers.
+std::optional<AlertInfo> ParseAlertInfo(const std::string& trigger_metric, const IncidentBaselines& baselines);
 
 // The metric (metrics::kAll) an alert watches, guessed from its name and expression
 // ("HighMemoryUsage" → memory_percent, "…http_requests_total{status=~\"5..\"}…" → error_rate);

@@ -5,40 +5,25 @@
 
 namespace sre::investigation {
 
-IncidentBaselines ParseBaselines(const Json& baselines) {
-  IncidentBaselines out;
-  if (!baselines.is_object()) return out;
-  for (auto it = baselines.begin(); it != baselines.end(); ++it) {
-    const Json& b = it.value();
-    if (!b.is_object()) continue;
-    // Written by detection, but read defensively: one odd row must not stop the monitor's pass.
-    auto number = [&b](const char* key, double def) {
-      auto v = b.find(key);
-      return v != b.end() && v->is_number() && std::isfinite(v->get<double>()) ? v->get<double>() : def;
-    };
-    auto text = [&b](const char* key, const char* def) {
-      auto v = b.find(key);
-      return v != b.end() && v->is_string() ? v->get<std::string>() : std::string(def);
-    };
-    if (text("kind", "") == "alert") {
-      AlertTrigger a;
-      auto v = b.find("resolved_at");
-      if (v != b.end() && v->is_number_integer()) a.resolved_at = v->get<int64_t>();
-      out.alerts[it.key()] = a;
-      continue;
+RecoveryBaselines ParseBaselines(const IncidentBaselines& stored) {
+  RecoveryBaselines out;
+  for (const auto& [trigger, entry] : stored.triggers) {
+    if (const auto* a = entry.alert()) {
+      out.alerts[trigger] = AlertTrigger{a->resolved_at};
+    } else if (const auto* p = entry.pattern()) {
+      out.patterns.push_back(p->pattern);
+    } else if (const auto* m = entry.metric()) {
+      // A zero spread (a flat series) would divide by zero in Recovered.
+      out.series[trigger] = SeriesBaseline{m->mean, std::max(m->std, 1e-9), m->threshold, m->direction};
     }
-    if (b.contains("pattern")) {
-      out.patterns.push_back(text("pattern", ""));
-      continue;
-    }
-    SeriesBaseline s;
-    s.mean = number("mean", 0.0);
-    s.std = std::max(number("std", 1.0), 1e-9);
-    s.threshold = number("threshold", 2.5);
-    s.direction = text("direction", "up");
-    out.series[it.key()] = s;
   }
   return out;
+}
+
+Expected<RecoveryBaselines> ParseBaselines(const Json& baselines) {
+  auto stored = FromJson<IncidentBaselines>(baselines);
+  if (!stored.ok()) return stored.status();
+  return ParseBaselines(*stored);
 }
 
 bool Recovered(const SeriesBaseline& b, double value) {

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "shared/incident.h"
 #include "shared/json_codec.h"
 
 namespace sre::investigation {
@@ -30,14 +31,18 @@ struct AlertTrigger {
   std::optional<int64_t> resolved_at;
 };
 
-// Parsed incidents.baselines: series triggers (metric name → baseline), log patterns, and alerts
+// What recovery means for an incident, from incidents.baselines (sre::IncidentBaselines,
+// shared/incident.h): series triggers (metric name → baseline), log patterns, and alerts
 // ("alert:<alertname>" → its state).
-struct IncidentBaselines {
+struct RecoveryBaselines {
   std::map<std::string, SeriesBaseline> series;
   std::vector<std::string> patterns;
   std::map<std::string, AlertTrigger> alerts;
 };
-IncidentBaselines ParseBaselines(const Json& baselines);
+RecoveryBaselines ParseBaselines(const IncidentBaselines& stored);
+// The column's JSON, decoded by shared/incident.h: an entry that does not decode is an error
+// naming the trigger and the field, never a default.
+Expected<RecoveryBaselines> ParseBaselines(const Json& baselines);
 
 // Which open-incident locks to delete (issue 14: locks are cleaned when their incident is over).
 // `lock_incident` maps a service's lock to the incident id it holds; `status` has the status of
@@ -67,7 +72,7 @@ bool Recovered(const SeriesBaseline& b, double value);
 
 struct ResolutionInput {
   int64_t detection_time = 0;
-  IncidentBaselines baselines;
+  RecoveryBaselines baselines;
   // Samples of each breached series after detection (event time ms, value), oldest first.
   std::map<std::string, std::vector<std::pair<int64_t, double>>> samples;
   std::optional<int64_t> last_pattern_error_ts;  // of the service

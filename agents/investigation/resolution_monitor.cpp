@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "shared/ids.h"
+#include "shared/incident.h"
 #include "shared/log.h"
 #include "shared/messages.h"
 #include "shared/metrics.h"
@@ -66,9 +67,15 @@ Expected<int> ResolutionMonitor::CheckOnce() {
     open.clear();
     for (auto row : tx.exec("SELECT id::text, service, (extract(epoch from detection_time) * 1000)::bigint, "
                             "baselines::text FROM incidents WHERE status NOT IN ('RESOLVED', 'CLOSED') "
-                            "ORDER BY detection_time"))
-      open.push_back({row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<int64_t>(),
-                      ParseBaselines(Json::parse(row[3].as<std::string>(), nullptr, false))});
+                            "ORDER BY detection_time")) {
+      Open inc{row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<int64_t>(), {}, Status::Ok()};
+      auto baselines = ParseBaselines(Json::parse(row[3].as<std::string>(), nullptr, false));
+      if (baselines.ok())
+        inc.baselines = std::move(*baselines);
+      else
+        inc.decoded = Status::Internal("incident " + inc.id + ": column baselines: " + baselines.status().message());
+      open.push_back(std::move(inc));
+    }
     return Status::Ok();
   });
   if (!s.ok()) return s;
@@ -136,6 +143,7 @@ Expected<int> ResolutionMonitor::CheckOnce() {
 }
 
 Expected<bool> ResolutionMonitor::CheckIncident(const Open& inc, int64_t now_wall_ms) {
+  if (!inc.decoded.ok()) return inc.decoded;  // logged, counted and retried like any failed check
   std::vector<std::vector<std::string>> cmds;
   std::vector<std::string> series;
   for (const auto& [metric, b] : inc.baselines.series) series.push_back(metric);
@@ -179,10 +187,11 @@ Status ResolutionMonitor::Resolve(const Open& inc, const ResolutionDecision& d) 
     r.mttr_seconds = static_cast<double>(d.resolution_time - inc.detection_time) / 1000.0;
     r.resolution_method = d.method;
     tx.exec_params(
-        "UPDATE incidents SET status = CASE WHEN status = 'CLOSED' THEN status ELSE 'RESOLVED' END, "
-        " resolution_time = to_timestamp($2::double precision / 1000.0), mttr_seconds = $3, updated_at = now() "
-        "WHERE id = $1::uuid",
+        "UPDATE incidents SET resolution_time = to_timestamp($2::double precision / 1000.0), mttr_seconds = $3, "
+        " updated_at = now() WHERE id = $1::uuid",
         id, d.resolution_time, r.mttr_seconds);
+    // RESOLVED from anything but CLOSED.
+    if (auto moved = AdvanceStatus(tx, id, IncidentStatus::RESOLVED); !moved.ok()) return moved.status();
     RecordAgentEvent(tx, id, kAgent, "INCIDENT_RESOLVED",
                      Json{{"mttr_seconds", r.mttr_seconds}, {"method", d.method}, {"reason", d.reason}},
                      d.resolution_time);

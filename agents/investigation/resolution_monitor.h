@@ -42,7 +42,8 @@ class ResolutionMonitor {
   struct Open {
     std::string id, service;
     int64_t detection_time = 0;
-    IncidentBaselines baselines;
+    RecoveryBaselines baselines;
+    Status decoded = Status::Ok();  // not Ok: its baselines did not decode (the check fails, naming the field)
   };
   Expected<bool> CheckIncident(const Open& inc, int64_t now_wall_ms);
   Status Resolve(const Open& inc, const ResolutionDecision& d);

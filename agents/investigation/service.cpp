@@ -8,6 +8,7 @@
 #include "agents/investigation/tools.h"
 #include "knowledge/knowledge_base.h"
 #include "shared/ids.h"
+#include "shared/incident.h"
 #include "shared/llm/text.h"
 #include "shared/log.h"
 #include "shared/metrics.h"
@@ -54,13 +55,12 @@ Status InvestigationService::OnOpened(const IncidentOpened& o) {
   log::LogScope scope("incident_id", o.incident_id);
   const std::string event_id = UuidFromName("rca/" + o.incident_id);
   auto processed = ProcessOnce(db_, "sre-investigation", o.event_id, [&](pqxx::work& tx) -> Expected<std::vector<OutboundMessage>> {
-    auto row = tx.exec_params("SELECT trigger_metric, COALESCE(baselines::text, '{}') FROM incidents WHERE id = $1::uuid",
-                              o.incident_id);
-    if (row.empty()) return UnknownIncident(o.incident_id);
+    auto incident = LoadIncident(tx, o.incident_id);
+    if (!incident.ok()) return incident.status();
     RcaEvidence ev;
     ev.opened = o;
-    ev.trigger_metric = row[0][0].as<std::string>();
-    ev.alert = ParseAlertInfo(ev.trigger_metric, Json::parse(row[0][1].as<std::string>(), nullptr, false));
+    ev.trigger_metric = incident->trigger_metric;
+    ev.alert = ParseAlertInfo(ev.trigger_metric, incident->baselines);
     const std::string origin = OriginService(o);
     // Evidence from Redis: error lines of the service and the origin, metrics of the origin.
     std::vector<std::string> services = {o.service};
@@ -162,11 +162,12 @@ Status InvestigationService::OnOpened(const IncidentOpened& o) {
     tx.exec_params(
         "UPDATE incidents SET rca_candidates = $2::jsonb, root_cause_service = $3, root_cause_category = $4, "
         " top_root_cause = $5, rca_confidence = $6, rca_method = $7, similar_incidents = $8::jsonb, "
-        " status = CASE WHEN status IN ('DETECTING','CORRELATING','INVESTIGATING') THEN 'RCA_COMPLETE' ELSE status END, "
         " updated_at = now() WHERE id = $1::uuid",
         o.incident_id, Dump(ToJson(rca.root_cause_candidates)), rca.root_cause_service,
         std::string(ToString(rca.root_cause_category)), rca.top_root_cause, rca.top_confidence,
         std::string(ToString(rca.method)), Dump(ToJson(rca.similar_incidents)));
+    // RCA_COMPLETE from DETECTING..INVESTIGATING; a later status (a plan, a resolution) stays.
+    if (auto moved = AdvanceStatus(tx, o.incident_id, IncidentStatus::RCA_COMPLETE); !moved.ok()) return moved.status();
     Json payload = {{"root_cause_service", rca.root_cause_service},
                     {"root_cause_category", ToString(rca.root_cause_category)},
                     {"confidence", rca.top_confidence}, {"method", ToString(rca.method)},

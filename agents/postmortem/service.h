@@ -31,7 +31,9 @@ class PostmortemService : public MessageHandler {
   std::map<std::string, std::chrono::steady_clock::time_point> first_seen_;  // timeouts use the wall clock
 };
 
-// Reads the incident and its timeline (ordered by event time) inside a transaction.
+// Reads the incident and its timeline (ordered by event time) inside a transaction: the writer's
+// view of sre::LoadIncident and sre::LoadTimeline (shared/incident.h). A column that does not
+// decode is an Internal error naming it (retried, then dead-lettered), not a silent gap.
 Expected<IncidentRecord> LoadRecord(pqxx::work& tx, const std::string& incident_id);
 std::vector<TimelineEntry> LoadTimeline(pqxx::work& tx, const std::string& incident_id);
 // The cascade the incident belongs to (see IncidentRecord::cascade); empty when it stands alone.
