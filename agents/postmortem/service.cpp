@@ -2,6 +2,8 @@
 
 #include "knowledge/knowledge_base.h"
 #include "shared/ids.h"
+#include "shared/incident.h"
+#include "shared/remediation_actions.h"
 #include "shared/llm/text.h"
 #include "shared/log.h"
 #include "shared/metrics.h"
@@ -29,58 +31,41 @@ Json NarrativeSchema() {
 }  // namespace
 
 Expected<IncidentRecord> LoadRecord(pqxx::work& tx, const std::string& id) {
-  auto rows = tx.exec_params(
-      "SELECT service, status, trigger_metric, COALESCE(description, ''), anomaly_type, severity, "
-      " (extract(epoch from detection_time) * 1000)::bigint, (extract(epoch from resolution_time) * 1000)::bigint, "
-      " COALESCE(mttr_seconds, 0), COALESCE(observed_value, 0), COALESCE(baseline_mean, 0), "
-      " COALESCE(deviation_sigma, 0), affected_services::text, COALESCE(blast_radius, 'null')::text, "
-      " COALESCE(correlation_context, 'null')::text, rca_candidates::text, root_cause_service, root_cause_category, "
-      " top_root_cause, rca_confidence, rca_method, COALESCE(similar_incidents, '[]')::text, remediation_plan::text, "
-      " related_incident_id::text, COALESCE(baselines, '{}')::text "
-      "FROM incidents WHERE id = $1::uuid",
-      id);
-  if (rows.empty()) return UnknownIncident(id);
-  auto row = rows[0];
+  auto row = LoadIncident(tx, id);
+  if (!row.ok()) return row.status();
   IncidentRecord r;
   r.id = id;
-  r.service = row[0].as<std::string>();
-  r.status = row[1].as<std::string>();
-  r.trigger_metric = row[2].as<std::string>();
-  r.description = row[3].as<std::string>();
-  r.anomaly_type = ParseEnum<AnomalyType>(row[4].as<std::string>()).value_or(AnomalyType::UNKNOWN);
-  r.severity = ParseEnum<Severity>(row[5].as<std::string>()).value_or(Severity::LOW);
-  r.detection_time = row[6].as<int64_t>();
-  if (!row[7].is_null()) r.resolution_time = row[7].as<int64_t>();
-  r.mttr_seconds = row[8].as<double>();
-  r.observed_value = row[9].as<double>();
-  r.baseline_mean = row[10].as<double>();
-  r.deviation_sigma = row[11].as<double>();
-  auto affected = FromJson<std::vector<std::string>>(Json::parse(row[12].as<std::string>(), nullptr, false));
-  if (affected.ok()) r.affected_services = *affected;
-  r.blast_radius = Json::parse(row[13].as<std::string>(), nullptr, false);
-  r.correlation_context = Json::parse(row[14].as<std::string>(), nullptr, false);
-  if (!row[15].is_null() && !row[16].is_null()) {
+  r.service = row->service;
+  r.status = std::string(ToString(row->status));
+  r.trigger_metric = row->trigger_metric;
+  r.description = row->description.value_or("");
+  r.anomaly_type = row->anomaly_type;
+  r.severity = row->severity;
+  r.detection_time = row->detection_time;
+  r.actions = ListActions(tx, id);  // what the automated remediation did (issue 18)
+  r.resolution_time = row->resolution_time;
+  r.mttr_seconds = row->mttr_seconds.value_or(0);
+  r.observed_value = row->observed_value.value_or(0);
+  r.baseline_mean = row->baseline_mean.value_or(0);
+  r.deviation_sigma = row->deviation_sigma.value_or(0);
+  r.affected_services = row->affected_services;
+  if (row->blast_radius) r.blast_radius = ToJson(*row->blast_radius);
+  if (row->correlation_context) r.correlation_context = ToJson(*row->correlation_context);
+  if (row->rca_candidates && row->root_cause_service) {
     RcaCompleted rca;
     rca.incident_id = id;
-    auto candidates = FromJson<std::vector<RootCauseCandidate>>(Json::parse(row[15].as<std::string>(), nullptr, false));
-    if (candidates.ok()) rca.root_cause_candidates = *candidates;
-    rca.root_cause_service = row[16].as<std::string>();
-    rca.root_cause_category = ParseEnum<RootCauseCategory>(row[17].as<std::string>("UNKNOWN")).value_or(RootCauseCategory::UNKNOWN);
-    rca.top_root_cause = row[18].as<std::string>("");
-    rca.top_confidence = row[19].as<double>(0);
-    rca.method = ParseEnum<Method>(row[20].as<std::string>("FALLBACK")).value_or(Method::FALLBACK);
-    auto similar = FromJson<std::vector<SimilarIncident>>(Json::parse(row[21].as<std::string>(), nullptr, false));
-    if (similar.ok()) rca.similar_incidents = *similar;
+    rca.root_cause_candidates = *row->rca_candidates;
+    rca.root_cause_service = *row->root_cause_service;
+    rca.root_cause_category = row->root_cause_category.value_or(RootCauseCategory::UNKNOWN);
+    rca.top_root_cause = row->top_root_cause.value_or("");
+    rca.top_confidence = row->rca_confidence.value_or(0);
+    rca.method = row->rca_method.value_or(Method::FALLBACK);
+    rca.similar_incidents = row->similar_incidents.value_or(std::vector<SimilarIncident>{});
     r.rca = rca;
   }
-  if (!row[22].is_null()) {
-    auto plan = FromJson<RemediationPlan>(Json::parse(row[22].as<std::string>(), nullptr, false));
-    if (plan.ok()) r.plan = *plan;
-  }
-  if (!row[23].is_null()) r.related_incident_id = row[23].as<std::string>();
-  Json baselines = Json::parse(row[24].as<std::string>(), nullptr, false);
-  if (baselines.is_object() && baselines.contains(r.trigger_metric) && baselines[r.trigger_metric].is_object())
-    r.unit = baselines[r.trigger_metric].value("unit", std::string());
+  r.plan = row->remediation_plan;
+  r.related_incident_id = row->related_incident_id;
+  if (const TriggerBaseline* trigger = row->baselines.Find(r.trigger_metric)) r.unit = trigger->unit().value_or("");
   r.cascade = LoadCascade(tx, id);
   return r;
 }
@@ -111,12 +96,8 @@ std::vector<CascadeMember> LoadCascade(pqxx::work& tx, const std::string& id) {
 
 std::vector<TimelineEntry> LoadTimeline(pqxx::work& tx, const std::string& id) {
   std::vector<TimelineEntry> out;
-  for (auto row : tx.exec_params(
-           "SELECT (extract(epoch from event_time) * 1000)::bigint, agent_name, event_type, payload::text "
-           "FROM agent_events WHERE incident_id = $1::uuid ORDER BY event_time, id",
-           id))
-    out.push_back({row[0].as<int64_t>(), row[1].as<std::string>(), row[2].as<std::string>(),
-                   Json::parse(row[3].as<std::string>(), nullptr, false)});
+  for (auto& e : sre::LoadTimeline(tx, id))
+    out.push_back({e.event_time, std::move(e.agent_name), std::move(e.event_type), std::move(e.payload)});
   return out;
 }
 
@@ -187,9 +168,9 @@ Status PostmortemService::OnResolved(const IncidentResolved& resolved) {
     out.mttr_seconds = resolved.mttr_seconds;
     out.action_items = items;
     out.method = method;
-    tx.exec_params(
-        "UPDATE incidents SET postmortem = $2, status = 'CLOSED', updated_at = now() WHERE id = $1::uuid",
-        resolved.incident_id, md);
+    tx.exec_params("UPDATE incidents SET postmortem = $2, updated_at = now() WHERE id = $1::uuid",
+                   resolved.incident_id, md);
+    if (auto moved = AdvanceStatus(tx, resolved.incident_id, IncidentStatus::CLOSED); !moved.ok()) return moved.status();
     RecordAgentEvent(tx, resolved.incident_id, kAgent, "POSTMORTEM_GENERATED",
                      Json{{"method", ToString(method)}, {"action_items", items.size()}, {"llm", audit}},
                      resolved.resolution_time);

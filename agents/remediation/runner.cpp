@@ -3,6 +3,7 @@
 #include <charconv>
 #include <thread>
 
+#include "shared/incident.h"
 #include "shared/log.h"
 #include "shared/metrics.h"
 #include "shared/redis_keys.h"
@@ -291,20 +292,20 @@ Expected<int> ActionRunner::VerifyExecuted() {
       if (inc.empty()) continue;
       const std::string service = inc[0][0].as<std::string>();
       const std::string trigger = inc[0][1].as<std::string>();
-      Json baselines = Json::parse(inc[0][2].as<std::string>(), nullptr, false);
+      auto baselines = FromJson<IncidentBaselines>(Json::parse(inc[0][2].as<std::string>(), nullptr, false));
+      if (!baselines.ok()) {
+        // A row that does not decode cannot be verified: say so once, as a failed verification.
+        checks.push_back({a, {VerifyState::kFailed, "the incident's baselines do not decode: " + baselines.status().message()},
+                          a.executed_time_ms.value_or(a.proposed_time_ms)});
+        continue;
+      }
       const int64_t executed = a.executed_time_ms.value_or(a.proposed_time_ms);
       VerifyInput in;
       in.executed_ms = executed;
       in.incident_resolved = inc[0][3].as<bool>();
-      if (baselines.is_object() && baselines.contains(trigger) && baselines[trigger].is_object() &&
-          baselines[trigger].contains("mean") && baselines[trigger]["mean"].is_number()) {
-        const Json& b = baselines[trigger];
-        SeriesBaselineFact f;
-        f.mean = b["mean"].get<double>();
-        f.std = b.value("std", 1.0);
-        f.threshold = b.value("threshold", 3.0);
-        f.direction = b.value("direction", std::string("up"));
-        in.baseline = f;
+      const TriggerBaseline* tb = baselines->Find(trigger);
+      if (const MetricBaseline* b = tb ? tb->metric() : nullptr) {
+        in.baseline = SeriesBaselineFact{b->mean, b->std, b->threshold, b->direction};
         const std::string key = keys::SeriesHistory(service, trigger);
         auto replies = redis_.Pipeline({{"ZRANGEBYSCORE", key, "(" + std::to_string(executed), "+inf"},
                                         {"ZREVRANGEBYSCORE", key, std::to_string(executed), "-inf", "LIMIT", "0", "1"}});

@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "shared/ids.h"
+#include "shared/incident.h"
 #include "shared/llm/text.h"
 #include "shared/log.h"
 #include "shared/metrics.h"
@@ -116,20 +117,15 @@ std::optional<RemediationPlan> RemediationService::AskModel(const PlanInput& in,
 Status RemediationService::OnRca(const RcaCompleted& rca) {
   log::LogScope scope("incident_id", rca.incident_id);
   auto processed = ProcessOnce(db_, "sre-remediation", rca.event_id, [&](pqxx::work& tx) -> Expected<std::vector<OutboundMessage>> {
-    auto row = tx.exec_params(
-        "SELECT anomaly_type, trigger_metric, correlation_context::text, service, affected_services::text FROM incidents "
-        "WHERE id = $1::uuid",
-        rca.incident_id);
-    if (row.empty()) return UnknownIncident(rca.incident_id);
+    auto incident = LoadIncident(tx, rca.incident_id);
+    if (!incident.ok()) return incident.status();
     PlanInput in;
     in.rca = rca;
-    in.anomaly_type = ParseEnum<AnomalyType>(row[0][0].as<std::string>()).value_or(AnomalyType::UNKNOWN);
-    in.trigger_metric = row[0][1].as<std::string>();
-    if (!row[0][2].is_null()) {
-      Json ctx = Json::parse(row[0][2].as<std::string>(), nullptr, false);
-      if (ctx.is_object() && ctx.contains("deployment") && ctx["deployment"].is_object()) in.deployment = ctx["deployment"];
-    }
-    in.alerting_service = row[0][3].as<std::string>();
+    in.anomaly_type = incident->anomaly_type;
+    in.trigger_metric = incident->trigger_metric;
+    if (incident->correlation_context && incident->correlation_context->deployment)
+      in.deployment = ToJson(*incident->correlation_context->deployment);
+    in.alerting_service = incident->service;
     in.service = catalog_.Find(rca.root_cause_service);
     in.catalog = &catalog_;
     // The anomaly type's runbook and the one closest to the root cause.
@@ -153,12 +149,10 @@ Status RemediationService::OnRca(const RcaCompleted& rca) {
       requests.clear();
       llm::CountFallback(kAgent, "plan");
     }
-    ProposeActions(tx, in, Json::parse(row[0][4].as<std::string>(), nullptr, false), plan, requests);
-    tx.exec_params(
-        "UPDATE incidents SET remediation_plan = $2::jsonb, "
-        " status = CASE WHEN status IN ('DETECTING','CORRELATING','INVESTIGATING','RCA_COMPLETE') THEN 'REMEDIATING' "
-        "   ELSE status END, updated_at = now() WHERE id = $1::uuid",
-        rca.incident_id, Dump(ToJson(plan)));
+    ProposeActions(tx, in, incident->affected_services, plan, requests);
+    tx.exec_params("UPDATE incidents SET remediation_plan = $2::jsonb, updated_at = now() WHERE id = $1::uuid",
+                   rca.incident_id, Dump(ToJson(plan)));
+    if (auto moved = AdvanceStatus(tx, rca.incident_id, IncidentStatus::REMEDIATING); !moved.ok()) return moved.status();
     RecordAgentEvent(tx, rca.incident_id, kAgent, "PLAN_CREATED",
                      Json{{"steps", plan.action_steps.size()}, {"method", ToString(plan.method)},
                           {"runbooks", plan.runbook_references}, {"llm", audit}},
@@ -171,8 +165,8 @@ Status RemediationService::OnRca(const RcaCompleted& rca) {
   return Status::Ok();
 }
 
-void RemediationService::ProposeActions(pqxx::work& tx, const PlanInput& in, const Json& affected, RemediationPlan& plan,
-                                        const std::vector<StepRequest>& requests) {
+void RemediationService::ProposeActions(pqxx::work& tx, const PlanInput& in, const std::vector<std::string>& affected,
+                                        RemediationPlan& plan, const std::vector<StepRequest>& requests) {
   if (actions_.mode == Mode::kOff || actions_.policy == nullptr) return;
   const Policy& policy = *actions_.policy;
   const RcaCompleted& rca = in.rca;
@@ -183,9 +177,7 @@ void RemediationService::ProposeActions(pqxx::work& tx, const PlanInput& in, con
   f.trigger_metric = in.trigger_metric;
   f.rca = rca;
   f.incident_services.push_back(in.alerting_service);
-  if (affected.is_array())
-    for (const auto& s : affected)
-      if (s.is_string()) f.incident_services.push_back(s.get<std::string>());
+  f.incident_services.insert(f.incident_services.end(), affected.begin(), affected.end());
   if (in.deployment && in.deployment->is_object()) {
     const Json& d = *in.deployment;
     DeploymentFact dep;

@@ -33,8 +33,8 @@ class RemediationService : public MessageHandler {
                                           std::vector<StepRequest>& requests);
   // Proposes the plan's guarded actions in the plan's transaction: rows, ACTION_* events, and
   // the plan's `actions` summary.
-  void ProposeActions(pqxx::work& tx, const PlanInput& in, const Json& affected, RemediationPlan& plan,
-                      const std::vector<StepRequest>& requests);
+  void ProposeActions(pqxx::work& tx, const PlanInput& in, const std::vector<std::string>& affected,
+                      RemediationPlan& plan, const std::vector<StepRequest>& requests);
 
   Database& db_;
   Producer& producer_;
