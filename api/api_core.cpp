@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "shared/ids.h"
+#include "shared/incident.h"
 #include "shared/messages.h"
 #include "shared/metrics.h"
 #include "shared/text.h"
@@ -631,18 +632,19 @@ Json ShapeIncidentDetail(Json incident, Json emails, Json related, Json linked, 
     }
   }
   incident["plan_by_priority"] = grouped;
-  // correlation stores {signals, deployment, summary, recent_errors} (agents/correlation).
-  const Json corr =
-      incident.contains("correlation_context") ? incident["correlation_context"] : Json();
-  Json signals = Json::array();
-  if (corr.is_object()) {
-    for (const char* key : {"signals", "correlation_signals"})
-      if (corr.contains(key) && corr[key].is_array()) signals = corr[key];
+  // correlation_context is shared/incident.h's CorrelationContext, decoded strictly: a row that
+  // does not decode shows no signals and says why, instead of guessing.
+  incident["correlation_signals"] = Json::array();
+  incident["correlation_summary"] = Json();
+  if (incident.contains("correlation_context") && incident["correlation_context"].is_object()) {
+    auto ctx = FromJson<CorrelationContext>(incident["correlation_context"]);
+    if (ctx.ok()) {
+      incident["correlation_signals"] = ToJson(ctx->signals);
+      incident["correlation_summary"] = ctx->summary;
+    } else {
+      incident["correlation_context_error"] = ctx.status().message();
+    }
   }
-  incident["correlation_signals"] = signals;
-  incident["correlation_summary"] =
-      corr.is_object() && corr.contains("summary") && corr["summary"].is_string() ? corr["summary"]
-                                                                                  : Json();
   return incident;
 }
 

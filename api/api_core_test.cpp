@@ -173,7 +173,11 @@ TEST(ShapeIncidentDetailTest, GroupsPlanByPriorityAndAddsEmails) {
           {{"step_id", 2}, {"priority", "WITHIN_1HOUR"}},
           {{"step_id", 3}, {"priority", "IMMEDIATE"}}}}}},
       {"correlation_context",
-       {{"signals", {{{"signal_type", "DEPLOYMENT"}}}}, {"summary", "deployed 5 min before"}}}};
+       {{"signals",
+         {{{"signal_type", "DEPLOYMENT"}, {"strength", 0.9}, {"description", "2.5.0"}, {"evidence", Json::array()}}}},
+        {"deployment", nullptr},
+        {"summary", "deployed 5 min before"},
+        {"recent_errors", Json::array()}}}};
   Json d = ShapeIncidentDetail(incident, Json::array({{{"subject", "s"}}}));
   EXPECT_EQ(d["incident_number"], "INC-0F8FAD5B");
   EXPECT_EQ(d["plan_by_priority"]["IMMEDIATE"].size(), 2u);
@@ -194,6 +198,8 @@ TEST(ShapeIncidentDetailTest, ToleratesOddlyTypedStoredJson) {
   EXPECT_EQ(d["plan_by_priority"]["UNSPECIFIED"].size(), 2u) << d["plan_by_priority"].dump();
   EXPECT_TRUE(d["correlation_signals"].empty());
   EXPECT_TRUE(d["correlation_summary"].is_null());
+  // Decoded strictly: the row says what is wrong with it instead of guessing.
+  EXPECT_NE(d.value("correlation_context_error", std::string()).find("signals"), std::string::npos) << d.dump();
   Json rows = Json::array({{{"id", 5}}, {{"id", nullptr}}});
   Json page;
   ASSERT_NO_THROW(page = ShapeIncidentList(rows, 1));
