@@ -2,8 +2,9 @@
 
 namespace sre {
 
-void InsertDetectedIncident(pqxx::work& tx, const AnomalyDetected& a, const std::string& trigger,
-                            const Json& baseline) {
+namespace {
+
+void InsertWithBaseline(pqxx::work& tx, const AnomalyDetected& a, const std::string& trigger, const Json& baseline) {
   Json baselines = Json::object();
   baselines[trigger] = baseline;
   tx.exec_params(
@@ -17,22 +18,23 @@ void InsertDetectedIncident(pqxx::work& tx, const AnomalyDetected& a, const std:
       a.baseline_std, a.deviation_sigma, a.anomaly_score, a.time_to_failure_s, Dump(baselines), a.detection_time);
 }
 
-void AttachTrigger(pqxx::work& tx, const std::string& incident_id, const std::string& trigger,
-                   const Json& baseline) {
+void AttachBaseline(pqxx::work& tx, const std::string& incident_id, const std::string& trigger, const Json& baseline) {
   tx.exec_params(
       "UPDATE incidents SET baselines = jsonb_build_object($2::text, $3::jsonb) || baselines, updated_at = now() "
       "WHERE id = $1::uuid",
       incident_id, trigger, Dump(baseline));
 }
 
+}  // namespace
+
 void InsertDetectedIncident(pqxx::work& tx, const AnomalyDetected& a, const std::string& trigger,
                             const TriggerBaseline& baseline) {
-  InsertDetectedIncident(tx, a, trigger, ToJson(baseline));
+  InsertWithBaseline(tx, a, trigger, ToJson(baseline));
 }
 
 void AttachTrigger(pqxx::work& tx, const std::string& incident_id, const std::string& trigger,
                    const TriggerBaseline& baseline) {
-  AttachTrigger(tx, incident_id, trigger, ToJson(baseline));
+  AttachBaseline(tx, incident_id, trigger, ToJson(baseline));
 }
 
 std::vector<std::string> ResolveAlertTrigger(pqxx::work& tx, const std::string& trigger,

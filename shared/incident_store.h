@@ -27,13 +27,6 @@ void InsertDetectedIncident(pqxx::work& tx, const AnomalyDetected& a, const std:
 void AttachTrigger(pqxx::work& tx, const std::string& incident_id, const std::string& trigger,
                    const TriggerBaseline& baseline);
 
-// The same with the entry as JSON, stored as it is, for writers not yet on TriggerBaseline
-// (sre-ingest's alert entries).
-void InsertDetectedIncident(pqxx::work& tx, const AnomalyDetected& a, const std::string& trigger,
-                            const Json& baseline);
-void AttachTrigger(pqxx::work& tx, const std::string& incident_id, const std::string& trigger,
-                   const Json& baseline);
-
 // Marks the alert triggers of unresolved incidents whose fingerprint is `fingerprint` as resolved
 // at `resolved_at_ms` (event time). Returns the ids of the incidents it changed.
 std::vector<std::string> ResolveAlertTrigger(pqxx::work& tx, const std::string& trigger,

@@ -373,14 +373,13 @@ Expected<AlertAnomaly> ToAnomaly(const Alert& alert, const AlertNotification& n,
   if (std::string runbook = Annotation(alert, n, "runbook_url"); !runbook.empty()) line("runbook: " + runbook);
 
   Labels kept = alert.labels;
-  out.baseline = Json{{"kind", "alert"},
-                      {"source", ToString(n.source)},
-                      {"alertname", alertname},
-                      {"fingerprint", fingerprint},
-                      {"expr", out.expr},
-                      {"since", alert.starts_at_ms},
-                      {"labels", kept},
-                      {"generator_url", TruncateUtf8(alert.generator_url, 2000, false)}};
+  out.baseline.fingerprint = fingerprint;
+  out.baseline.source = std::string(ToString(n.source));
+  out.baseline.alertname = alertname;
+  out.baseline.expr = out.expr;
+  out.baseline.since = alert.starts_at_ms;
+  out.baseline.labels = kept;
+  out.baseline.generator_url = TruncateUtf8(alert.generator_url, 2000, false);
   return out;
 }
 

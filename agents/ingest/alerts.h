@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "shared/enums.h"
+#include "shared/incident.h"
 #include "shared/json_codec.h"
 #include "shared/messages.h"
 #include "shared/status.h"
@@ -79,7 +80,7 @@ struct AlertAnomaly {
   std::string candidate_id;      // the incident id if this alert opens one (name-based UUID)
   std::string expr;              // the alert's PromQL, may be empty
   AnomalyDetected anomaly;       // incident_id = candidate_id; event_id from dedup_key
-  Json baseline;                 // {"kind": "alert", "alertname", "fingerprint", "expr", "since", ...}
+  AlertBaseline baseline;        // the incidents.baselines entry (shared/incident.h)
 };
 
 // The fingerprint of an alert, or a stable one from its sorted labels when the sender sent none.

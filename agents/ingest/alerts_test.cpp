@@ -195,9 +195,9 @@ TEST(ToAnomalyTest, FiringAlertmanagerAlert) {
   bool expr_in_evidence = false;
   for (const auto& e : a.evidence) expr_in_evidence |= e == "expr: sim_metric_value{metric=\"error_rate\"} > 5";
   EXPECT_TRUE(expr_in_evidence);
-  EXPECT_EQ(aa->baseline["kind"], "alert");
-  EXPECT_EQ(aa->baseline["fingerprint"], "4f2c1b0a9e8d7c6b");
-  EXPECT_EQ(aa->baseline["since"], 1796432523123);
+  EXPECT_EQ(aa->baseline.kind, "alert");
+  EXPECT_EQ(aa->baseline.fingerprint, "4f2c1b0a9e8d7c6b");
+  EXPECT_EQ(aa->baseline.since, 1796432523123);
   // The payload passes the contract's own validation.
   auto round = Decode<AnomalyDetected>(Encode(a));
   ASSERT_TRUE(round.ok()) << round.status().message();

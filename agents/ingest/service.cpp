@@ -224,7 +224,7 @@ Status IngestService::OnFiring(const AlertAnomaly& aa, const Alert& alert, Alert
   const std::string& decision = taken->elements[0].str;
   const std::string& incident_id = taken->elements[1].str;
   log::LogScope scope("incident_id", incident_id);
-  Json alert_json = {{"source", ToString(source)},      {"fingerprint", aa.baseline["fingerprint"]},
+  Json alert_json = {{"source", ToString(source)},      {"fingerprint", aa.baseline.fingerprint},
                      {"labels", alert.labels},          {"annotations", alert.annotations},
                      {"generator_url", alert.generator_url}, {"expr", aa.expr},
                      {"starts_at", alert.starts_at_ms}};
@@ -232,7 +232,7 @@ Status IngestService::OnFiring(const AlertAnomaly& aa, const Alert& alert, Alert
     const AnomalyDetected& a = aa.anomaly;
     auto processed =
         ProcessOnce(db_, kConsumer, a.event_id, [&](pqxx::work& tx) -> Expected<std::vector<OutboundMessage>> {
-          InsertDetectedIncident(tx, a, aa.trigger, aa.baseline);
+          InsertDetectedIncident(tx, a, aa.trigger, TriggerBaseline{aa.baseline});
           RecordAgentEvent(tx, a.incident_id, kAgent, "ANOMALY_DETECTED",
                            Json{{"anomaly", ToJson(a)}, {"classification_method", "ALERT_RULE"}, {"alert", alert_json}},
                            a.detection_time);
@@ -247,7 +247,7 @@ Status IngestService::OnFiring(const AlertAnomaly& aa, const Alert& alert, Alert
     std::string event_id = UuidFromName("alert-attach/" + incident_id + "/" + aa.dedup_key);
     auto processed =
         ProcessOnce(db_, kConsumer, event_id, [&](pqxx::work& tx) -> Expected<std::vector<OutboundMessage>> {
-          AttachTrigger(tx, incident_id, aa.trigger, aa.baseline);
+          AttachTrigger(tx, incident_id, aa.trigger, TriggerBaseline{aa.baseline});
           RecordAgentEvent(tx, incident_id, kAgent, "ALERT_ATTACHED",
                            Json{{"service", aa.service}, {"trigger", aa.trigger}, {"alert", alert_json}},
                            aa.anomaly.detection_time);
