@@ -343,6 +343,7 @@ Expected<int> ActionRunner::VerifyExecuted() {
       ActionUpdate u;
       Json verification = {{"state", c.verdict.state == VerifyState::kVerified ? "verified" : "failed"},
                            {"reason", c.verdict.reason}};
+      verification["undone"] = undo.has_value() && undo->ok();
       if (undo) verification["undo"] = ResultJson(*undo);
       u.verification = verification;
       if (c.verdict.state == VerifyState::kVerified) {
