@@ -152,9 +152,12 @@ bench: deps
 	infra/build-executables $(BUILD_DIR) $(JOBS) --with-bench
 	infra/local/bench.sh $(BUILD_DIR)/bin
 
-# The evaluation scorecard (README "Evaluation scorecard"): always native, on a fresh stack of its
-# own in .local/eval/run with the simulator at 30x and no random schedule; results in
-# .local/eval/scorecard.{md,json}. Exit status 3 when any scenario fails.
+# The evaluation scorecard (README "Evaluation scorecard"): always native, twice on a fresh stack
+# of its own in .local/eval/run with the simulator at 30x and no random schedule, with
+# REMEDIATION_MODE=off then auto (.local/eval/{off,auto}/), compared side by side in
+# .local/eval/remediation.{md,json}; .local/eval/scorecard.{md,json} is the auto pass's, with the
+# comparison and the detection section appended. Exit status 3 when any scenario fails or a
+# remediation target is missed.
 eval: build
 	$(PIPELINE) eval
 

@@ -23,9 +23,10 @@
 #
 # `eval` runs a separate pipeline in DIR/eval/run on a fresh stack (without Prometheus and the
 # Alertmanager, whose alerts would add incidents the scorecard does not expect), with the
-# simulator at SIM_SPEED=30 (or $SIM_SPEED) and SIM_SCHEDULE=off, runs sre-eval against it (scorecard in
-# DIR/eval/scorecard.{md,json}) and stops it again, also when interrupted; then appends the
-# detection scorecard of sre-eval-detection (DIR/eval/detection.{md,json}). It needs the
+# simulator at SIM_SPEED=30 (or $SIM_SPEED) and SIM_SCHEDULE=off, runs sre-eval against it and stops
+# it again, also when interrupted — twice, REMEDIATION_MODE=off then auto, into DIR/eval/{off,auto}/;
+# compares them in DIR/eval/remediation.{md,json} (DIR/eval/scorecard.md is the auto pass's plus the
+# comparison); then appends the detection scorecard of sre-eval-detection (DIR/eval/detection.{md,json}). It needs the
 # executables' HTTP ports, so a running `make demo` must be stopped first.
 #
 # Environment for the executables: DIR/stack.env (from stack.sh), then ./.env if present (the
@@ -153,23 +154,45 @@ case "$cmd" in
         exit 1
       fi
     done
+    # Two passes over the same scenarios (same seed), each on a fresh stack in DIR/eval/run:
+    # REMEDIATION_MODE=off, then auto (the simulator executor). Each pass's scorecard goes to
+    # DIR/eval/<mode>/scorecard.{md,json} and its logs to DIR/eval/<mode>/logs; the auto pass's
+    # scorecard is also DIR/eval/scorecard.{md,json}, followed by the comparison (sre-eval
+    # --compare: DIR/eval/remediation.{md,json}) and the detection section.
     run="$dir/eval/run"
     mkdir -p "$run"
-    trap '"$0" stop --dir "$run" >/dev/null 2>&1 || true' EXIT INT TERM
-    SIM_SCHEDULE=off SIM_SPEED="${SIM_SPEED:-30}" SIM_SEED="${SIM_SEED:-20261202}" \
-      SIM_PROFILE="${SIM_PROFILE:-clean}" "$0" start --fresh --no-prometheus --dir "$run" --bin "$bin"
-    # shellcheck disable=SC1091
-    source "$run/stack.env"
+    # Whichever pass's pipeline is up is stopped on exit; a Ctrl-C or TERM also ends the
+    # evaluation there (without the exit, bash would carry on with the next pass).
+    trap '"$0" stop --dir "$run" >/dev/null 2>&1 || true' EXIT
+    trap 'trap - EXIT INT TERM; "$0" stop --dir "$run" >/dev/null 2>&1 || true; echo "pipeline: eval interrupted; stopped" >&2; exit 130' INT TERM
     rc=0
-    (cd "$repo" && "$bin/sre-eval" --sim-url "http://127.0.0.1:${PORTS[simulator]}" --out "$dir/eval") || rc=$?
-    "$0" stop --dir "$run"
+    for mode in off auto; do
+      out="$dir/eval/$mode"
+      rm -rf "$out"
+      mkdir -p "$out"
+      say "pass $mode: REMEDIATION_MODE=$mode"
+      REMEDIATION_MODE="$mode" SIM_SCHEDULE=off SIM_SPEED="${SIM_SPEED:-30}" SIM_SEED="${SIM_SEED:-20261202}" \
+        SIM_PROFILE="${SIM_PROFILE:-clean}" "$0" start --fresh --no-prometheus --dir "$run" --bin "$bin"
+      # shellcheck disable=SC1091
+      source "$run/stack.env"
+      (cd "$repo" && "$bin/sre-eval" --sim-url "http://127.0.0.1:${PORTS[simulator]}" --out "$out" \
+        --remediation-mode "$mode") || rc=$?
+      "$0" stop --dir "$run"
+      cp -r "$run/logs" "$out/logs"
+      say "pass $mode: scorecard in $out/scorecard.md (logs of the run in $out/logs)"
+    done
     trap - EXIT INT TERM
-    say "scorecard in $dir/eval/scorecard.md (logs of the run in $run/logs)"
+    cp "$dir/eval/auto/scorecard.md" "$dir/eval/scorecard.md"
+    cp "$dir/eval/auto/scorecard.json" "$dir/eval/scorecard.json"
+    # MTTR without and with remediation, side by side; exit status 3 when a target is missed.
+    (cd "$repo" && "$bin/sre-eval" --compare "$dir/eval/off/scorecard.json" \
+      "$dir/eval/auto/scorecard.json" --out "$dir/eval") || rc=$?
     # The detection section: the core alone over 30 simulated days, realistic and clean profiles.
     (cd "$repo" && "$bin/sre-eval-detection" --days 30 --md "$dir/eval/detection.md" \
       --json "$dir/eval/detection.json" >/dev/null) || rc=$?
-    cat "$dir/eval/detection.md" >> "$dir/eval/scorecard.md"
-    say "detection section appended from $dir/eval/detection.md"
+    { echo; cat "$dir/eval/remediation.md"; echo; cat "$dir/eval/detection.md"; } >> "$dir/eval/scorecard.md"
+    say "scorecard in $dir/eval/scorecard.md: the auto pass, then the comparison with the off pass"
+    say "(from $dir/eval/remediation.md) and the detection section (from $dir/eval/detection.md)"
     exit "$rc"
     ;;
   status)

@@ -3,7 +3,8 @@
 // injects every scenario once through the simulator API (one at a time, each after the previous
 // one recovered and a settling pause), then scores each against sim.ground_truth (only evaluation
 // tools read that topic) using PostgreSQL (incidents, emails) and MailDev's REST API, and writes
-// the scorecard as Markdown and JSON.
+// the scorecard as Markdown and JSON, with each incident's remediation actions. `--compare`
+// compares two such scorecards, without and with automated remediation (make eval's two passes).
 #include <httplib.h>
 
 #include <atomic>
@@ -31,14 +32,23 @@ using Clock = std::chrono::system_clock;
 
 constexpr const char* kUsage =
     R"(Usage: sre-eval [--sim-url URL] [--out DIR] [--quiet-s N] [--settle-s N]
-                [--timeout-s N] [--scenarios A,B,...]
+                [--timeout-s N] [--scenarios A,B,...] [--remediation-mode MODE]
+       sre-eval --compare OFF.json AUTO.json [--out DIR]
 
 Evaluation scorecard against a running native pipeline (infra/local/pipeline.sh start with
 SIM_SCHEDULE=off; `make eval` does all of it). Waits N simulated seconds of quiet (--quiet-s,
 600), then injects every scenario of the simulator's catalogue (or --scenarios) once, waiting for
 recovery and --settle-s (120) simulated seconds between them, at most --timeout-s (300) wall
 seconds each. Prints the scorecard and writes DIR/scorecard.md and DIR/scorecard.json (DIR:
-.local/eval).
+.local/eval), with the remediation actions of each scenario's incidents (remediation_actions:
+action, status, reason, and the simulator's `matched`). --remediation-mode records the pipeline's
+REMEDIATION_MODE in the scorecard (information only). Exit status 3 when a scenario fails.
+
+--compare reads two scorecard JSON files, one run with REMEDIATION_MODE=off and one with auto, and
+prints MTTR per scenario side by side with the auto pass's actions; writes DIR/remediation.md and
+DIR/remediation.json. Targets: MTTR auto <= 0.6 x MTTR off wherever the auto pass executed an
+action the simulator matched to the cause, and no executed action it did not match (a look-alike);
+exit status 3 when one is missed.
 
 Environment (a .env file in the working directory is read too):
   KAFKA_BOOTSTRAP_SERVERS  broker list (localhost:9092)
@@ -106,6 +116,7 @@ struct Options {
   std::string sim_url = "http://127.0.0.1:8100", out = ".local/eval";
   int quiet_s = 600, settle_s = 120, timeout_s = 300;
   std::vector<std::string> scenarios;
+  std::string remediation_mode;
 };
 
 class Evaluator {
@@ -174,6 +185,25 @@ class Evaluator {
           double wall_delta = static_cast<double>(e[1].as<int64_t>() - created_wall);
           i.email_sent_ms[e[0].as<std::string>()] =
               i.detection_ms + static_cast<int64_t>(wall_delta * speed);
+        }
+        for (auto a : tx.exec_params(
+                 "SELECT action, service, status, reason, confidence, "
+                 "result #>> '{response,matched}', "
+                 "(extract(epoch from executed_time) * 1000)::bigint "
+                 "FROM remediation_actions WHERE incident_id = $1::uuid ORDER BY ordinal",
+                 i.id)) {
+          ObservedAction act;
+          act.action = a[0].as<std::string>();
+          act.service = a[1].as<std::string>();
+          act.status = a[2].as<std::string>();
+          act.reason = a[3].as<std::string>();
+          if (!a[4].is_null()) act.confidence = a[4].as<double>();
+          if (!a[5].is_null()) {
+            const std::string m = a[5].as<std::string>();
+            if (m == "true" || m == "false") act.matched = m == "true";
+          }
+          if (!a[6].is_null()) act.executed_ms = a[6].as<int64_t>();
+          i.actions.push_back(std::move(act));
         }
         out.push_back(std::move(i));
       }
@@ -316,6 +346,7 @@ class Evaluator {
       observations.push_back(std::move(o));
     }
     Scorecard card = BuildScorecard(observations, false_alarms, collector.dead_letters(), speed);
+    card.remediation_mode = o_.remediation_mode;
     std::string md = "# sre-pipeline evaluation scorecard\n\n" + RenderMarkdown(card);
     std::filesystem::create_directories(o_.out);
     std::ofstream(o_.out + "/scorecard.md") << md;
@@ -333,12 +364,51 @@ class Evaluator {
   Database db_;
 };
 
+std::optional<Json> ReadJson(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) {
+    std::cerr << "sre-eval: cannot read " << path << "\n";
+    return std::nullopt;
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  Json j = Json::parse(ss.str(), nullptr, false);
+  if (!j.is_object() || !j.contains("scenarios")) {
+    std::cerr << "sre-eval: " << path << " is not a scorecard JSON (sre-eval's scorecard.json)\n";
+    return std::nullopt;
+  }
+  return j;
+}
+
+// sre-eval --compare OFF.json AUTO.json: no pipeline needed.
+int Compare(const std::string& off_path, const std::string& auto_path, const std::string& out) {
+  auto off = ReadJson(off_path), on = ReadJson(auto_path);
+  if (!off || !on) return 1;
+  RemediationComparison c = CompareRemediation(*off, *on);
+  std::string md =
+      "# Remediation: MTTR without and with automated actions\n\n"
+      "The same scenarios twice on fresh stacks: `REMEDIATION_MODE=" +
+      (c.off_mode.empty() ? std::string("off") : c.off_mode) + "` (`" + off_path + "`), then `" +
+      (c.auto_mode.empty() ? std::string("auto") : c.auto_mode) + "` (`" + auto_path +
+      "`), on the simulator executor. MTTR measured, simulated seconds from "
+      "detection to recovery; the action is the auto pass's, on the scenario's "
+      "incident; matched: the simulator found that it fits the running scenario's "
+      "cause.\n\n" +
+      RenderComparisonMarkdown(c);
+  std::filesystem::create_directories(out);
+  std::ofstream(out + "/remediation.md") << md;
+  std::ofstream(out + "/remediation.json") << RenderComparisonJson(c).dump(2) << "\n";
+  std::cout << md << "\nWritten to " << out << "/remediation.md and remediation.json\n";
+  return c.targets_met ? 0 : 3;
+}
+
 }  // namespace
 }  // namespace sre::eval
 
 int main(int argc, char** argv) {
   using namespace sre;
   eval::Options o;
+  std::vector<std::string> compare;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&]() -> std::string {
@@ -362,6 +432,11 @@ int main(int argc, char** argv) {
         o.settle_s = std::stoi(next());
       } else if (a == "--timeout-s") {
         o.timeout_s = std::stoi(next());
+      } else if (a == "--remediation-mode") {
+        o.remediation_mode = next();
+      } else if (a == "--compare") {
+        compare.push_back(next());
+        compare.push_back(next());
       } else if (a == "--scenarios") {
         std::stringstream ss(next());
         for (std::string s; std::getline(ss, s, ',');)
@@ -375,6 +450,7 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
+  if (!compare.empty()) return eval::Compare(compare[0], compare[1], o.out);
   try {
     Config config = Config::FromEnvironment();
     std::string bootstrap = config.String("KAFKA_BOOTSTRAP_SERVERS", "localhost:9092");
