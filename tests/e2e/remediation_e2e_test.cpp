@@ -36,16 +36,23 @@ class RemediationE2E : public ::testing::Test {
  protected:
   void SetUp() override {
     SRE_REQUIRE_STACK();
+    start_wall_ms_ = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
     testing::PipelineOptions options;
     options.logs_dir = std::filesystem::current_path().string() + "/remediation-e2e-logs";
     options.sim_speed = 30;
     options.with_api = true;
-    // The shipped policy with confidence_min 0.5: the fallback RCA's confidence for a bad deploy
+    // The shipped policy with confidence_min 0.5 and no cooldown: the fallback RCA's confidence for a bad deploy
     // varies around 0.7 from run to run (make eval records it), and this test is about the loop
     // and the guards, not about the RCA's calibration.
     std::ifstream in(std::string(std::getenv("SRE_SOURCE_DIR")) + "/infra/remediation/policy.json");
     Json policy = Json::parse(in);
     policy["confidence_min"] = 0.5;
+    // The e2e stack outlives one run (ctest --repeat, the other e2e tests): an earlier run's
+    // rollback on user-service must not put this one in cooldown (remediation_integration_test
+    // covers the guards).
+    policy["cooldown_s"] = 0;
     const std::string policy_path = options.logs_dir + "/policy.json";
     std::filesystem::create_directories(options.logs_dir);
     std::ofstream(policy_path) << policy.dump(2);
@@ -64,8 +71,11 @@ class RemediationE2E : public ::testing::Test {
                     auto r = tx.exec_params(
                         "SELECT id::text, status, COALESCE(root_cause_category, ''), COALESCE(mttr_seconds, -1) FROM incidents "
                         "WHERE service = $1 AND detection_time >= to_timestamp($2::double precision / 1000.0) "
+                        // The e2e stack is shared with the other e2e tests, whose simulators ran
+                        // ahead of the wall clock: only rows this test's pipeline wrote.
+                        " AND created_at >= to_timestamp($3::double precision / 1000.0) "
                         "ORDER BY detection_time LIMIT 1",
-                        service, since_ms);
+                        service, since_ms, start_wall_ms_);
                     if (!r.empty())
                       out = IncidentRow{r[0][0].as<std::string>(), r[0][1].as<std::string>(), r[0][2].as<std::string>(),
                                         r[0][3].as<double>()};
@@ -115,6 +125,7 @@ class RemediationE2E : public ::testing::Test {
   }
 
   std::unique_ptr<testing::PipelineHarness> harness_;
+  int64_t start_wall_ms_ = 0;
 };
 
 TEST_F(RemediationE2E, ABadDeployIsRolledBackByItselfAndALookAlikeWaitsForAPerson) {
