@@ -57,7 +57,7 @@ class RemediationIntegrationTest : public ::testing::Test {
     redis_ = std::make_unique<RedisClient>(*ParseRedisUrl(sre::testing::Stack().redis_url));
     service_ = "svc-" + sre::testing::Unique("rem");
     // Each test has an event-time hour of its own: the hourly cap counts only its own rows.
-    t0_ = 1'900'000'000'000 + static_cast<int64_t>(std::hash<std::string>{}(service_) % 1'000'000) * 3'600'000;
+    t0_ = 1'900'000'000'000 + static_cast<int64_t>(std::hash<std::string>{}(service_) % 100'000) * 3'600'000;
     policy_ = TestPolicy();
     runner_ = std::make_unique<ActionRunner>(*ParseRedisUrl(sre::testing::Stack().redis_url),
                                              sre::testing::Stack().database_url, policy_,

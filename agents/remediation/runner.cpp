@@ -79,6 +79,16 @@ Expected<int64_t> ActionRunner::EventNow(const std::string& service, int64_t flo
   return now;
 }
 
+Expected<int64_t> ActionRunner::SeriesNow(const std::string& service, const std::string& metric, int64_t floor_ms) {
+  // The trigger series' own newest sample: one service's clock can be pushed ahead by absurd
+  // timestamps elsewhere, the incident's own evidence cannot.
+  auto r = redis_.Command({"ZREVRANGEBYSCORE", keys::SeriesHistory(service, metric), "+inf", "-inf", "LIMIT", "0", "1"});
+  if (!r.ok()) return r.status();
+  for (const auto& e : r->elements)
+    if (auto p = keys::ParseSeriesMember(e.str)) return std::max(floor_ms, p->first);
+  return EventNow(service, floor_ms);
+}
+
 Expected<int> ActionRunner::EscalateInDoubt() {
   int moved = 0;
   Status s = db_.Transact([&](pqxx::work& tx) {
@@ -150,7 +160,7 @@ Expected<bool> ActionRunner::ExecuteOne() {
     ActionRecord a = rows.front();
     changed = true;
     log::LogScope scope("incident_id", a.incident_id);
-    auto now = EventNow(a.service, a.proposed_time_ms);
+    auto now = SeriesNow(a.service, a.trigger_metric, a.proposed_time_ms);
     if (!now.ok()) return now.status();
     Executor* ex = ExecutorFor(a);
     if (!ex || !ex->Supports(a.action)) {
@@ -315,7 +325,7 @@ Expected<int> ActionRunner::VerifyExecuted() {
         for (const auto& e : (*replies)[1].elements)
           if (auto p = keys::ParseSeriesMember(e.str)) in.value_at_action = p->second;
       }
-      auto now = EventNow(service, executed);
+      auto now = in.baseline ? SeriesNow(service, trigger, executed) : EventNow(service, executed);
       if (!now.ok()) return now.status();
       in.now_ms = in.after.empty() ? *now : std::max(*now, in.after.back().first);
       VerifyVerdict v = Verify(in, policy_);

@@ -46,6 +46,7 @@ class ActionRunner {
   Expected<int> VerifyExecuted();
   Status Finish(const ActionRecord& a, const ExecResult& r, int64_t event_ms);
   Expected<int64_t> EventNow(const std::string& service, int64_t floor_ms);
+  Expected<int64_t> SeriesNow(const std::string& service, const std::string& metric, int64_t floor_ms);
   Executor* ExecutorFor(const ActionRecord& a);
 
   RedisClient redis_;
