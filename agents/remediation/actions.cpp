@@ -416,7 +416,8 @@ std::optional<Block> CheckGuards(const GuardState& s, const Policy& p, int64_t n
 }
 
 VerifyVerdict Verify(const VerifyInput& in, const Policy& p) {
-  const bool timed_out = in.now_ms - in.executed_ms >= p.verify_timeout_ms;
+  const bool timed_out =
+      in.now_ms - in.executed_ms >= p.verify_timeout_ms || in.wall_elapsed_ms >= 2 * p.verify_timeout_ms;
   if (!in.baseline) {
     if (in.incident_resolved) return {VerifyState::kVerified, "the incident resolved after the action"};
     if (timed_out)

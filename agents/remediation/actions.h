@@ -149,6 +149,9 @@ struct VerifyInput {
   std::vector<std::pair<int64_t, double>> after;  // samples after the action, oldest first
   bool incident_resolved = false;
   int64_t executed_ms = 0, now_ms = 0;  // event time
+  // Wall-clock time since the action ran: a backstop when event time stops moving (the trigger
+  // series went quiet, or holds a sample from a clock far ahead that nothing newer will pass).
+  int64_t wall_elapsed_ms = 0;
 };
 enum class VerifyState { kPending, kVerified, kFailed };
 struct VerifyVerdict {
@@ -157,7 +160,8 @@ struct VerifyVerdict {
 };
 // Verified when, after `verify_samples` samples, the newest ones are back toward the baseline:
 // within 2σ on the bad side, or at most half the excess they had at the action. Failed when they
-// are not, or when no verdict is possible within verify_timeout. A trigger that is not a series
+// are not, or when no verdict is possible within verify_timeout (event time; or twice that in
+// wall-clock time, whichever comes first). A trigger that is not a series
 // (a log pattern, an alert) is verified by the incident's resolution within the timeout.
 VerifyVerdict Verify(const VerifyInput& in, const Policy& policy);
 

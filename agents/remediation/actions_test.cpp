@@ -321,6 +321,17 @@ TEST(VerifyTest, TimeoutsAndTriggersThatAreNotSeries) {
   log.incident_resolved = false;
   log.now_ms = log.executed_ms + p.verify_timeout_ms;
   EXPECT_EQ(Verify(log, p).state, VerifyState::kFailed);
+
+  // Event time stuck (the series holds a sample from a clock far ahead, or went quiet): the
+  // wall clock ends the wait at twice the timeout, not before.
+  VerifyInput stuck = Series(12, {11});
+  stuck.now_ms = stuck.executed_ms;
+  stuck.wall_elapsed_ms = 2 * p.verify_timeout_ms - 1;
+  EXPECT_EQ(Verify(stuck, p).state, VerifyState::kPending);
+  stuck.wall_elapsed_ms = 2 * p.verify_timeout_ms;
+  auto given_up = Verify(stuck, p);
+  EXPECT_EQ(given_up.state, VerifyState::kFailed);
+  EXPECT_NE(given_up.reason.find("only 1 of"), std::string::npos) << given_up.reason;
 }
 
 TEST(ModeTest, NamesRoundTrip) {

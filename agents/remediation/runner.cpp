@@ -297,8 +297,10 @@ Expected<int> ActionRunner::VerifyExecuted() {
     checks.clear();
     for (auto& a : ActionsInStatus(tx, {ActionStatus::EXECUTED}, /*lock=*/false, 100)) {
       auto inc = tx.exec_params(
-          "SELECT service, trigger_metric, baselines::text, status IN ('RESOLVED', 'CLOSED') FROM incidents WHERE id = $1::uuid",
-          a.incident_id);
+          "SELECT i.service, i.trigger_metric, i.baselines::text, i.status IN ('RESOLVED', 'CLOSED'), "
+          " COALESCE((extract(epoch from now() - a.executed_at) * 1000)::bigint, 0) "
+          "FROM incidents i JOIN remediation_actions a ON a.incident_id = i.id WHERE a.id = $1::uuid",
+          a.id);
       if (inc.empty()) continue;
       const std::string service = inc[0][0].as<std::string>();
       const std::string trigger = inc[0][1].as<std::string>();
@@ -313,6 +315,7 @@ Expected<int> ActionRunner::VerifyExecuted() {
       VerifyInput in;
       in.executed_ms = executed;
       in.incident_resolved = inc[0][3].as<bool>();
+      in.wall_elapsed_ms = inc[0][4].as<int64_t>();
       const TriggerBaseline* tb = baselines->Find(trigger);
       if (const MetricBaseline* b = tb ? tb->metric() : nullptr) {
         in.baseline = SeriesBaselineFact{b->mean, b->std, b->threshold, b->direction};

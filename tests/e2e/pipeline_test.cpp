@@ -81,9 +81,11 @@ class Pipeline : public ::testing::Test {
                "SELECT id::text, service, status, COALESCE(root_cause_category, ''), COALESCE(root_cause_service, ''), "
                " COALESCE(related_incident_id::text, ''), (extract(epoch from detection_time) * 1000)::bigint "
                "FROM incidents WHERE detection_time >= to_timestamp($1::double precision / 1000.0) "
+               // The e2e stack is shared: only the rows this run wrote.
+               "AND created_at >= to_timestamp($2::double precision / 1000.0) "
                "AND service IN ('api-gateway','payment-service','order-service','user-service','inventory-service',"
                "'notification-service') ORDER BY detection_time",
-               since_ms))
+               since_ms, start_wall_ms_))
         out.push_back({row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<std::string>(),
                        row[3].as<std::string>(), row[4].as<std::string>(), row[5].as<std::string>(), row[6].as<int64_t>()});
       return Status::Ok();

@@ -145,7 +145,12 @@ TEST_F(RemediationE2E, ABadDeployIsRolledBackByItselfAndALookAlikeWaitsForAPerso
         auto a = Actions(deploy.id);
         return !a.empty() && (a[0].status == "VERIFIED" || a[0].status == "FAILED");
       },
-      60s, 250ms));
+      60s, 250ms))
+      << [&] {
+           std::string what = "no verified or failed action; actions:";
+           for (const auto& a : Actions(deploy.id)) what += " [" + a.action + " " + a.status + ": " + a.reason + "]";
+           return what + "; logs in remediation-e2e-logs";
+         }();
   auto actions = Actions(deploy.id);
   ASSERT_EQ(actions.size(), 1u);
   EXPECT_EQ(actions[0].action, "rollback");

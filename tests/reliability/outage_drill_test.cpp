@@ -336,7 +336,8 @@ TEST_F(OutageDrill, IncidentSurvivesRedisPostgresBrokerAndSmtpOutages) {
       {"redis",
        "stop-service",
        "start-service",
-       {"detection", "correlation", "investigation", "api"}},
+       // remediation: its action runner verifies against the trigger series in Redis.
+       {"detection", "correlation", "investigation", "remediation", "api"}},
       {"postgres", "stop-service", "start-service", db_users},
       {"devbroker", "pause-service", "resume-service", all},
       {"maildev", "stop-service", "start-service", {"communication"}},

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "shared/redis.h"
 #include "tests/support/test_stack.h"
 
 namespace sre::testing {
@@ -68,6 +69,20 @@ void PipelineHarness::Restart(const std::string& name) {
 
 bool PipelineHarness::Start(std::string* error) {
   std::string out;
+  // Redis holds state keyed by service and event time (series histories, the service clocks,
+  // baselines): a previous run's simulator, accelerated ahead of the wall clock, would leave
+  // samples "newer" than everything this run produces. Each run starts from an empty Redis (the
+  // e2e tests sharing a stack hold a RESOURCE_LOCK, so none is running meanwhile); PostgreSQL
+  // keeps its rows, and the tests read only the rows their own run wrote.
+  auto redis_options = ParseRedisUrl(stack_.redis_url);
+  if (!redis_options.ok()) {
+    if (error) *error = "REDIS_URL: " + redis_options.status().message();
+    return false;
+  }
+  if (auto flushed = RedisClient(*redis_options).Command({"FLUSHDB"}); !flushed.ok()) {
+    if (error) *error = "FLUSHDB: " + flushed.status().message();
+    return false;
+  }
   if (RunToCompletion(bin_ + "/sre-knowledge", {"seed"}, env_, &out) != 0) {
     if (error) *error = "sre-knowledge seed failed: " + out;
     return false;
