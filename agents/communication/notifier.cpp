@@ -610,6 +610,14 @@ std::string ComposeMime(const std::string& from, const std::vector<std::string>&
   m += "Subject: " + HeaderValue(email.subject) + "\r\n";
   m += "Date: " + std::string(date) + "\r\n";
   m += "Message-ID: " + MessageId(email.incident_id, email.type) + "\r\n";
+  if (email.type != NotificationType::INCIDENT_ALERT) {
+    // One thread per incident in mail clients: every later stage answers the alert.
+    const std::string alert = MessageId(email.incident_id, NotificationType::INCIDENT_ALERT);
+    m += "In-Reply-To: " + alert + "\r\n";
+    m += "References: " + alert + "\r\n";
+  }
+  // Outlook groups a conversation by its topic: the incident's number.
+  m += "Thread-Topic: " + IncidentNumber(email.incident_id) + "\r\n";
   m += "X-SRE-Incident: " + email.incident_id + "\r\n";
   m += "X-SRE-Notification: " + std::string(ToString(email.type)) + "\r\n";
   m += "MIME-Version: 1.0\r\n";

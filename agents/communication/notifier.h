@@ -87,7 +87,9 @@ struct Rendered {
 Expected<Rendered> Render(const Templates& t, const Email& email, int64_t sent_ms);
 
 // An RFC 5322 multipart/alternative message (text, then HTML), UTF-8, base64 bodies. `date_ms`
-// is the Date header: the wall-clock time of the attempt, as for "sent at".
+// is the Date header: the wall-clock time of the attempt, as for "sent at". Every stage after the
+// alert carries In-Reply-To and References naming the alert's Message-ID, so an incident's five
+// emails are one thread in mail clients.
 std::string ComposeMime(const std::string& from, const std::vector<std::string>& to, const Email& email,
                         const Rendered& body, int64_t date_ms);
 

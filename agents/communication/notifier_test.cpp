@@ -103,6 +103,20 @@ TEST(MimeTest, ComposesMultipartAlternativeWithEncodedSubject) {
   EXPECT_NE(mime.find("Subject: =?UTF-8?B?"), std::string::npos);  // σ is not ASCII
   EXPECT_NE(mime.find("To: a@x, b@x"), std::string::npos);
   EXPECT_LT(mime.find("text/plain"), mime.find("text/html"));
+  // The alert starts the thread; it answers nothing.
+  EXPECT_EQ(mime.find("In-Reply-To:"), std::string::npos);
+  EXPECT_NE(mime.find("Thread-Topic: INC-3F2A9C1D\r\n"), std::string::npos);
+}
+
+TEST(MimeTest, LaterStagesAnswerTheAlertSoTheIncidentIsOneThread) {
+  Email e = RcaEmail(Rca(), Severity::HIGH, "payment-service", AnomalyType::LATENCY_SPIKE, "http://d");
+  std::string mime = ComposeMime("from@x", {"a@x"}, e, {"<p>html</p>", "text"}, 1763892000000);
+  const std::string alert = "<3f2a9c1d-0000-4000-8000-000000000000.incident_alert@sre-pipeline>";
+  EXPECT_NE(mime.find("Message-ID: <3f2a9c1d-0000-4000-8000-000000000000.rca_complete@sre-pipeline>\r\n"),
+            std::string::npos);
+  EXPECT_NE(mime.find("In-Reply-To: " + alert + "\r\n"), std::string::npos) << mime.substr(0, 600);
+  EXPECT_NE(mime.find("References: " + alert + "\r\n"), std::string::npos);
+  EXPECT_NE(mime.find("Thread-Topic: INC-3F2A9C1D\r\n"), std::string::npos);
 }
 
 class TemplateTest : public ::testing::Test {

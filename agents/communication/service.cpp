@@ -1,8 +1,11 @@
 #include "agents/communication/service.h"
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
+#include "agents/communication/delivery.h"
+#include "agents/communication/dispatcher.h"
 #include "agents/postmortem/service.h"
 #include "shared/log.h"
 #include "shared/metrics.h"
@@ -13,31 +16,6 @@ namespace {
 
 constexpr const char* kAgent = "communication";
 constexpr int kAttempts = 3;
-
-struct IncidentFacts {
-  Severity severity = Severity::LOW;
-  std::string service, top_root_cause;
-  AnomalyType type = AnomalyType::UNKNOWN;
-};
-
-Expected<IncidentFacts> Facts(Database& db, const std::string& id) {
-  IncidentFacts f;
-  bool found = false;
-  Status s = db.Transact([&](pqxx::work& tx) {
-    auto rows = tx.exec_params(
-        "SELECT severity, service, anomaly_type, COALESCE(top_root_cause, '') FROM incidents WHERE id = $1::uuid", id);
-    if (rows.empty()) return Status::Ok();
-    found = true;
-    f.severity = ParseEnum<Severity>(rows[0][0].as<std::string>()).value_or(Severity::LOW);
-    f.service = rows[0][1].as<std::string>();
-    f.type = ParseEnum<AnomalyType>(rows[0][2].as<std::string>()).value_or(AnomalyType::UNKNOWN);
-    f.top_root_cause = rows[0][3].as<std::string>();
-    return Status::Ok();
-  });
-  if (!s.ok()) return s;
-  if (!found) return UnknownIncident(id);
-  return f;
-}
 
 }  // namespace
 
@@ -50,20 +28,46 @@ CommunicationService::CommunicationService(Database& db, Routing routing, Templa
       sender_(std::move(sender)),
       retry_initial_(retry_initial) {}
 
-Expected<Email> CommunicationService::Build(const InboundMessage& m, int64_t& ts) {
+Expected<CommunicationService::Facts> CommunicationService::LoadFacts(const std::string& id) {
+  Facts f;
+  bool found = false;
+  Status s = db_.Transact([&](pqxx::work& tx) {
+    auto rows = tx.exec_params(
+        "SELECT severity, service, anomaly_type, COALESCE(top_root_cause, ''), status FROM incidents WHERE id = $1::uuid",
+        id);
+    if (rows.empty()) return Status::Ok();
+    found = true;
+    f.severity = ParseEnum<Severity>(rows[0][0].as<std::string>()).value_or(Severity::LOW);
+    f.service = rows[0][1].as<std::string>();
+    f.type = ParseEnum<AnomalyType>(rows[0][2].as<std::string>()).value_or(AnomalyType::UNKNOWN);
+    f.top_root_cause = rows[0][3].as<std::string>();
+    f.status = rows[0][4].as<std::string>();
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  if (!found) return UnknownIncident(id);
+  return f;
+}
+
+Expected<Email> CommunicationService::Build(const InboundMessage& m, int64_t& ts, Facts& facts) {
+  auto load = [&](const std::string& id) -> Expected<Facts> {
+    auto f = LoadFacts(id);
+    if (f.ok()) facts = *f;
+    return f;
+  };
   if (m.topic == topics::kAnomaliesDetected) {
     auto a = Decode<AnomalyDetected>(m.payload);
     if (!a.ok()) return a.status();
     // Like the later stages: no alert for an incident detection never recorded (anyone able to
     // publish to the topic could page on-call otherwise).
-    if (auto f = Facts(db_, a->incident_id); !f.ok()) return f.status();
+    if (auto f = load(a->incident_id); !f.ok()) return f.status();
     ts = a->timestamp;
     return AlertEmail(*a, dashboard_url_);
   }
   if (m.topic == topics::kRcaCompleted) {
     auto r = Decode<RcaCompleted>(m.payload);
     if (!r.ok()) return r.status();
-    auto f = Facts(db_, r->incident_id);
+    auto f = load(r->incident_id);
     if (!f.ok()) return f.status();
     ts = r->timestamp;
     return RcaEmail(*r, f->severity, f->service, f->type, dashboard_url_);
@@ -71,7 +75,7 @@ Expected<Email> CommunicationService::Build(const InboundMessage& m, int64_t& ts
   if (m.topic == topics::kRemediationPlans) {
     auto p = Decode<RemediationPlan>(m.payload);
     if (!p.ok()) return p.status();
-    auto f = Facts(db_, p->incident_id);
+    auto f = load(p->incident_id);
     if (!f.ok()) return f.status();
     // The rows of the plan's actions: their mode and approval deadline, which the message lacks.
     std::vector<ActionRecord> recorded;
@@ -88,7 +92,7 @@ Expected<Email> CommunicationService::Build(const InboundMessage& m, int64_t& ts
   if (m.topic == topics::kIncidentsResolved) {
     auto r = Decode<IncidentResolved>(m.payload);
     if (!r.ok()) return r.status();
-    auto f = Facts(db_, r->incident_id);
+    auto f = load(r->incident_id);
     if (!f.ok()) return f.status();
     std::vector<TimelineLine> lines;
     std::vector<postmortem::CascadeMember> cascade;
@@ -111,7 +115,7 @@ Expected<Email> CommunicationService::Build(const InboundMessage& m, int64_t& ts
   if (m.topic == topics::kPostmortemsGenerated) {
     auto p = Decode<PostmortemGenerated>(m.payload);
     if (!p.ok()) return p.status();
-    auto f = Facts(db_, p->incident_id);
+    auto f = load(p->incident_id);
     if (!f.ok()) return f.status();
     ts = p->timestamp;
     return PostmortemEmail(*p, f->severity, f->service, f->type, dashboard_url_);
@@ -121,12 +125,60 @@ Expected<Email> CommunicationService::Build(const InboundMessage& m, int64_t& ts
 
 Status CommunicationService::Handle(const InboundMessage& m) {
   int64_t ts = 0;
-  auto email = Build(m, ts);
+  Facts facts;
+  auto email = Build(m, ts, facts);
   if (!email.ok()) return email.status();
-  return Deliver(*email, ts);
+  if (notify_.routes.rules.empty()) return Deliver(*email, ts, Recipients(email->type, email->severity, routing_));
+
+  const ServiceInfo* info = notify_.catalog ? notify_.catalog->Find(facts.service) : nullptr;
+  const std::string team = info ? info->team : "", owner = info ? info->owner : "";
+  RouteDecision d = Route(notify_.routes, {email->type, email->severity, facts.service, team});
+  std::set<Channel> http;
+  for (Channel c : d.channels)
+    if (c != Channel::kEmail && notify_.enabled.count(c)) http.insert(c);
+  log::LogScope scope("incident_id", email->incident_id);
+  if (!http.empty()) {
+    Notice notice = NoticeFromEmail(*email, ts, team, owner, facts.status);
+    Status s = db_.Transact([&](pqxx::work& tx) {
+      Enqueue(tx, notice, http);
+      return Status::Ok();
+    });
+    if (!s.ok()) return s;  // retried: the rows are idempotent
+  }
+  if (!d.channels.count(Channel::kEmail)) {
+    log::Get(kAgent)->info("{}: no email (routing: {})", ToString(email->type),
+                           d.matched_rules.empty() ? std::string("no rule matched") : d.matched_rules.back());
+    return Status::Ok();
+  }
+  auto to = d.email.empty() ? Recipients(email->type, email->severity, routing_) : Expand(d.email, facts.service);
+  if (to.empty()) to = Recipients(email->type, email->severity, routing_);
+  return Deliver(*email, ts, to);
 }
 
-Status CommunicationService::Deliver(const Email& email, int64_t ts) {
+std::vector<std::string> CommunicationService::Expand(const std::vector<std::string>& audiences,
+                                                      const std::string& service) const {
+  std::vector<std::string> out;
+  auto add = [&](const std::string& a) {
+    if (!a.empty() && std::find(out.begin(), out.end(), a) == out.end()) out.push_back(a);
+  };
+  for (const auto& a : audiences) {
+    if (a == "oncall") {
+      for (const auto& r : routing_.oncall) add(r);
+    } else if (a == "team") {
+      for (const auto& r : routing_.team) add(r);
+    } else if (a == "management") {
+      for (const auto& r : routing_.management) add(r);
+    } else if (a == "service-oncall") {
+      const ServiceInfo* info = notify_.catalog ? notify_.catalog->Find(service) : nullptr;
+      if (info) add(info->oncall.primary);
+    } else {
+      add(a);
+    }
+  }
+  return out;
+}
+
+Status CommunicationService::Deliver(const Email& email, int64_t ts, const std::vector<std::string>& to) {
   log::LogScope scope("incident_id", email.incident_id);
   // "Sent at" and the Date header are this attempt's wall-clock time; `ts` (the event time of
   // the message) only dates the EMAIL_SENT entry of the incident's timeline.
@@ -135,7 +187,6 @@ Status CommunicationService::Deliver(const Email& email, int64_t ts) {
                              .count();
   auto rendered = Render(templates_, email, now_ms);
   if (!rendered.ok()) return rendered.status();
-  auto to = Recipients(email.type, email.severity, routing_);
   std::string mime = ComposeMime(routing_.from, to, email, *rendered, now_ms);
   const std::string type(ToString(email.type));
   const std::string message_id = MessageId(email.incident_id, email.type);

@@ -17,11 +17,19 @@
 //   - sent: SENT; recipients the server refused are kept in `rejected_recipients` (address, code,
 //     reply), logged and counted (sre_emails_total{outcome="recipient_rejected"}, per recipient).
 //   - rejected for good (the message, or every recipient): FAILED with the reason; committed.
+//
+// Before the email, the stage is routed (routes.h) and written to the outbox of the chat, paging
+// and webhook channels (dispatcher.h) in its own transaction: their workers deliver it, so an
+// SMTP outage never holds a page back, and a redelivered message adds nothing. A stage the
+// routing keeps off email sends no email.
 // Not thread-safe: one instance per consumer.
 #include <functional>
 #include <map>
+#include <set>
 
 #include "agents/communication/notifier.h"
+#include "agents/communication/routes.h"
+#include "shared/services.h"
 #include "shared/kafka.h"
 #include "shared/postgres.h"
 #include "shared/smtp.h"
@@ -32,15 +40,30 @@ namespace sre::communication {
 using Sender =
     std::function<SmtpOutcome(const std::string& from, const std::vector<std::string>& to, const std::string& mime)>;
 
+struct NotifySettings {
+  RouteTable routes;                    // empty rules: every stage by email, as routed by severity
+  std::set<Channel> enabled;            // the HTTP channels whose variables are set
+  const ServiceCatalog* catalog = nullptr;  // team, owner and on-call of a service
+};
+
 class CommunicationService : public MessageHandler {
  public:
   CommunicationService(Database& db, Routing routing, Templates templates, std::string dashboard_url, Sender sender,
                        std::chrono::milliseconds retry_initial = std::chrono::milliseconds(500));
   Status Handle(const InboundMessage& message) override;
+  void SetNotifications(NotifySettings settings) { notify_ = std::move(settings); }
 
  private:
-  Expected<Email> Build(const InboundMessage& m, int64_t& ts);
-  Status Deliver(const Email& email, int64_t ts);
+  struct Facts {
+    Severity severity = Severity::LOW;
+    std::string service, top_root_cause, status;
+    AnomalyType type = AnomalyType::UNKNOWN;
+  };
+  Expected<Facts> LoadFacts(const std::string& incident_id);
+  Expected<Email> Build(const InboundMessage& m, int64_t& ts, Facts& facts);
+  // The recipients of an email the routing gave audiences or addresses to.
+  std::vector<std::string> Expand(const std::vector<std::string>& audiences, const std::string& service) const;
+  Status Deliver(const Email& email, int64_t ts, const std::vector<std::string>& to);
   // One SMTP attempt, with its metric and outage logging.
   SmtpOutcome Attempt(const std::vector<std::string>& to, const std::string& mime);
 
@@ -54,6 +77,7 @@ class CommunicationService : public MessageHandler {
   // recipients the server refused: the retry records it without sending again.
   std::map<std::string, std::vector<RecipientReply>> sent_unrecorded_;
   OutageLog outage_;
+  NotifySettings notify_;
 };
 
 }  // namespace sre::communication
