@@ -81,6 +81,8 @@ load_env() {
   export REMEDIATION_MODE="${REMEDIATION_MODE:-auto}"
   export REMEDIATION_POLICY="${REMEDIATION_POLICY:-$repo/infra/remediation/policy.json}"
   export SIMULATOR_URL="${SIMULATOR_URL:-http://127.0.0.1:${PORTS[simulator]}}"
+  # Chat, paging and webhook channels send when their variables are set (README "Notifications").
+  export NOTIFY_ROUTING="${NOTIFY_ROUTING:-$repo/infra/communication/routing.json}"
 }
 
 start_one() {
