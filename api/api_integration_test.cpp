@@ -95,6 +95,11 @@ class ApiIntegration : public ::testing::Test {
           "body_text, status)"
           " VALUES ($1::uuid, 'INCIDENT_ALERT', $2, 'alert subject', '<p>x</p>', 'x', 'SENT')",
           first.id, "<" + first.id + "@test>");
+      tx.exec_params(
+          "INSERT INTO notifications (incident_id, channel, stage, stage_rank, status, notice, attempts, "
+          " external_ref, event_time, sent_at) VALUES ($1::uuid, 'pagerduty', 'INCIDENT_ALERT', 0, 'SENT', '{}', 2, "
+          " 'sre-pipeline/' || $1, to_timestamp($2::bigint / 1000.0), now())",
+          first.id, first.detection_ms);
       // A cascade on a service of its own: the origin (recorded 2.26 s before its detection
       // time: event time ahead of the wall clock) and two incidents linked to it, detected later.
       cascade_ = {NewUuid(), NewUuid(), NewUuid()};
@@ -279,6 +284,11 @@ TEST_F(ApiIntegration, IncidentDetailTimelineAndPostmortem) {
   ASSERT_EQ(d["emails"].size(), 1u);
   EXPECT_EQ(d["emails"][0]["notification_type"], "INCIDENT_ALERT");
   EXPECT_EQ(d["emails"][0]["subject"], "alert subject");
+  ASSERT_EQ(d["notifications"].size(), 1u) << d["notifications"].dump();
+  EXPECT_EQ(d["notifications"][0]["channel"], "pagerduty");
+  EXPECT_EQ(d["notifications"][0]["status"], "SENT");
+  EXPECT_EQ(d["notifications"][0]["attempts"], 2);
+  EXPECT_EQ(d["notifications"][0]["external_ref"], "sre-pipeline/" + first.id);
   EXPECT_DOUBLE_EQ(d["mttr_seconds"].get<double>(), 120.0);
 
   Json t = GetJson("/api/incidents/" + first.id + "/timeline");

@@ -109,6 +109,16 @@ Expected<std::optional<Json>> ApiStore::Incident(const std::string& id) {
           Json::parse(r[0][0].as<std::string>()), Json::parse(emails[0].as<std::string>()),
           related.empty() ? Json() : Json::parse(related[0][0].as<std::string>()),
           Json::parse(linked[0].as<std::string>()), ActionsJson(tx, id));
+      // The chat, paging and webhook deliveries, as `emails` shows the emails.
+      auto notifications = tx.exec_params1(
+          "SELECT COALESCE(json_agg(json_build_object('channel', channel, 'stage', stage, 'status', status, "
+          " 'attempts', attempts, 'in_doubt_resends', in_doubt_resends, 'last_error', last_error, "
+          " 'external_ref', external_ref, 'group_id', group_id, 'sent_at_ms', "
+          " (extract(epoch FROM sent_at) * 1000)::bigint) ORDER BY stage_rank, channel), '[]')::text "
+          "FROM notifications WHERE incident_id = $1::uuid",
+          id);
+      Json sent = Json::parse(notifications[0].as<std::string>(), nullptr, false);
+      (*out)["notifications"] = sent.is_array() ? std::move(sent) : Json::array();
       return Status::Ok();
     });
   });
