@@ -167,11 +167,21 @@ std::string TeamsColor(const Notice& n) {
   return "Default";
 }
 
-Json TextBlock(const std::string& text) { return Json{{"type", "TextBlock"}, {"text", text}, {"wrap", true}}; }
+// Teams renders Markdown links in TextBlocks and facts: untrusted text (a log line, an LLM's
+// summary) must not become a clickable "[your password reset](https://evil)". A zero-width space
+// between ']' and '(' keeps the text readable and the link inert.
+std::string Inert(std::string s) {
+  for (size_t at = s.find("]("); at != std::string::npos; at = s.find("](", at + 4)) s.insert(at + 1, "\u200b");
+  return s;
+}
+
+Json TextBlock(const std::string& text) {
+  return Json{{"type", "TextBlock"}, {"text", Inert(text)}, {"wrap", true}};
+}
 
 Json Fact(const std::string& title, const std::string& value) {
-  return Json{{"title", TruncateUtf8(Clean(title), kTeamsFactTitleMax)},
-              {"value", TruncateUtf8(Clean(value.empty() ? "—" : value), kTeamsFactValueMax)}};
+  return Json{{"title", Inert(TruncateUtf8(Clean(title), kTeamsFactTitleMax))},
+              {"value", Inert(TruncateUtf8(Clean(value.empty() ? "—" : value), kTeamsFactValueMax))}};
 }
 
 Json FactSet(const Json& facts) { return Json{{"type", "FactSet"}, {"facts", facts}}; }

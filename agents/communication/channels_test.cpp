@@ -610,3 +610,22 @@ TEST(ChannelsUtf8Test, InvalidUtf8InUntrustedTextYieldsValidJson) {
 
 }  // namespace
 }  // namespace sre::communication
+
+namespace sre::communication {
+namespace {
+
+TEST(ChannelsTeamsInertTest, UntrustedMarkdownLinksDoNotBecomeLinks) {
+  Notice n;
+  n.stage = NotificationType::RCA_COMPLETE;
+  n.incident_id = "8161d517-6ef2-44fb-ab06-fc39732509bb";
+  n.service = "payment-service";
+  n.summary = "see [reset your password](https://evil.example) now";
+  n.facts = {{"Evidence", "[click](http://evil.example/x)"}};
+  const std::string body = Dump(TeamsMessage(n));
+  EXPECT_EQ(body.find("](http"), std::string::npos) << body;
+  EXPECT_NE(body.find("reset your password"), std::string::npos);
+  EXPECT_NE(body.find("https://evil.example"), std::string::npos) << "the text stays readable";
+}
+
+}  // namespace
+}  // namespace sre::communication
