@@ -65,12 +65,16 @@ std::string Sha256Hex(std::string_view data) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
+  return HexLower(md, len);
+}
+
+std::string HexLower(const unsigned char* data, size_t n) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string hex;
-  hex.reserve(len * 2);
-  for (unsigned int i = 0; i < len; ++i) {
-    hex.push_back(kHex[md[i] >> 4]);
-    hex.push_back(kHex[md[i] & 0xF]);
+  hex.reserve(n * 2);
+  for (size_t i = 0; i < n; ++i) {
+    hex.push_back(kHex[data[i] >> 4]);
+    hex.push_back(kHex[data[i] & 0xF]);
   }
   return hex;
 }

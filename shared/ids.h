@@ -1,5 +1,6 @@
 #pragma once
 // Identifiers: random UUIDv4 for events and incidents, and the incident number shown to people.
+#include <cstddef>
 #include <cstdint>
 #include <random>
 #include <string>
@@ -16,6 +17,8 @@ std::string UuidFromRng(std::mt19937_64& rng);
 std::string UuidFromName(const std::string& name);
 // Lower-case hex SHA-256 of `data` (dead letters identify the payload they cut).
 std::string Sha256Hex(std::string_view data);
+// Lower-case hex of `n` bytes (digests, HMACs).
+std::string HexLower(const unsigned char* data, size_t n);
 // "INC-" + first 8 hex digits of the incident id, upper case (ARCHITECTURE §4).
 std::string IncidentNumber(const std::string& incident_id);
 

@@ -501,14 +501,7 @@ std::string HmacSha256Hex(const std::string& secret, const std::string& message)
   unsigned int len = 0;
   HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
        reinterpret_cast<const unsigned char*>(message.data()), message.size(), md, &len);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  hex.reserve(len * 2);
-  for (unsigned int i = 0; i < len; ++i) {
-    hex.push_back(kHex[md[i] >> 4]);
-    hex.push_back(kHex[md[i] & 0xF]);
-  }
-  return hex;
+  return HexLower(md, len);
 }
 
 std::string WebhookSignature(const std::string& secret, int64_t unix_seconds, const std::string& body) {

@@ -1,9 +1,9 @@
 #include "agents/communication/routes.h"
 
 #include <algorithm>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
+#include <cmath>
+
+#include "shared/files.h"
 
 namespace sre::communication {
 namespace {
@@ -157,20 +157,13 @@ Expected<RouteTable> ParseRoutes(const Json& j) {
 }
 
 Expected<RouteTable> LoadRoutes(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return Status::Invalid("cannot read " + path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  Json j = Json::parse(ss.str(), nullptr, false);
-  if (j.is_discarded()) return Status::Invalid(path + " is not valid JSON");
-  auto t = ParseRoutes(j);
+  auto j = ReadJsonFile(path);
+  if (!j.ok()) return j.status();
+  auto t = ParseRoutes(*j);
   if (!t.ok()) return Status::Invalid(path + ": " + t.status().message());
   return t;
 }
 
-std::string DefaultRoutesPath() {
-  if (std::filesystem::exists("infra/communication/routing.json")) return "infra/communication/routing.json";
-  return std::string(SRE_SOURCE_DIR) + "/infra/communication/routing.json";
-}
+std::string DefaultRoutesPath() { return RepoFile("infra/communication/routing.json"); }
 
 }  // namespace sre::communication

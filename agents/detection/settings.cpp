@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "shared/files.h"
 #include "shared/json_codec.h"
 #include "shared/messages.h"
 
@@ -127,18 +128,13 @@ Expected<DetectionSettings> DetectionSettings::Parse(const std::string& json_tex
 }
 
 Expected<DetectionSettings> DetectionSettings::Load(const std::string& path) {
-  std::ifstream f(path);
-  if (!f) return Status::Invalid("cannot read " + path);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  auto s = Parse(ss.str());
+  auto text = ReadTextFile(path);
+  if (!text.ok()) return text.status();
+  auto s = Parse(*text);
   if (!s.ok()) return Status::Invalid(path + ": " + s.status().message());
   return s;
 }
 
-std::string DefaultSettingsPath() {
-  if (std::filesystem::exists("infra/detection/detection.json")) return "infra/detection/detection.json";
-  return std::string(SRE_SOURCE_DIR) + "/infra/detection/detection.json";
-}
+std::string DefaultSettingsPath() { return RepoFile("infra/detection/detection.json"); }
 
 }  // namespace sre::detection

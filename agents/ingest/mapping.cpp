@@ -7,6 +7,7 @@
 #include <set>
 #include <sstream>
 
+#include "shared/files.h"
 #include "shared/ids.h"
 #include "shared/text.h"
 #include "shared/units.h"
@@ -187,22 +188,14 @@ Expected<IngestMapping> ParseMapping(const Json& j) {
 }
 
 Expected<IngestMapping> LoadMapping(const std::string& path) {
-  std::ifstream f(path);
-  if (!f) return Status::Invalid("cannot read " + path);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  const std::string text = ss.str();
-  Json j = Json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return Status::Invalid(path + ": not valid JSON");
-  auto m = ParseMapping(j);
+  auto j = ReadJsonFile(path);
+  if (!j.ok()) return j.status();
+  auto m = ParseMapping(*j);
   if (!m.ok()) return Status::Invalid(path + ": " + m.status().message());
   return m;
 }
 
-std::string DefaultMappingPath() {
-  if (std::filesystem::exists("infra/ingest/mapping.json")) return "infra/ingest/mapping.json";
-  return std::string(SRE_SOURCE_DIR) + "/infra/ingest/mapping.json";
-}
+std::string DefaultMappingPath() { return RepoFile("infra/ingest/mapping.json"); }
 
 const char* ToString(DropReason reason) {
   switch (reason) {

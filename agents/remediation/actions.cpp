@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "agents/remediation/executor.h"
+#include "shared/files.h"
 
 namespace sre::remediation {
 namespace {
@@ -210,21 +211,14 @@ Expected<Policy> ParsePolicy(const Json& j) {
 }
 
 Expected<Policy> LoadPolicy(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return Status::Invalid("cannot read " + path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  Json j = Json::parse(ss.str(), nullptr, false);
-  if (j.is_discarded()) return Status::Invalid(path + ": not valid JSON");
-  auto p = ParsePolicy(j);
+  auto j = ReadJsonFile(path);
+  if (!j.ok()) return j.status();
+  auto p = ParsePolicy(*j);
   if (!p.ok()) return Status::Invalid(path + ": " + p.status().message());
   return p;
 }
 
-std::string DefaultPolicyPath() {
-  if (std::filesystem::exists("infra/remediation/policy.json")) return "infra/remediation/policy.json";
-  return std::string(SRE_SOURCE_DIR) + "/infra/remediation/policy.json";
-}
+std::string DefaultPolicyPath() { return RepoFile("infra/remediation/policy.json"); }
 
 Mode EffectiveMode(Mode global, const Policy& policy, RemediationAction action) {
   const ActionPolicy& ap = policy.For(action);
