@@ -127,6 +127,19 @@ Expected<int> ChannelWorker::RunOnce() {
         UpdateSlackFirst(m.rows[0]);
     }
   }
+  // The backlog an operator alerts on: notifications written but not delivered yet.
+  Status s = db_.Transact([&](pqxx::work& tx) {
+    const double waiting =
+        tx.exec_params1("SELECT count(*) FROM notifications WHERE channel = $1 AND status IN ('PENDING', 'SENDING')",
+                        ChannelName(endpoint_.channel))[0]
+            .as<double>();
+    Metrics()
+        .GetGauge("sre_notifications_pending", "Chat, paging and webhook notifications not delivered yet",
+                  {{"channel", ChannelName(endpoint_.channel)}})
+        .Set(waiting);
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
   return finished;
 }
 

@@ -12,6 +12,7 @@
 
 #include "agents/communication/dispatcher.h"
 #include "shared/ids.h"
+#include "shared/metrics.h"
 #include "tests/support/fake_channels.h"
 #include "tests/support/test_stack.h"
 
@@ -282,6 +283,8 @@ TEST_F(NotifyTest, TransientFailuresAreRetriedOthersFailWithTheReason) {
   auto hook = Worker(Channel::kWebhook);
   ASSERT_TRUE(hook->RunOnce().ok());
   rows = {Stage(id2, Channel::kWebhook)};
+  EXPECT_EQ(Metrics().GetGauge("sre_notifications_pending", "", {{"channel", "webhook"}}).Value(), 1)
+      << "the row waiting for Retry-After is the backlog";
   EXPECT_EQ(rows[0].status, "PENDING");
   EXPECT_GT(rows[0].next_in_s, 1.5) << "Retry-After 2 s not honoured";
   EXPECT_NE(rows[0].last_error.find("429"), std::string::npos) << rows[0].last_error;
@@ -334,6 +337,8 @@ TEST_F(NotifyTest, GivesUpAfterTheConfiguredTime) {
   EXPECT_EQ(rows[0].status, "FAILED");
   EXPECT_NE(rows[0].last_error.find("gave up after"), std::string::npos) << rows[0].last_error;
   EXPECT_GE(rows[0].attempts, 2);
+  // Nothing left waiting on the channel: the backlog gauge says so.
+  EXPECT_EQ(Metrics().GetGauge("sre_notifications_pending", "", {{"channel", "teams"}}).Value(), 0);
 }
 
 TEST_F(NotifyTest, ARowWhoseSenderDiedMidRequestIsSentAgainOnceWithTheSameKey) {
