@@ -384,6 +384,11 @@ TEST(DashboardBrowserTest, IncidentAppearsLiveAndShowsRcaAndTimeline) {
                0;
       },
       20s, 500ms);
+  // Issue 19: the notifications list renders (no channel is configured here: it says so).
+  EXPECT_NE(wd.Execute("return document.getElementById('d-notifications').textContent;")
+                .get<std::string>()
+                .find("none"),
+            std::string::npos);
   // Issue 6: every time in the detail says its clock; detection is event time, recording wall.
   for (const char* clock : {"event", "wall"})
     EXPECT_GE(wd.Execute(std::string("return document.querySelectorAll('#d-detection "

@@ -364,6 +364,18 @@
     });
     if (!em.firstChild) em.appendChild(node("li", "none yet", "muted"));
 
+    // Slack, Teams, PagerDuty and webhook deliveries (the notifications rows), as text only.
+    const nt = clear($("d-notifications"));
+    (inc.notifications || []).forEach((n) => {
+      let line = n.channel + " · " + n.stage + " · " + n.status + " · " + n.attempts + " attempt" + (n.attempts === 1 ? "" : "s");
+      if (n.in_doubt_resends) line += " · " + n.in_doubt_resends + " in-doubt resend" + (n.in_doubt_resends === 1 ? "" : "s");
+      if (n.last_error) line += " · " + n.last_error;
+      const li = node("li", line, n.status === "FAILED" ? "failed" : "");
+      if (n.sent_at_ms) { li.appendChild(document.createTextNode(" · sent ")); li.appendChild(timeNode(n.sent_at_ms, "wall", true)); }
+      nt.appendChild(li);
+    });
+    if (!nt.firstChild) nt.appendChild(node("li", "none (no channel configured, or none routed)", "muted"));
+
     const t = clear($("timeline"));
     (tl.events || []).forEach((ev) => {
       const li = node("li");
